@@ -1,0 +1,200 @@
+"""The `anyseek` command: parse arguments, call the Engine, print. Holds no search or indexing logic."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli import render
+from cli.progress import IndexProgress
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="anyseek: find anything by anything in your photos, documents and recordings.",
+)
+
+
+@dataclass(slots=True)
+class CliState:
+    """The global options, set by the callback before any command runs (one process, one invocation)."""
+
+    index: Path | None = None
+    debug: bool = False
+
+
+STATE = CliState()
+
+
+def _quiet_libraries(verbose: bool) -> None:
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    if not verbose:
+        for noisy in ("root", "faiss.loader", "faster_whisper", "sentence_transformers"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+@app.callback()
+def main(
+    index: Annotated[
+        Path | None,
+        typer.Option("--index", help="Index directory [default: $ANYSEEK_HOME, else ~/.local/share/anyseek/default]"),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+) -> None:
+    _quiet_libraries(verbose or debug)
+    STATE.index, STATE.debug = index, debug
+
+
+def friendly(command):
+    """Engine errors become one line on stderr and exit status 1; --debug shows the traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from engine.errors import AnyseekError
+
+        try:
+            return command(*args, **kwargs)
+        except AnyseekError as exc:
+            if STATE.debug:
+                raise
+            render.err.print(f"error: {exc}", markup=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            render.err.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def open_engine(create: bool = True, **overrides):
+    from engine import Engine
+
+    return Engine.open(STATE.index, create=create, **overrides)
+
+
+JointModel = Annotated[
+    str | None,
+    typer.Option(
+        help="open_clip model name, hf-hub: id or local directory (default ViT-B-32; fixed when the index is created)"
+    ),
+]
+JointPretrained = Annotated[
+    str | None, typer.Option(help="open_clip pretrained tag or checkpoint path (default laion2b_s34b_b79k)")
+]
+TextModel = Annotated[str | None, typer.Option(help="sentence-transformers model (default all-MiniLM-L6-v2)")]
+SpeechModel = Annotated[str | None, typer.Option(help="faster-whisper size or CTranslate2 directory (default tiny.en)")]
+Device = Annotated[str | None, typer.Option(help="auto, cpu or cuda[:N]")]
+Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@app.command()
+@friendly
+def index(
+    paths: Annotated[list[Path], typer.Argument(help="Folders or files to index.")],
+    joint_model: JointModel = None,
+    joint_pretrained: JointPretrained = None,
+    text_model: TextModel = None,
+    speech_model: SpeechModel = None,
+    device: Device = None,
+    workers: Annotated[int | None, typer.Option(help="Decode workers.")] = None,
+    json: Json = False,
+) -> None:
+    """Index folders: new files are embedded, changed ones re-embedded, moved ones re-linked, deleted ones
+    dropped. Safe to interrupt and re-run."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    with open_engine(
+        joint_model=joint_model,
+        joint_pretrained=joint_pretrained,
+        text_model=text_model,
+        speech_model=speech_model,
+        device=device,
+        workers=workers,
+    ) as engine:
+        with IndexProgress(enabled=not json and sys.stderr.isatty()) as progress:
+            report = engine.index(paths, on_progress=progress)
+    render.print_json(report.as_dict()) if json else render.index_summary(report)
+    if report.interrupted:
+        raise typer.Exit(130)
+
+
+def _raise_interrupt(_signum, _frame) -> None:
+    raise KeyboardInterrupt
+
+
+@app.command()
+@friendly
+def search(
+    query: Annotated[
+        str | None, typer.Argument(help="Text, or a combination such as 'dog + ./beach.jpg - cartoon' or '2:dog'.")
+    ] = None,
+    image: Annotated[list[Path] | None, typer.Option("--image", help="Search by this image.")] = None,
+    audio: Annotated[
+        Path | None, typer.Option("--audio", help="Transcribe this recording and search with what it says.")
+    ] = None,
+    like: Annotated[str | None, typer.Option("--like", help="More like this indexed file (path or item id).")] = None,
+    k: Annotated[int, typer.Option("-k", "--limit", min=1, help="Number of results.")] = 10,
+    types: Annotated[
+        list[str] | None, typer.Option("--type", "-t", help="Only image, text or audio (repeatable).")
+    ] = None,
+    path: Annotated[Path | None, typer.Option("--path", help="Only files under this path.")] = None,
+    min_similarity: Annotated[
+        float | None, typer.Option("--min-similarity", help="Drop matches whose cosine similarity is lower.")
+    ] = None,
+    device: Device = None,
+    json: Json = False,
+) -> None:
+    """Search the index by text, image, recording or indexed item; every input given is combined."""
+    from engine.errors import QueryError
+    from engine.records import QueryPart
+
+    if not (query or image or audio or like):
+        raise QueryError("give a query text, --image, --audio or --like")
+    with open_engine(create=False, device=device) as engine:
+        parts = (engine.parse(query) if query else []) + [QueryPart(image=p) for p in image or ()]
+        like_ref = int(like) if like and like.isdigit() else like
+        results = engine.search(
+            parts=parts,
+            audio=audio,
+            like=like_ref,
+            k=k,
+            modalities=types or (),
+            path_prefix=path,
+            min_similarity=min_similarity,
+        )
+    render.search_json(results, query) if json else render.search_table(results)
+
+
+@app.command()
+@friendly
+def status(json: Json = False) -> None:
+    """Counts per modality, models, size on disk, last run, errors and effective settings."""
+    with open_engine(create=False) as engine:
+        result = engine.status()
+    render.print_json(result.as_dict()) if json else render.status_table(result)
+
+
+@app.command()
+@friendly
+def remove(paths: Annotated[list[Path], typer.Argument(help="Files or folders to forget.")]) -> None:
+    """Remove files (or everything under folders) from the index. The files themselves are not touched."""
+    with open_engine(create=False) as engine:
+        removed = engine.remove(paths)
+    render.out.print(f"removed {removed} item(s)")
+
+
+def run() -> None:
+    app()

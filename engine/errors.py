@@ -1,0 +1,43 @@
+"""Domain errors. Every message is written for the person reading it: what happened and what to do."""
+
+from __future__ import annotations
+
+
+class AnyseekError(Exception):
+    """Base of every error anyseek raises on purpose. The CLI prints these as one line."""
+
+
+class ConfigError(AnyseekError):
+    """A setting or configuration file is invalid."""
+
+
+class ModelUnavailableError(AnyseekError):
+    """A model cannot be loaded (offline with no local copy, bad path, bad name)."""
+
+
+class ModelMismatchError(AnyseekError):
+    """The index was built with other models than the ones requested."""
+
+
+class IndexLockedError(AnyseekError):
+    """Another process is writing to the index."""
+
+
+class SchemaError(AnyseekError):
+    """The index was written by a newer anyseek, or is damaged."""
+
+
+class IndexNotFoundError(AnyseekError):
+    """There is no index at the given location."""
+
+
+class QueryError(AnyseekError):
+    """The query cannot be understood or is empty."""
+
+
+class ExtractionError(AnyseekError):
+    """One file cannot be decoded. Caught at the file boundary, recorded, and the run goes on."""
+
+
+class TrainingError(AnyseekError):
+    """Training data or options are unusable."""

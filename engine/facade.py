@@ -1,0 +1,233 @@
+"""Engine: the one place that wires settings, store, encoders, vector indexes, indexer and search.
+
+Other apps embed anyseek through this class:
+
+    with Engine.open("~/.local/share/anyseek/default") as eng:
+        eng.index(["~/media"])
+        for hit in eng.search(text="red bicycle", k=5):
+            print(hit.score, hit.modality, hit.path, hit.start, hit.end, hit.snippet)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from engine.encoders import EncoderSet, Fingerprint
+from engine.errors import IndexNotFoundError, ModelMismatchError
+from engine.records import (
+    FileError,
+    Filters,
+    IndexReport,
+    IndexStatus,
+    Modality,
+    Progress,
+    Query,
+    QueryPart,
+    SearchResults,
+    Space,
+)
+from engine.search.searcher import Searcher
+from engine.search.syntax import parse_query
+from engine.settings import MODEL_FIELDS, ModelSpecs, Settings, default_home, load_settings
+from engine.store.database import DB_FILE
+from engine.store.lock import WriterLock
+from engine.store.migrations import SCHEMA_VERSION
+from engine.store.store import Store
+from engine.vectors.catalog import VectorCatalog
+from indexer.extract.audio import decode_audio
+from indexer.extract.image import open_image
+from indexer.pipeline import Indexer
+from indexer.scan import normalize_root
+from indexer.sniff import sniff_file
+
+log = logging.getLogger(__name__)
+
+SPACE_OF_ROLE = {"joint": Space.JOINT, "text": Space.TEXT}
+
+
+class Engine:
+    def __init__(self, home: Path, settings: Settings, store: Store) -> None:
+        self.home, self.settings, self.store = home, settings, store
+        self.specs = self._resolve_specs()
+        fingerprints = store.get_meta("fingerprints", {})
+        dims = {SPACE_OF_ROLE[r]: int(f["dim"]) for r, f in fingerprints.items() if r in SPACE_OF_ROLE}
+        self.catalog = VectorCatalog(home, store, dims)
+        self.encoders = EncoderSet(self.specs, settings, on_load=self._check_fingerprint)
+        self._searcher = Searcher(
+            store, self.catalog, self.encoders, settings, self._decode_query_audio, self._open_query_image
+        )
+
+    @classmethod
+    def open(cls, path: str | os.PathLike | None = None, *, create: bool = True, **overrides) -> Engine:
+        """Open (or create) the index at `path` (default: ANYSEEK_HOME, else the XDG data dir).
+        Keyword overrides are settings, e.g. joint_model="ViT-B-32", device="cpu"."""
+        home = Path(path).expanduser() if path else default_home()
+        settings = load_settings(home, overrides)
+        if not (home / DB_FILE).exists():
+            if not create:
+                raise IndexNotFoundError(f"no index at {home}; create one with `anyseek index FOLDER`")
+            home.mkdir(parents=True, exist_ok=True)
+        store = Store(home / DB_FILE)
+        try:
+            store.initialize()
+            return cls(home, settings, store)
+        except BaseException:
+            store.close()
+            raise
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- models ---------------------------------------------------------------------------------
+    def _resolve_specs(self) -> ModelSpecs:
+        stored = self.store.get_meta("models")
+        requested = self.settings.requested_models()
+        if stored is None:
+            specs = dataclasses.replace(ModelSpecs(), **requested)
+            self.store.set_meta("models", dataclasses.asdict(specs))
+            return specs
+        for name, value in requested.items():
+            if stored.get(name) != value:
+                raise ModelMismatchError(
+                    f"the index at {self.home} was built with {name}={stored.get(name)!r}, not {value!r}; "
+                    f"leave {name} unset to use the index's model, or build a new index with "
+                    f"`anyseek --index NEW_DIR index ...` (or delete {self.home} to rebuild it)"
+                )
+        return ModelSpecs(**{name: stored[name] for name in MODEL_FIELDS})
+
+    def _check_fingerprint(self, fingerprint: Fingerprint) -> None:
+        fingerprints = self.store.get_meta("fingerprints", {})
+        known = fingerprints.get(fingerprint.role)
+        if known and (known["model"], known["dim"]) != (fingerprint.model, fingerprint.dim):
+            raise ModelMismatchError(
+                f"the {fingerprint.role} model now gives {fingerprint.dim}-d vectors but the index holds "
+                f"{known['dim']}-d vectors from {known['model']}; rebuild the index in a new directory"
+            )
+        if known != fingerprint.as_dict():
+            fingerprints[fingerprint.role] = fingerprint.as_dict()
+            self.store.set_meta("fingerprints", fingerprints)
+        if space := SPACE_OF_ROLE.get(fingerprint.role):
+            self.catalog.dims[space] = fingerprint.dim
+
+    # --- indexing -------------------------------------------------------------------------------
+    def index(
+        self, paths: Iterable[str | os.PathLike], on_progress: Callable[[Progress], None] | None = None
+    ) -> IndexReport:
+        """Add, update, move and delete to mirror the given folders or files. Safe to re-run at any time;
+        an interrupted run keeps what it committed and the next one resumes."""
+        with WriterLock(self.home):
+            run_id = self.store.start_run("index")
+            report = IndexReport(interrupted=True)
+            try:
+                self.catalog.load_all()
+                report = Indexer(self.store, self.catalog, self.encoders, self.settings, self.home).run(
+                    list(paths), on_progress
+                )
+            finally:
+                status = "interrupted" if report.interrupted else "completed"
+                self.store.finish_run(run_id, status, report.as_dict())
+        return report
+
+    def remove(self, paths: Iterable[str | os.PathLike]) -> int:
+        """Forget the given files or everything under the given folders. Returns the number of items."""
+        with WriterLock(self.home):
+            self.catalog.load_all()
+            items = self.store.items_under([normalize_root(p) for p in paths])
+            if items:
+                self.catalog.apply(self.store.delete_items([item.id for item in items.values()]))
+                self.catalog.save()
+        return len(items)
+
+    # --- searching ------------------------------------------------------------------------------
+    def parse(self, expression: str) -> list[QueryPart]:
+        """The CLI's query syntax (`dog + ./beach.jpg - cartoon`, `2:dog`) as query parts."""
+        return parse_query(expression, self._sniff, self._indexed_item)
+
+    def search(
+        self,
+        text: str | None = None,
+        *,
+        image=None,
+        audio: str | os.PathLike | None = None,
+        like: int | str | os.PathLike | None = None,
+        parts: Iterable[QueryPart] = (),
+        k: int = 10,
+        modalities: Iterable[Modality | str] = (),
+        path_prefix: str | os.PathLike | None = None,
+        min_similarity: float | None = None,
+    ) -> SearchResults:
+        """Search everything with text, an image (path, bytes or PIL image), a recording, an indexed item
+        (id or path: "more like this") or weighted `parts`; all given inputs are combined."""
+        parts = list(parts)
+        if text is not None:
+            parts.append(QueryPart(text=text))
+        if image is not None:
+            parts.append(QueryPart(image=image))
+        if audio is not None:
+            parts.append(QueryPart(audio=Path(audio)))
+        if like is not None:
+            parts.append(QueryPart(item_id=self._resolve_item(like)))
+        filters = Filters(tuple(Modality(m) for m in modalities), self._prefix(path_prefix), min_similarity)
+        self.catalog.refresh()
+        return self._searcher.search(Query(tuple(parts), k, filters))
+
+    def _resolve_item(self, like: int | str | os.PathLike) -> int:
+        if isinstance(like, int):
+            return like
+        item_id = self._indexed_item(Path(like))
+        if item_id is None:
+            raise IndexNotFoundError(f"{like} is not in the index; index it first or search by its content")
+        return item_id
+
+    def _indexed_item(self, path: Path) -> int | None:
+        item = self.store.find_item(path=normalize_root(path))
+        return item.id if item and item.status == "ok" else None
+
+    @staticmethod
+    def _prefix(path_prefix) -> bytes | None:
+        if path_prefix is None:
+            return None
+        prefix = normalize_root(path_prefix)
+        return prefix.rstrip(b"/") + b"/" if os.path.isdir(prefix) else prefix
+
+    @staticmethod
+    def _sniff(path: Path) -> Modality | None:
+        return sniff_file(os.fsencode(path)).modality
+
+    def _decode_query_audio(self, path: Path):
+        return decode_audio(os.fsencode(path), self.settings.max_audio_seconds)
+
+    def _open_query_image(self, source):
+        if isinstance(source, (str, os.PathLike)):
+            source = os.fsencode(source)
+        return open_image(source, self.settings.max_image_pixels)
+
+    # --- reporting ------------------------------------------------------------------------------
+    def status(self) -> IndexStatus:
+        counts = self.store.counts()
+        disk = sum(f.stat().st_size for f in self.home.rglob("*") if f.is_file())
+        return IndexStatus(
+            home=str(self.home),
+            schema_version=SCHEMA_VERSION,
+            models=dataclasses.asdict(self.specs),
+            fingerprints=self.store.get_meta("fingerprints", {}),
+            items=counts["items"],
+            chunks=counts["chunks"],
+            vectors=counts["vectors"],
+            errors=counts["status"].get("error", 0),
+            ignored=counts["status"].get("ignored", 0),
+            disk_bytes=disk,
+            last_run=self.store.last_run(),
+            first_errors=[FileError(i.display_path, i.error or "") for i in self.store.errors(10)],
+            settings=self.settings.as_dict(),
+        )

@@ -1,0 +1,45 @@
+"""Fusing ranked lists from several spaces, and collapsing chunks into one hit per item."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(slots=True)
+class ChunkScore:
+    chunk_id: int
+    score: float
+    similarity: float
+
+
+def fuse(
+    ranked: dict[str, tuple[np.ndarray, np.ndarray]], weights: dict[str, float], method: str, rrf_k: int
+) -> list[ChunkScore]:
+    """Reciprocal-rank fusion (default): scores of different models are not comparable, ranks are.
+    `max` keeps the best raw cosine instead (useful when only one space is searched)."""
+    fused: dict[int, ChunkScore] = {}
+    for space, (scores, ids) in ranked.items():
+        weight = weights.get(space, 1.0)
+        for rank, (score, chunk_id) in enumerate(zip(scores.tolist(), ids.tolist())):
+            entry = fused.setdefault(chunk_id, ChunkScore(chunk_id, 0.0, -1.0))
+            entry.similarity = max(entry.similarity, score)
+            if method == "max":
+                entry.score = max(entry.score, weight * score)
+            else:
+                entry.score += weight / (rrf_k + rank + 1)
+    return sorted(fused.values(), key=lambda c: (-c.score, -c.similarity, c.chunk_id))
+
+
+def best_per_item(scored: list[ChunkScore], owner: dict[int, int]) -> list[ChunkScore]:
+    """The best chunk of each item, in fused order; chunks whose item is unknown are dropped."""
+    seen: set[int] = set()
+    out = []
+    for entry in scored:
+        item_id = owner.get(entry.chunk_id)
+        if item_id is None or item_id in seen:
+            continue
+        seen.add(item_id)
+        out.append(entry)
+    return out

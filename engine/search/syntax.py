@@ -1,0 +1,68 @@
+"""The small query language of the CLI: `dog + ./beach.jpg - cartoon`, `2:dog`, `0.5:memo.m4a`.
+
+Terms are joined by ` + ` or ` - ` (with spaces, so `t-shirt` stays one word). A term that names an
+existing file is used by content: an image or a recording; an indexed document is used as "more like
+this". Anything else is text. `W:term` gives a weight; a minus makes it a negative.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.errors import QueryError
+from engine.records import Modality, QueryPart
+
+OPERATOR = re.compile(r"(?:^|\s+)([+-])\s+")
+WEIGHT = re.compile(r"^(\d+(?:\.\d+)?):(?=\S)(?!\d)(.*)$", re.S)
+
+
+def split_terms(expression: str) -> list[tuple[float, str]]:
+    """`a + b - c` -> [(1, a), (1, b), (-1, c)]; weights applied."""
+    expression = expression.strip()
+    sign, position, terms = 1.0, 0, []
+    if expression.startswith("- "):
+        sign, position = -1.0, 2
+    for match in OPERATOR.finditer(expression, position):
+        if match.start() == 0 and position == 0:
+            continue
+        terms.append((sign, expression[position : match.start()]))
+        sign, position = (1.0 if match.group(1) == "+" else -1.0), match.end()
+    terms.append((sign, expression[position:]))
+    out = []
+    for sign, term in terms:
+        term = term.strip()
+        if not term:
+            raise QueryError(f"empty term in query {expression!r}")
+        weight = 1.0
+        if match := WEIGHT.match(term):
+            weight, term = float(match.group(1)), match.group(2).strip()
+        out.append((sign * weight, term))
+    return out
+
+
+def parse_query(
+    expression: str, sniff: Callable[[Path], Modality | None], find_item: Callable[[Path], int | None]
+) -> list[QueryPart]:
+    parts = []
+    for weight, term in split_terms(expression):
+        path = Path(os.path.expanduser(term))
+        modality = sniff(path) if _looks_like_path(term) and path.is_file() else None
+        if modality is Modality.IMAGE:
+            parts.append(QueryPart(weight, image=path))
+        elif modality is Modality.AUDIO:
+            parts.append(QueryPart(weight, audio=path))
+        elif modality is Modality.TEXT and (item_id := find_item(path)) is not None:
+            parts.append(QueryPart(weight, item_id=item_id))
+        else:
+            parts.append(QueryPart(weight, text=term))
+    if not any(p.weight > 0 for p in parts):
+        raise QueryError("a query needs at least one positive term")
+    return parts
+
+
+def _looks_like_path(term: str) -> bool:
+    """Only terms shaped like file names are looked up, so the word `dog` never means a file `dog`."""
+    return "/" in term or os.sep in term or bool(re.search(r"\.[A-Za-z0-9]{2,5}$", term))

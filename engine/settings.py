@@ -1,0 +1,110 @@
+"""Effective configuration: defaults in code < `anyseek.toml` in the index directory < ANYSEEK_* environment
+variables < explicit overrides (CLI flags or keyword arguments)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ConfigError
+
+CONFIG_FILE = "anyseek.toml"
+
+DEFAULT_JOINT_MODEL = "ViT-B-32"
+DEFAULT_JOINT_PRETRAINED = "laion2b_s34b_b79k"
+DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_SPEECH_MODEL = "tiny.en"
+
+
+def default_home() -> Path:
+    """ANYSEEK_HOME, else the XDG data directory."""
+    if env := os.environ.get("ANYSEEK_HOME"):
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(xdg).expanduser() / "anyseek" / "default"
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpecs:
+    """Which models an index uses. Chosen when the index is created, then stored with it."""
+
+    joint_model: str = DEFAULT_JOINT_MODEL
+    joint_pretrained: str = DEFAULT_JOINT_PRETRAINED
+    text_model: str = DEFAULT_TEXT_MODEL
+    speech_model: str = DEFAULT_SPEECH_MODEL
+
+
+MODEL_FIELDS = tuple(f.name for f in dataclasses.fields(ModelSpecs))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # Model fields are None unless someone asked for a model: an existing index then keeps its own.
+    joint_model: str | None = None
+    joint_pretrained: str | None = None
+    text_model: str | None = None
+    speech_model: str | None = None
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    workers: int = field(default_factory=lambda: max(1, min(4, (os.cpu_count() or 2))))
+    torch_threads: int = 0  # 0: let torch decide
+    image_batch: int = 32
+    text_batch: int = 64
+    queue_size: int = 64  # decoded files waiting for the encoders; bounds memory
+    max_image_pixels: int = 100_000_000
+    max_text_bytes: int = 64 * 1024 * 1024
+    max_file_bytes: int = 4 * 1024 * 1024 * 1024
+    max_audio_seconds: float = 3 * 3600.0  # decoded 16 kHz audio costs 230 MB per hour
+    speech_min_window_s: float = 4.0
+    speech_max_window_s: float = 30.0
+    speech_max_gap_s: float = 1.5
+    oversample: int = 4
+    fusion: str = "rrf"  # rrf | max
+    rrf_k: int = 60
+    joint_weight: float = 1.0
+    text_weight: float = 1.0
+    save_interval_s: float = 30.0
+
+    def requested_models(self) -> dict[str, str]:
+        return {name: v for name in MODEL_FIELDS if (v := getattr(self, name)) is not None}
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _coerce(name: str, raw: Any, kind: type) -> Any:
+    try:
+        if kind is bool and isinstance(raw, str):
+            return raw.lower() in ("1", "true", "yes", "on")
+        return kind(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"setting {name!r} must be {kind.__name__}, got {raw!r}") from None
+
+
+def _field_types() -> dict[str, type]:
+    types = {"int": int, "float": float, "str": str, "bool": bool, "str | None": str}
+    return {f.name: types[str(f.type)] for f in dataclasses.fields(Settings)}
+
+
+def load_settings(home: Path, overrides: dict[str, Any] | None = None) -> Settings:
+    """Merge the layers. Unknown keys are an error, so a typo never silently does nothing."""
+    types = _field_types()
+    merged: dict[str, Any] = {}
+    config_file = home / CONFIG_FILE
+    if config_file.is_file():
+        try:
+            table = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {config_file}: {exc}") from None
+        merged.update(table.get("anyseek", table))
+    for name in types:
+        if (env := os.environ.get(f"ANYSEEK_{name.upper()}")) is not None:
+            merged[name] = env
+    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    unknown = sorted(set(merged) - set(types))
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(unknown)} (known: {', '.join(sorted(types))})")
+    return Settings(**{k: _coerce(k, v, types[k]) for k, v in merged.items()})

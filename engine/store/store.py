@@ -1,0 +1,380 @@
+"""The store: every read and write of items, chunks, vectors, metadata and runs goes through here.
+
+Writes are batched: one transaction per batch of files, and every transaction that changes vectors
+bumps `revision`, which the derived vector files record so a reopen can tell whether they are current.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
+
+from engine.records import Chunk, ChunkKind, EmbeddedChunk, Item, Modality, Space
+from engine.store.database import open_database
+from engine.store.migrations import migrate
+from engine.store.models import ChunkRow, ItemRow, MetaRow, RunRow, VectorRow
+
+BATCH_ROWS = 5000
+
+
+@dataclass(slots=True)
+class ItemWrite:
+    """The outcome for one file: its chunks with vectors, or the reason it failed."""
+
+    path: bytes
+    size: int
+    mtime_ns: int
+    content_hash: str
+    modality: Modality | None
+    chunks: list[EmbeddedChunk] = field(default_factory=list)
+    error: str | None = None
+    ignored: bool = False  # no supported type: remembered so unchanged re-runs need not open it again
+
+    @property
+    def status(self) -> str:
+        return "error" if self.error else "ignored" if self.ignored else "ok"
+
+
+@dataclass(slots=True)
+class VectorChanges:
+    """What a committed transaction did to the vectors, for the derived indexes to follow."""
+
+    added: dict[Space, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    removed: list[int] = field(default_factory=list)
+
+    def add(self, space: Space, ids: list[int], vectors: list[np.ndarray]) -> None:
+        if not ids:
+            return
+        old_ids, old_vecs = self.added.get(space, (np.empty(0, np.int64), np.empty((0, vectors[0].shape[0]))))
+        self.added[space] = (
+            np.concatenate([old_ids, np.asarray(ids, np.int64)]),
+            np.concatenate([old_vecs, np.stack(vectors)]).astype(np.float32),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkContext:
+    chunk: Chunk
+    item: Item
+
+
+def pack_vector(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float16).tobytes()
+
+
+def unpack_vectors(blobs: Iterable[bytes], dim: int) -> np.ndarray:
+    data = b"".join(blobs)
+    return np.frombuffer(data, dtype=np.float16).reshape(-1, dim).astype(np.float32)
+
+
+def roundtrip(vector: np.ndarray) -> np.ndarray:
+    """The vector exactly as it will be read back from the store, so a rebuilt index equals a live one."""
+    return np.asarray(vector, dtype=np.float16).astype(np.float32)
+
+
+def _item(row) -> Item:
+    modality = Modality(row.modality) if row.modality else None
+    return Item(
+        row.id, row.path, modality, row.size, row.mtime_ns, row.content_hash, row.status, row.error, row.indexed_at
+    )
+
+
+def _chunk(row) -> Chunk:
+    return Chunk(
+        ChunkKind(row.kind), row.ordinal, row.text, row.char_start, row.char_end, row.start_s, row.end_s, row.id
+    )
+
+
+def _under(roots: Iterable[bytes]):
+    clauses = []
+    for root in roots:
+        root = root.rstrip(b"/") or b"/"
+        prefix = root if root.endswith(b"/") else root + b"/"
+        clauses += [ItemRow.path == root, func.substr(ItemRow.path, 1, len(prefix)) == prefix]
+    return or_(*clauses)
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.engine = open_database(path)
+
+    def initialize(self) -> None:
+        with self.engine.begin() as conn:
+            migrate(conn, str(self.path.parent))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- metadata -------------------------------------------------------------------------------
+    def get_meta(self, key: str, default=None):
+        with self.engine.connect() as conn:
+            value = conn.execute(select(MetaRow.value).where(MetaRow.key == key)).scalar_one_or_none()
+        return default if value is None else json.loads(value)
+
+    def set_meta(self, key: str, value, conn: Connection | None = None) -> None:
+        if conn is None:
+            with self.engine.begin() as own:
+                return self.set_meta(key, value, own)
+        conn.execute(delete(MetaRow).where(MetaRow.key == key))
+        conn.execute(insert(MetaRow).values(key=key, value=json.dumps(value)))
+
+    def revision(self) -> int:
+        return int(self.get_meta("revision", 0))
+
+    def _bump(self, conn: Connection) -> None:
+        current = conn.execute(select(MetaRow.value).where(MetaRow.key == "revision")).scalar_one_or_none()
+        self.set_meta("revision", int(json.loads(current or "0")) + 1, conn)
+
+    # --- items ----------------------------------------------------------------------------------
+    def items_under(self, roots: list[bytes]) -> dict[bytes, Item]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(ItemRow).where(_under(roots)))
+            return {row.path: _item(row) for row in rows}
+
+    def items_by_hash(self, hashes: Iterable[str]) -> dict[str, list[Item]]:
+        out: dict[str, list[Item]] = {}
+        hashes = list(set(hashes))
+        with self.engine.connect() as conn:
+            for start in range(0, len(hashes), 500):
+                query = select(ItemRow).where(
+                    ItemRow.content_hash.in_(hashes[start : start + 500]), ItemRow.status == "ok"
+                )
+                for row in conn.execute(query):
+                    out.setdefault(row.content_hash, []).append(_item(row))
+        return out
+
+    def find_item(self, item_id: int | None = None, path: bytes | None = None) -> Item | None:
+        where = ItemRow.id == item_id if item_id is not None else ItemRow.path == path
+        with self.engine.connect() as conn:
+            row = conn.execute(select(ItemRow).where(where)).one_or_none()
+        return _item(row) if row else None
+
+    def write_items(self, writes: list[ItemWrite]) -> VectorChanges:
+        """Insert or replace files with their chunks and vectors, all in one transaction."""
+        changes = VectorChanges()
+        now = time.time()
+        with self.engine.begin() as conn:
+            for write in writes:
+                changes.removed += self._drop_item(conn, write.path)
+                item_id = conn.execute(
+                    insert(ItemRow)
+                    .values(
+                        path=write.path,
+                        modality=write.modality.value if write.modality else None,
+                        size=write.size,
+                        mtime_ns=write.mtime_ns,
+                        content_hash=write.content_hash,
+                        status=write.status,
+                        error=write.error,
+                        indexed_at=now,
+                    )
+                    .returning(ItemRow.id)
+                ).scalar_one()
+                self._insert_chunks(conn, item_id, write.chunks, changes)
+            self._bump(conn)
+        return changes
+
+    def _drop_item(self, conn: Connection, path: bytes) -> list[int]:
+        item_id = conn.execute(select(ItemRow.id).where(ItemRow.path == path)).scalar_one_or_none()
+        return self._delete_item_ids(conn, [item_id]) if item_id is not None else []
+
+    def _insert_chunks(
+        self, conn: Connection, item_id: int, chunks: list[EmbeddedChunk], changes: VectorChanges
+    ) -> None:
+        if not chunks:
+            return
+        rows = [
+            {
+                "item_id": item_id,
+                "ordinal": c.chunk.ordinal,
+                "kind": c.chunk.kind.value,
+                "text": c.chunk.text,
+                "char_start": c.chunk.char_start,
+                "char_end": c.chunk.char_end,
+                "start_s": c.chunk.start_s,
+                "end_s": c.chunk.end_s,
+            }
+            for c in chunks
+        ]
+        ids = conn.execute(insert(ChunkRow).returning(ChunkRow.id, sort_by_parameter_order=True), rows).scalars().all()
+        vector_rows = []
+        per_space: dict[Space, tuple[list[int], list[np.ndarray]]] = {}
+        for chunk_id, embedded in zip(ids, chunks):
+            for space, vector in embedded.vectors.items():
+                vector_rows.append({"space": space.value, "chunk_id": chunk_id, "data": pack_vector(vector)})
+                bucket = per_space.setdefault(space, ([], []))
+                bucket[0].append(chunk_id)
+                bucket[1].append(roundtrip(vector))
+        if vector_rows:
+            conn.execute(insert(VectorRow), vector_rows)
+        for space, (space_ids, vectors) in per_space.items():
+            changes.add(space, space_ids, vectors)
+
+    def _delete_item_ids(self, conn: Connection, item_ids: list[int]) -> list[int]:
+        removed: list[int] = []
+        for start in range(0, len(item_ids), 500):
+            batch = item_ids[start : start + 500]
+            removed += conn.execute(select(ChunkRow.id).where(ChunkRow.item_id.in_(batch))).scalars().all()
+            # Explicit deletes rather than relying on cascades: they work even if foreign keys were off.
+            chunk_ids = select(ChunkRow.id).where(ChunkRow.item_id.in_(batch))
+            conn.execute(delete(VectorRow).where(VectorRow.chunk_id.in_(chunk_ids)))
+            conn.execute(delete(ChunkRow).where(ChunkRow.item_id.in_(batch)))
+            conn.execute(delete(ItemRow).where(ItemRow.id.in_(batch)))
+        return removed
+
+    def delete_items(self, item_ids: list[int]) -> VectorChanges:
+        with self.engine.begin() as conn:
+            removed = self._delete_item_ids(conn, item_ids)
+            self._bump(conn)
+        return VectorChanges(removed=removed)
+
+    def move_item(self, item_id: int, path: bytes, size: int, mtime_ns: int) -> VectorChanges:
+        """A renamed file: same content, new path, so no model runs. Whatever held the new path goes."""
+        changes = VectorChanges()
+        with self.engine.begin() as conn:
+            if self._path_taken(conn, path, item_id):
+                changes.removed += self._drop_item(conn, path)
+            conn.execute(update(ItemRow).where(ItemRow.id == item_id).values(path=path, size=size, mtime_ns=mtime_ns))
+            self._bump(conn)
+        return changes
+
+    def _path_taken(self, conn: Connection, path: bytes, item_id: int) -> bool:
+        other = conn.execute(select(ItemRow.id).where(ItemRow.path == path)).scalar_one_or_none()
+        return other is not None and other != item_id
+
+    def touch_item(self, item_id: int, size: int, mtime_ns: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(ItemRow).where(ItemRow.id == item_id).values(size=size, mtime_ns=mtime_ns))
+
+    def copy_item(self, source: Item, write: ItemWrite) -> VectorChanges:
+        """A duplicate of an indexed file: reuse its chunks and vectors instead of running the models."""
+        with self.engine.connect() as conn:
+            chunk_rows = conn.execute(
+                select(ChunkRow).where(ChunkRow.item_id == source.id).order_by(ChunkRow.ordinal)
+            ).all()
+            vector_rows = conn.execute(
+                select(VectorRow).where(VectorRow.chunk_id.in_([r.id for r in chunk_rows]))
+            ).all()
+        by_chunk: dict[int, dict[Space, np.ndarray]] = {}
+        for row in vector_rows:
+            by_chunk.setdefault(row.chunk_id, {})[Space(row.space)] = np.frombuffer(row.data, np.float16)
+        write.chunks = [EmbeddedChunk(_chunk(r), by_chunk.get(r.id, {})) for r in chunk_rows]
+        write.modality = source.modality
+        return self.write_items([write])
+
+    # --- vectors --------------------------------------------------------------------------------
+    def chunk_ids(self, space: Space) -> np.ndarray:
+        with self.engine.connect() as conn:
+            ids = conn.execute(select(VectorRow.chunk_id).where(VectorRow.space == space.value)).scalars().all()
+        return np.asarray(ids, dtype=np.int64)
+
+    def vectors(self, space: Space, ids: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        found_ids: list[int] = []
+        blobs: list[bytes] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), BATCH_ROWS):
+                batch = [int(i) for i in ids[start : start + BATCH_ROWS]]
+                rows = conn.execute(
+                    select(VectorRow.chunk_id, VectorRow.data).where(
+                        VectorRow.space == space.value, VectorRow.chunk_id.in_(batch)
+                    )
+                )
+                for row in rows:
+                    found_ids.append(row.chunk_id)
+                    blobs.append(row.data)
+        return np.asarray(found_ids, np.int64), unpack_vectors(blobs, dim)
+
+    def item_vectors(self, item_id: int, dim_by_space: dict[Space, int]) -> dict[Space, np.ndarray]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(VectorRow.space, VectorRow.data)
+                .join(ChunkRow, ChunkRow.id == VectorRow.chunk_id)
+                .where(ChunkRow.item_id == item_id)
+            ).all()
+        out: dict[Space, list[bytes]] = {}
+        for row in rows:
+            out.setdefault(Space(row.space), []).append(row.data)
+        return {space: unpack_vectors(blobs, dim_by_space[space]) for space, blobs in out.items()}
+
+    # --- search support -------------------------------------------------------------------------
+    def chunk_contexts(self, chunk_ids: Iterable[int]) -> dict[int, ChunkContext]:
+        """Chunks with their items. Ids the store no longer has (deleted since a search began) are absent."""
+        ids = [int(i) for i in chunk_ids]
+        chunks: dict[int, Chunk] = {}
+        owners: dict[int, int] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                for row in conn.execute(select(ChunkRow).where(ChunkRow.id.in_(ids[start : start + 500]))):
+                    chunks[row.id], owners[row.id] = _chunk(row), row.item_id
+            item_ids = sorted(set(owners.values()))
+            items = {}
+            for start in range(0, len(item_ids), 500):
+                for row in conn.execute(select(ItemRow).where(ItemRow.id.in_(item_ids[start : start + 500]))):
+                    items[row.id] = _item(row)
+        return {cid: ChunkContext(chunk, items[owners[cid]]) for cid, chunk in chunks.items() if owners[cid] in items}
+
+    def allowed_chunk_ids(self, modalities: tuple[Modality, ...], path_prefix: bytes | None) -> np.ndarray:
+        query = select(ChunkRow.id).join(ItemRow, ItemRow.id == ChunkRow.item_id)
+        if modalities:
+            query = query.where(ItemRow.modality.in_([m.value for m in modalities]))
+        if path_prefix:
+            query = query.where(func.substr(ItemRow.path, 1, len(path_prefix)) == path_prefix)
+        with self.engine.connect() as conn:
+            return np.asarray(conn.execute(query).scalars().all(), dtype=np.int64)
+
+    # --- reporting ------------------------------------------------------------------------------
+    def counts(self) -> dict[str, dict[str, int]]:
+        with self.engine.connect() as conn:
+            items = conn.execute(
+                select(ItemRow.modality, ItemRow.status, func.count()).group_by(ItemRow.modality, ItemRow.status)
+            ).all()
+            chunks = conn.execute(select(ChunkRow.kind, func.count()).group_by(ChunkRow.kind)).all()
+            vectors = conn.execute(select(VectorRow.space, func.count()).group_by(VectorRow.space)).all()
+        by_modality: dict[str, int] = {}
+        by_status: dict[str, int] = {}
+        for modality, status, count in items:
+            by_status[status] = by_status.get(status, 0) + count
+            if status == "ok":
+                by_modality[modality] = by_modality.get(modality, 0) + count
+        return {"items": by_modality, "status": by_status, "chunks": dict(chunks), "vectors": dict(vectors)}
+
+    def errors(self, limit: int = 20) -> list[Item]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(ItemRow).where(ItemRow.status == "error").order_by(ItemRow.id).limit(limit))
+            return [_item(r) for r in rows]
+
+    def start_run(self, command: str) -> int:
+        with self.engine.begin() as conn:
+            return conn.execute(
+                insert(RunRow)
+                .values(command=command, started_at=time.time(), status="running", stats="{}")
+                .returning(RunRow.id)
+            ).scalar_one()
+
+    def finish_run(self, run_id: int, status: str, stats: dict) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id)
+                .values(finished_at=time.time(), status=status, stats=json.dumps(stats))
+            )
+
+    def last_run(self) -> dict | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(RunRow).order_by(RunRow.id.desc()).limit(1)).one_or_none()
+        if row is None:
+            return None
+        return {
+            "command": row.command,
+            "started_at": row.started_at,
+            "finished_at": row.finished_at,
+            "status": row.status,
+            "stats": json.loads(row.stats),
+        }

@@ -1,0 +1,74 @@
+"""Atomic, self-describing files for vector indexes.
+
+One file per space holds a small JSON header (backend kind, dimension, the store revision it reflects)
+and the backend's payload. It is written to a temporary file, fsynced, renamed over the old one and the
+directory fsynced, so a crash or a full disk leaves either the old file or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import SchemaError
+
+MAGIC = b"ANYSEEK-VECTORS\x00"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class VectorFileHeader:
+    kind: str
+    dim: int
+    revision: int
+    count: int
+    format_version: int = FORMAT_VERSION
+
+
+def fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def encode(header: VectorFileHeader, payload: bytes) -> bytes:
+    head = json.dumps(_asdict(header)).encode()
+    return MAGIC + struct.pack("<Q", len(head)) + head + payload
+
+
+def _asdict(header: VectorFileHeader) -> dict:
+    return {name: getattr(header, name) for name in header.__slots__}
+
+
+def read(path: Path) -> tuple[VectorFileHeader, bytes]:
+    data = path.read_bytes()
+    if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 8:
+        raise SchemaError(f"{path} is not an anyseek vector file; delete it and it is rebuilt from the store")
+    (length,) = struct.unpack_from("<Q", data, len(MAGIC))
+    start = len(MAGIC) + 8
+    try:
+        header = VectorFileHeader(**json.loads(data[start : start + length]))
+    except (ValueError, TypeError):
+        raise SchemaError(f"{path} has a damaged header; delete it and it is rebuilt from the store") from None
+    if header.format_version > FORMAT_VERSION:
+        raise SchemaError(f"{path} was written by a newer anyseek (format {header.format_version})")
+    return header, data[start + length :]

@@ -1,0 +1,132 @@
+"""A batch of decoded files on its way through the models: transcribe audio, embed images and text,
+and turn each file into one ItemWrite. A file whose model step fails becomes an error write."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from engine.records import ChunkKind, EmbeddedChunk, Modality, Space
+from engine.settings import Settings
+from engine.store.store import ItemWrite
+from indexer.extract.audio import WindowRules, speech_windows
+from indexer.prepare import Prepared
+
+log = logging.getLogger(__name__)
+
+
+class EmbedBatch:
+    def __init__(self, encoders, settings: Settings) -> None:
+        self.encoders, self.settings = encoders, settings
+        self._files: list[Prepared] = []
+        self._plain: list[ItemWrite] = []
+
+    def add(self, prepared: Prepared) -> None:
+        self._files.append(prepared)
+
+    def add_plain(self, write: ItemWrite) -> None:
+        """A file with nothing to embed (failed or ignored), written with the batch."""
+        self._plain.append(write)
+
+    def __bool__(self) -> bool:
+        return bool(self._files or self._plain)
+
+    def ready(self) -> bool:
+        images = sum(1 for p in self._files if p.extracted.pixels is not None)
+        texts = sum(len(p.extracted.chunks) for p in self._files if p.extracted.pixels is None)
+        audio = sum(1 for p in self._files if p.extracted.audio is not None)
+        return (
+            images >= self.settings.image_batch
+            or texts >= self.settings.text_batch
+            or audio >= 1
+            or len(self._plain) >= 256
+        )
+
+    def embed(self) -> tuple[list[ItemWrite], set[bytes]]:
+        """Returns the writes and the paths that replace an earlier version (updates, not additions)."""
+        files, plain = self._files, self._plain
+        self._files, self._plain = [], []
+        writes = list(plain)
+        files = [p for p in files if self._transcribe(p, writes)]
+        image_vectors = self._embed_images(files)
+        text_vectors = self._embed_texts(files)
+        for prepared in files:
+            chunks = []
+            for chunk in prepared.extracted.chunks:
+                key = (id(prepared), chunk.ordinal)
+                if chunk.kind is ChunkKind.IMAGE:
+                    vectors = {Space.JOINT: image_vectors[key]}
+                else:
+                    vectors = {space: by_key[key] for space, by_key in text_vectors.items()}
+                chunks.append(EmbeddedChunk(chunk, vectors))
+            entry = prepared.entry
+            writes.append(
+                ItemWrite(
+                    entry.path, entry.size, entry.mtime_ns, prepared.content_hash, prepared.extracted.modality, chunks
+                )
+            )
+        replaced = {p.entry.path for p in files if p.previous is not None}
+        return writes, replaced
+
+    def _transcribe(self, prepared: Prepared, writes: list[ItemWrite]) -> bool:
+        extracted = prepared.extracted
+        if extracted.modality is not Modality.AUDIO:
+            return True
+        try:
+            words = self.encoders.speech.transcribe(extracted.audio)
+        except (RuntimeError, ValueError) as exc:
+            entry = prepared.entry
+            writes.append(
+                ItemWrite(
+                    entry.path,
+                    entry.size,
+                    entry.mtime_ns,
+                    prepared.content_hash,
+                    None,
+                    error=f"transcription failed: {exc}",
+                )
+            )
+            return False
+        joint = self.encoders.joint
+        rules = WindowRules(
+            self.settings.speech_min_window_s,
+            self.settings.speech_max_window_s,
+            self.settings.speech_max_gap_s,
+            joint.max_tokens,
+        )
+        extracted.chunks = speech_windows(words, rules, joint.count_tokens)
+        extracted.audio = None  # release the samples as soon as they are transcribed
+        return True
+
+    def _embed_images(self, files: list[Prepared]) -> dict[tuple[int, int], np.ndarray]:
+        keyed = [((id(p), 0), p.extracted.pixels) for p in files if p.extracted.pixels is not None]
+        if not keyed:
+            return {}
+        out = {}
+        step = self.settings.image_batch
+        for start in range(0, len(keyed), step):
+            part = keyed[start : start + step]
+            vectors = self.encoders.joint.encode_images(np.stack([pixels for _, pixels in part]))
+            out.update({key: vector for (key, _), vector in zip(part, vectors)})
+        for p in files:
+            p.extracted.pixels = None
+        return out
+
+    def _embed_texts(self, files: list[Prepared]) -> dict[Space, dict[tuple[int, int], np.ndarray]]:
+        keyed = [
+            ((id(p), c.ordinal), c.text or "")
+            for p in files
+            for c in p.extracted.chunks
+            if c.kind is not ChunkKind.IMAGE
+        ]
+        if not keyed:
+            return {}
+        texts = [text for _, text in keyed]
+        step = self.settings.text_batch
+        joint = np.concatenate(
+            [self.encoders.joint.encode_texts(texts[i : i + step]) for i in range(0, len(texts), step)]
+        )
+        text = self.encoders.text.encode_texts(texts)
+        keys = [key for key, _ in keyed]
+        return {Space.JOINT: dict(zip(keys, joint)), Space.TEXT: dict(zip(keys, text))}

@@ -1,0 +1,56 @@
+"""Per-modality extraction: from a file to chunks and model inputs, run in the decode workers."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from engine.errors import ExtractionError
+from engine.records import Chunk, ChunkKind, Modality
+from engine.settings import Settings
+from indexer.extract.audio import decode_audio
+from indexer.extract.image import open_image
+from indexer.extract.text import decode_text, split_passages
+from indexer.sniff import Sniffed
+
+
+class JointPreprocessor(Protocol):
+    image_size: int
+    max_tokens: int
+
+    def preprocess(self, image) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+@dataclass(slots=True)
+class Extracted:
+    """A decoded file. Audio gets its chunks later, once Whisper has transcribed it."""
+
+    modality: Modality
+    chunks: list[Chunk] = field(default_factory=list)
+    pixels: np.ndarray | None = None
+    audio: np.ndarray | None = None
+
+
+def extract(path: bytes, sniffed: Sniffed, joint: JointPreprocessor, settings: Settings) -> Extracted:
+    if sniffed.modality is Modality.IMAGE:
+        # Draft decoding down to twice the model's input keeps the final resize nearly identical.
+        image = open_image(path, settings.max_image_pixels, draft_size=2 * joint.image_size)
+        return Extracted(Modality.IMAGE, [Chunk(ChunkKind.IMAGE, 0)], pixels=joint.preprocess(image))
+    if sniffed.modality is Modality.TEXT:
+        size = os.path.getsize(path)
+        if size > settings.max_text_bytes:
+            raise ExtractionError(
+                f"text file is {size / 2**20:.0f} MB, over the "
+                f"{settings.max_text_bytes / 2**20:.0f} MB cap (setting max_text_bytes)"
+            )
+        with open(path, "rb") as fh:
+            text = decode_text(fh.read())
+        return Extracted(Modality.TEXT, split_passages(text, joint.count_tokens, joint.max_tokens))
+    if sniffed.modality is Modality.AUDIO:
+        return Extracted(Modality.AUDIO, audio=decode_audio(path, settings.max_audio_seconds))
+    raise ExtractionError(sniffed.problem or "unsupported file type")

@@ -1,0 +1,95 @@
+"""Audio: PyAV decode to 16 kHz mono, then Whisper's timed words grouped into searchable windows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.encoders.speech import SAMPLE_RATE, SpokenWord
+from engine.errors import ExtractionError
+from engine.records import Chunk, ChunkKind
+
+SENTENCE_END = (".", "!", "?", "…")
+
+
+def decode_audio(source, max_seconds: float) -> np.ndarray:
+    """Any container/codec FFmpeg knows -> float32 mono samples at 16 kHz. `source` is a path (str or
+    bytes) or a binary file object; bytes paths are opened here so undecodable names still work."""
+    import av
+
+    if isinstance(source, bytes):
+        with open(source, "rb") as fh:
+            return decode_audio(fh, max_seconds)
+    try:
+        with av.open(source, metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise ExtractionError("no audio stream in the file")
+            stream = container.streams.audio[0]
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+            chunks, total, limit = [], 0, int(max_seconds * SAMPLE_RATE)
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    samples = out.to_ndarray().reshape(-1)
+                    chunks.append(samples)
+                    total += len(samples)
+                if total > limit:
+                    raise ExtractionError(
+                        f"recording is longer than {max_seconds / 3600:.1f} h (setting max_audio_seconds)"
+                    )
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+    except ExtractionError:
+        raise
+    except (av.error.FFmpegError, OSError, ValueError, IndexError) as exc:
+        raise ExtractionError(f"cannot decode audio: {str(exc) or type(exc).__name__}") from None
+    audio = np.concatenate(chunks).astype(np.float32) if chunks else np.empty(0, np.float32)
+    if len(audio) < SAMPLE_RATE // 10:
+        raise ExtractionError("no audio samples (empty or silent-length recording)")
+    return audio
+
+
+@dataclass(frozen=True, slots=True)
+class WindowRules:
+    min_seconds: float
+    max_seconds: float
+    max_gap_seconds: float
+    max_tokens: int
+
+
+def speech_windows(words: list[SpokenWord], rules: WindowRules, count_tokens: Callable[[str], int]) -> list[Chunk]:
+    """Group timed words into windows: a pause longer than max_gap always splits; a sentence end splits
+    once the window lasts min_seconds; max_seconds and the joint model's token window are hard limits.
+    Short windows keep hits seekable to the sentence, long enough ones carry enough meaning to embed."""
+    windows: list[list[SpokenWord]] = []
+    current: list[SpokenWord] = []
+    tokens = 0
+    for word in words:
+        word_tokens = count_tokens(word.text)
+        if current and _should_split(current, word, tokens + word_tokens, rules):
+            windows.append(current)
+            current, tokens = [], 0
+        current.append(word)
+        tokens += word_tokens
+    if current:
+        windows.append(current)
+    return [
+        Chunk(
+            ChunkKind.SPEECH,
+            i,
+            "".join(w.text for w in group).strip(),
+            start_s=round(group[0].start, 3),
+            end_s=round(group[-1].end, 3),
+        )
+        for i, group in enumerate(windows)
+    ]
+
+
+def _should_split(current: list[SpokenWord], word: SpokenWord, tokens: int, rules: WindowRules) -> bool:
+    last = current[-1]
+    if word.start - last.end > rules.max_gap_seconds:
+        return True
+    if word.end - current[0].start > rules.max_seconds or tokens > rules.max_tokens:
+        return True
+    return last.text.rstrip().endswith(SENTENCE_END) and last.end - current[0].start >= rules.min_seconds

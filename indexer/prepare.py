@@ -1,0 +1,122 @@
+"""The per-file step that runs in the decode workers: hash, recognise moves and duplicates, decode.
+
+Anything a single file can throw is caught here, at the file boundary, and becomes a `failed` outcome
+with a reason; it never stops the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from enum import StrEnum
+
+from engine.errors import ExtractionError
+from engine.records import Item
+from engine.settings import Settings
+from engine.store.store import Store
+from indexer.extract import Extracted, JointPreprocessor, extract
+from indexer.scan import FileEntry
+from indexer.sniff import Sniffed, sniff_file
+
+HASH_BLOCK = 1 << 20
+
+
+class Outcome(StrEnum):
+    EXTRACTED = "extracted"
+    TOUCHED = "touched"  # stat changed, content did not
+    MOVED = "moved"
+    COPIED = "copied"
+    IGNORED = "ignored"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class Prepared:
+    entry: FileEntry
+    outcome: Outcome
+    previous: Item | None = None
+    content_hash: str = ""
+    sniffed: Sniffed | None = None
+    extracted: Extracted | None = None
+    source: Item | None = None  # the item moved or copied from
+    error: str | None = None
+
+
+def hash_file(path: bytes) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        while block := fh.read(HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class MoveClaims:
+    """Items that vanished from their old path, by content hash. A new file with the same content claims
+    one (once) and becomes a move rather than a fresh embedding."""
+
+    def __init__(self, missing: list[Item]) -> None:
+        self._lock = threading.Lock()
+        self.claimed: set[int] = set()
+        self._by_hash: dict[str, list[Item]] = {}
+        for item in missing:
+            if item.status == "ok" and item.content_hash:
+                self._by_hash.setdefault(item.content_hash, []).append(item)
+
+    def claim(self, content_hash: str) -> Item | None:
+        with self._lock:
+            candidates = self._by_hash.get(content_hash)
+            if not candidates:
+                return None
+            item = candidates.pop()
+            self.claimed.add(item.id)
+            return item
+
+
+class Preparer:
+    def __init__(self, store: Store, joint: JointPreprocessor, settings: Settings, claims: MoveClaims) -> None:
+        self.store, self.joint, self.settings, self.claims = store, joint, settings, claims
+
+    def __call__(self, entry: FileEntry, previous: Item | None) -> Prepared:
+        result = Prepared(entry, Outcome.FAILED, previous)
+        try:
+            self._prepare(result)
+        except ExtractionError as exc:
+            result.outcome, result.error = Outcome.FAILED, str(exc)
+        except FileNotFoundError:
+            result.outcome, result.error = Outcome.FAILED, "file disappeared while being indexed"
+        except PermissionError:
+            result.outcome, result.error = Outcome.FAILED, "permission denied: cannot read the file"
+        except (OSError, MemoryError) as exc:
+            result.outcome, result.error = Outcome.FAILED, f"{type(exc).__name__}: {exc}"
+        return result
+
+    def _prepare(self, result: Prepared) -> None:
+        entry = result.entry
+        if entry.size > self.settings.max_file_bytes:
+            raise ExtractionError(f"file is {entry.size / 2**30:.1f} GB, over the cap (setting max_file_bytes)")
+        result.content_hash = hash_file(entry.path)
+        previous = result.previous
+        if previous and previous.status == "ok" and previous.content_hash == result.content_hash:
+            result.outcome = Outcome.TOUCHED
+            return
+        if moved := self.claims.claim(result.content_hash):
+            result.outcome, result.source = Outcome.MOVED, moved
+            return
+        result.sniffed = sniff_file(entry.path)
+        if result.sniffed.modality is None:
+            if result.sniffed.problem:
+                raise ExtractionError(result.sniffed.problem)
+            result.outcome = Outcome.IGNORED
+            return
+        if source := self._duplicate_of(result.content_hash, previous):
+            result.outcome, result.source = Outcome.COPIED, source
+            return
+        result.extracted = extract(entry.path, result.sniffed, self.joint, self.settings)
+        result.outcome = Outcome.EXTRACTED
+
+    def _duplicate_of(self, content_hash: str, previous: Item | None) -> Item | None:
+        for item in self.store.items_by_hash([content_hash]).get(content_hash, []):
+            if previous is None or item.id != previous.id:
+                return item
+        return None

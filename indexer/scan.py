@@ -1,0 +1,101 @@
+"""Walk folders: stat only, bytes paths (so any file name round-trips), no symlink loops."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    path: bytes
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScanProblem:
+    path: bytes
+    reason: str
+    is_file: bool  # a file problem is recorded as an item error; a folder problem only in the report
+
+
+@dataclass(slots=True)
+class ScanResult:
+    files: list[FileEntry] = field(default_factory=list)
+    problems: list[ScanProblem] = field(default_factory=list)
+    # Folders we could not list: items the index holds under them are kept, not deleted.
+    unreadable_dirs: list[bytes] = field(default_factory=list)
+
+
+def normalize_root(path: Path | str | bytes) -> bytes:
+    raw = os.fsencode(path)
+    return os.path.abspath(os.path.expanduser(raw))
+
+
+def scan(roots: Iterable[bytes], skip: Iterable[bytes] = ()) -> ScanResult:
+    """Every regular file under the roots. Hidden names (a leading dot) are skipped, as are the `skip`
+    folders (the index itself, when it lives inside a media folder)."""
+    result = ScanResult()
+    visited: set[tuple[int, int]] = set()
+    skip_set = {os.path.abspath(s) for s in skip}
+    for root in roots:
+        try:
+            info = os.stat(root)
+        except OSError as exc:
+            result.problems.append(ScanProblem(root, f"cannot read: {exc.strerror or exc}", False))
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            _walk(root, visited, skip_set, result)
+        elif stat.S_ISREG(info.st_mode):
+            result.files.append(FileEntry(root, info.st_size, info.st_mtime_ns))
+    return result
+
+
+def _walk(directory: bytes, visited: set[tuple[int, int]], skip: set[bytes], result: ScanResult) -> None:
+    stack = [directory]
+    while stack:
+        current = stack.pop()
+        try:
+            info = os.stat(current)
+        except OSError as exc:
+            result.problems.append(ScanProblem(current, f"cannot read folder: {exc.strerror or exc}", False))
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key in visited:
+            result.problems.append(ScanProblem(current, "symlink loop: folder already visited, skipped", False))
+            continue
+        visited.add(key)
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError as exc:
+            result.problems.append(ScanProblem(current, f"cannot list folder: {exc.strerror or exc}", False))
+            result.unreadable_dirs.append(current)
+            continue
+        subdirs = []
+        for entry in entries:
+            if entry.name.startswith(b".") or os.path.abspath(entry.path) in skip:
+                continue
+            _visit(entry, subdirs, result)
+        stack.extend(reversed(subdirs))
+
+
+def _visit(entry: os.DirEntry, subdirs: list[bytes], result: ScanResult) -> None:
+    try:
+        info = entry.stat(follow_symlinks=True)
+    except FileNotFoundError:
+        result.problems.append(ScanProblem(entry.path, "dangling symlink: its target does not exist", True))
+        return
+    except OSError as exc:
+        result.problems.append(ScanProblem(entry.path, f"cannot stat: {exc.strerror or exc}", True))
+        return
+    if stat.S_ISDIR(info.st_mode):
+        subdirs.append(entry.path)
+    elif stat.S_ISREG(info.st_mode):
+        result.files.append(FileEntry(entry.path, info.st_size, info.st_mtime_ns))

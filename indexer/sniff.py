@@ -1,0 +1,97 @@
+"""Content type from magic bytes. The extension is only a hint, used for formats with no magic (text)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from engine.records import Modality
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
+AUDIO_EXTENSIONS = {".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac"}
+TEXT_EXTENSIONS = {".txt", ".md", ".markdown", ".rst", ".text"}
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"}
+AUDIO_MP4_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A "}
+MP4_AUDIO_HINT = {".m4a", ".aac"}
+BMP_DIB_SIZES = {12, 40, 52, 56, 64, 108, 124}
+HEADER_BYTES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Sniffed:
+    modality: Modality | None
+    format: str  # "jpeg", "png", "text", ... or "" when unknown
+    problem: str | None = None  # set when the name promises a type the content does not have
+
+
+def extension(path: bytes) -> str:
+    return os.fsdecode(os.path.splitext(path)[1]).lower()
+
+
+def sniff_bytes(head: bytes, ext: str) -> Sniffed:
+    if found := _magic(head, ext):
+        return found
+    if ext in TEXT_EXTENSIONS:
+        return Sniffed(Modality.TEXT, "text")
+    expected = "image" if ext in IMAGE_EXTENSIONS else "audio" if ext in AUDIO_EXTENSIONS else None
+    if expected is None:
+        return Sniffed(None, "")
+    if not head:
+        return Sniffed(None, "", "empty file (0 bytes)")
+    return Sniffed(None, "", f"named {ext} but its content is not a recognised {expected} format ({_describe(head)})")
+
+
+def sniff_file(path: bytes) -> Sniffed:
+    with open(path, "rb") as fh:
+        head = fh.read(HEADER_BYTES)
+    return sniff_bytes(head, extension(path))
+
+
+def _magic(head: bytes, ext: str) -> Sniffed | None:
+    image, audio = Modality.IMAGE, Modality.AUDIO
+    if head.startswith(b"\xff\xd8\xff"):
+        return Sniffed(image, "jpeg")
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return Sniffed(image, "png")
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return Sniffed(image, "gif")
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return Sniffed(image, "webp")
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return Sniffed(audio, "wav")
+    if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in BMP_DIB_SIZES:
+        return Sniffed(image, "bmp")
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return Sniffed(image, "tiff")
+    if head[4:8] == b"ftyp":
+        return _iso_media(head, ext)
+    if head.startswith(b"fLaC"):
+        return Sniffed(audio, "flac")
+    if head.startswith(b"OggS"):
+        return Sniffed(audio, "ogg")
+    if head.startswith(b"ID3") or _mpeg_sync(head):
+        return Sniffed(audio, "aac" if head[:2] in (b"\xff\xf1", b"\xff\xf9") else "mp3")
+    return None
+
+
+def _iso_media(head: bytes, ext: str) -> Sniffed | None:
+    brand = head[8:12]
+    if brand in HEIF_BRANDS:
+        return Sniffed(Modality.IMAGE, "avif" if brand.startswith(b"avi") else "heif")
+    if brand in AUDIO_MP4_BRANDS or ext in MP4_AUDIO_HINT:
+        return Sniffed(Modality.AUDIO, "m4a")
+    return None  # mp4/mov video: supported once video indexing lands
+
+
+def _mpeg_sync(head: bytes) -> bool:
+    return len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0
+
+
+def _describe(head: bytes) -> str:
+    if b"\x00" in head:
+        return "binary data"
+    try:
+        head.decode("utf-8")
+        return "looks like text"
+    except UnicodeDecodeError:
+        return "unknown data"
