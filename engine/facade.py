@@ -50,21 +50,35 @@ SPACE_OF_ROLE = {"joint": Space.JOINT, "text": Space.TEXT}
 
 
 class Engine:
-    def __init__(self, home: Path, settings: Settings, store: Store) -> None:
+    def __init__(self, home: Path, settings: Settings, store: Store, encoders: EncoderSet | None = None) -> None:
         self.home, self.settings, self.store = home, settings, store
         self.specs = self._resolve_specs()
         fingerprints = store.get_meta("fingerprints", {})
         dims = {SPACE_OF_ROLE[r]: int(f["dim"]) for r, f in fingerprints.items() if r in SPACE_OF_ROLE}
         self.catalog = VectorCatalog(home, store, dims)
-        self.encoders = EncoderSet(self.specs, settings, on_load=self._check_fingerprint)
+        if encoders is None:
+            encoders = EncoderSet(self.specs, settings, on_load=self._check_fingerprint)
+        elif encoders.specs != self.specs:
+            raise ModelMismatchError(f"the given encoders use {encoders.specs}, the index at {home} uses {self.specs}")
+        else:
+            encoders.attach(self._check_fingerprint)
+        self.encoders = encoders
         self._searcher = Searcher(
             store, self.catalog, self.encoders, settings, self._decode_query_audio, self._open_query_image
         )
 
     @classmethod
-    def open(cls, path: str | os.PathLike | None = None, *, create: bool = True, **overrides) -> Engine:
+    def open(
+        cls,
+        path: str | os.PathLike | None = None,
+        *,
+        create: bool = True,
+        encoders: EncoderSet | None = None,
+        **overrides,
+    ) -> Engine:
         """Open (or create) the index at `path` (default: ANYSEEK_HOME, else the XDG data dir).
-        Keyword overrides are settings, e.g. joint_model="ViT-B-32", device="cpu"."""
+        Keyword overrides are settings, e.g. joint_model="ViT-B-32", device="cpu". `encoders` lets several
+        indexes (or tests) share models that are already loaded."""
         home = Path(path).expanduser() if path else default_home()
         settings = load_settings(home, overrides)
         if not (home / DB_FILE).exists():
@@ -74,7 +88,7 @@ class Engine:
         store = Store(home / DB_FILE)
         try:
             store.initialize()
-            return cls(home, settings, store)
+            return cls(home, settings, store, encoders)
         except BaseException:
             store.close()
             raise

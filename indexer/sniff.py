@@ -15,6 +15,7 @@ AUDIO_MP4_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A "}
 MP4_AUDIO_HINT = {".m4a", ".aac"}
 BMP_DIB_SIZES = {12, 40, 52, 56, 64, 108, 124}
 HEADER_BYTES = 64
+TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,8 @@ def extension(path: bytes) -> str:
 
 
 def sniff_bytes(head: bytes, ext: str) -> Sniffed:
+    if ext in TEXT_EXTENSIONS and head.startswith(TEXT_BOMS):
+        return Sniffed(Modality.TEXT, "text")  # a UTF-16 BOM (FF FE) also looks like an MPEG frame sync
     if found := _magic(head, ext):
         return found
     if ext in TEXT_EXTENSIONS:
@@ -84,7 +87,12 @@ def _iso_media(head: bytes, ext: str) -> Sniffed | None:
 
 
 def _mpeg_sync(head: bytes) -> bool:
-    return len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0
+    """An MPEG audio frame header: 11 sync bits, a valid version, layer and bitrate index."""
+    if len(head) < 3 or head[0] != 0xFF or (head[1] & 0xE0) != 0xE0:
+        return False
+    version, layer, bitrate = (head[1] >> 3) & 3, (head[1] >> 1) & 3, head[2] >> 4
+    is_adts = (head[1] & 0xF6) == 0xF0  # AAC in ADTS: layer bits are 0 by definition
+    return is_adts or (version != 1 and layer != 0 and bitrate != 0xF)
 
 
 def _describe(head: bytes) -> str:

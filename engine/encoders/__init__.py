@@ -74,5 +74,11 @@ class EncoderSet:
                 self._speech = speech
             return self._speech
 
+    def attach(self, on_load: Callable[[Fingerprint], None]) -> None:
+        """Hand a shared EncoderSet to another index: its checks run now for the models already loaded."""
+        self._on_load = on_load
+        for fingerprint in self.loaded():
+            on_load(fingerprint)
+
     def loaded(self) -> list[Fingerprint]:
         return [m.fingerprint for m in (self._joint, self._text, self._speech) if m is not None]

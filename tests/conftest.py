@@ -1,0 +1,85 @@
+"""Shared fixtures. Everything runs offline: models come from packages (MiniLM, Whisper tiny.en) or are
+built from an open_clip architecture with seeded random weights (the joint space's mechanics)."""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+import json  # noqa: E402
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.media import build_media_folder  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SPEECH = FIXTURES / "speech"
+# A small open_clip architecture with seeded random weights: the real code path at a fraction of the cost.
+TEST_MODELS = {"joint_model": "ViT-S-32", "joint_pretrained": "random"}
+TEST_SETTINGS = {**TEST_MODELS, "device": "cpu", "workers": 2}
+
+
+@pytest.fixture(scope="session")
+def speech_manifest() -> dict:
+    return json.loads((SPEECH / "manifest.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def encoders():
+    """One set of loaded models for the whole session; each test's Engine borrows it."""
+    from engine.encoders import EncoderSet
+    from engine.settings import ModelSpecs, load_settings
+
+    settings = load_settings(Path("/nonexistent"), TEST_SETTINGS)
+    return EncoderSet(ModelSpecs(**TEST_MODELS), settings)
+
+
+@pytest.fixture()
+def media(tmp_path_factory) -> Path:
+    """A fresh copy of the mixed media folder (images, documents, recordings) per test."""
+    return build_media_folder(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(scope="session")
+def shared_media(tmp_path_factory) -> Path:
+    return build_media_folder(tmp_path_factory.mktemp("shared-media"))
+
+
+@pytest.fixture()
+def open_engine(tmp_path, encoders):
+    """Open an Engine on a fresh index dir (or a given one) with the session's models."""
+    from engine import Engine
+
+    opened = []
+
+    def _open(home: Path | None = None, **overrides):
+        eng = Engine.open(home or tmp_path / "index", encoders=encoders, **{**TEST_SETTINGS, **overrides})
+        opened.append(eng)
+        return eng
+
+    yield _open
+    for eng in opened:
+        eng.close()
+
+
+@pytest.fixture(scope="session")
+def indexed(tmp_path_factory, shared_media, encoders):
+    """One index of the shared media folder, built once, for read-only search tests."""
+    from engine import Engine
+
+    home = tmp_path_factory.mktemp("shared-index")
+    eng = Engine.open(home, encoders=encoders, **TEST_SETTINGS)
+    report = eng.index([shared_media])
+    yield eng, report
+    eng.close()
+
+
+def copy_speech(name: str, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(SPEECH / name, target)
+    return target

@@ -1,0 +1,146 @@
+"""Any-to-any search over one indexed mixed folder, through the public Engine API."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.errors import QueryError
+from engine.records import Modality, QueryPart
+from tests.conftest import SPEECH
+
+
+def paths(results) -> list[str]:
+    return [hit.path.rsplit("/", 1)[-1] for hit in results]
+
+
+def test_every_modality_is_indexed(indexed):
+    eng, report = indexed
+    assert report.failed == 0, report.errors
+    status = eng.status()
+    assert status.items == {"image": 7, "text": 4, "audio": 3}
+    assert status.vectors["joint"] == status.chunks["image"] + status.chunks["passage"] + status.chunks["speech"]
+    assert status.vectors["text"] == status.chunks["passage"] + status.chunks["speech"]
+
+
+def test_text_query_finds_the_spoken_sentence_with_its_timestamps(indexed, speech_manifest):
+    eng, _ = indexed
+    truth = _sentence(speech_manifest, "budget.wav", 0)
+    hits = eng.search(text="the budget for next year was approved by the board", k=5)
+    top = hits[0]
+    assert top.path.endswith("budget.wav") and top.modality is Modality.AUDIO
+    assert abs(top.start - truth["start_s"]) <= 0.5
+    assert abs(top.end - truth["end_s"]) <= 0.5
+    assert "budget" in top.snippet.lower()
+
+
+def test_second_sentence_of_a_recording_seeks_past_the_first(indexed, speech_manifest):
+    eng, _ = indexed
+    truth = _sentence(speech_manifest, "meeting.mp3", 1)
+    hits = eng.search(text="the red bicycle is parked outside the library", k=3, modalities=["audio"])
+    assert hits[0].path.endswith("meeting.mp3")
+    assert abs(hits[0].start - truth["start_s"]) <= 0.5
+    assert "bicycle" in hits[0].snippet.lower()
+
+
+def test_text_query_finds_documents_with_offsets(indexed, shared_media):
+    eng, _ = indexed
+    hits = eng.search(text="how often should tomatoes be watered", k=3, modalities=["text"])
+    assert hits[0].path.endswith("garden.txt")
+    source = (shared_media / "docs" / "garden.txt").read_text()
+    assert source[hits[0].char_start : hits[0].char_end].startswith("Tomatoes")
+
+
+def test_legacy_encodings_are_searchable(indexed):
+    eng, _ = indexed
+    assert paths(eng.search(text="le café était fermé à la gare", k=2, modalities=["text"]))[0] == "cafe.txt"
+    assert paths(eng.search(text="snow in the harbour, boats asleep", k=2, modalities=["text"]))[0] == "poem.rst"
+
+
+def test_audio_query_is_transcribed_and_searches_everything(indexed):
+    eng, _ = indexed
+    results = eng.search(audio=SPEECH / "memo.m4a", k=5)
+    assert "red bicycle" in results.transcripts[0].lower()
+    assert paths(results)[0] == "meeting.mp3"
+
+
+def test_image_query_finds_the_same_photo_first(indexed, shared_media):
+    eng, _ = indexed
+    hits = eng.search(image=shared_media / "photos" / "forest.png", k=3)
+    assert paths(hits)[0] == "forest.png"
+    assert hits[0].similarity == pytest.approx(1.0, abs=2e-3)
+
+
+def test_image_query_accepts_bytes_and_pil_images(indexed, shared_media):
+    from PIL import Image
+
+    eng, _ = indexed
+    raw = (shared_media / "photos" / "city.webp").read_bytes()
+    assert paths(eng.search(image=raw, k=1)) == ["city.webp"]
+    with Image.open(shared_media / "photos" / "city.webp") as picture:
+        assert paths(eng.search(image=picture.copy(), k=1)) == ["city.webp"]
+
+
+def test_more_like_this_excludes_the_item_itself(indexed, shared_media):
+    eng, _ = indexed
+    hits = eng.search(like=shared_media / "recordings" / "budget.wav", k=3)
+    assert "budget.wav" not in paths(hits) and len(hits) == 3
+    # audio -> document: the note about next year's budget is the closest text
+    documents = eng.search(like=shared_media / "recordings" / "budget.wav", k=3, modalities=["text"])
+    assert paths(documents)[0] == "budget-notes.md"
+
+
+def test_negative_part_pushes_its_match_down(indexed, shared_media):
+    eng, _ = indexed
+    beach, forest = shared_media / "photos" / "beach.jpg", shared_media / "photos" / "forest.png"
+    plain = paths(eng.search(image=forest, k=7, modalities=["image"]))
+    combined = paths(eng.search(parts=[QueryPart(image=forest), QueryPart(-1.0, image=beach)], k=7,
+                                modalities=["image"]))
+    # forest scores +|f-b|²/2 and beach -|f-b|²/2 against (forest - beach): the negative must sink beach
+    assert combined.index("forest.png") < combined.index("beach.jpg")
+    assert combined.index("beach.jpg") > plain.index("beach.jpg") or combined[-1] == "beach.jpg"
+
+
+def test_cli_syntax_combines_text_images_and_weights(indexed, shared_media):
+    eng, _ = indexed
+    parts = eng.parse(f"budget + 2:{shared_media / 'photos' / 'beach.jpg'} - weather")
+    assert [p.weight for p in parts] == [1.0, 2.0, -1.0]
+    assert parts[1].image is not None and parts[0].text == "budget"
+    assert len(eng.search(parts=parts, k=3)) == 3
+
+
+def test_filters_restrict_modality_path_and_similarity(indexed, shared_media):
+    eng, _ = indexed
+    images = eng.search(text="a photo", k=20, modalities=[Modality.IMAGE])
+    assert len(images) == 7 and {h.modality for h in images} == {Modality.IMAGE}
+    docs = eng.search(text="anything", k=20, path_prefix=shared_media / "docs")
+    assert docs and all("/docs/" in h.path for h in docs)
+    strict = eng.search(text="the budget for next year", k=20, min_similarity=0.5)
+    assert strict and all(h.similarity >= 0.5 for h in strict)
+    assert len(strict) < len(eng.search(text="the budget for next year", k=20))
+
+
+def test_one_hit_per_item_even_when_many_chunks_match(indexed):
+    eng, _ = indexed
+    hits = eng.search(text="meeting", k=20)
+    assert len({h.item_id for h in hits}) == len(hits)
+
+
+def test_empty_or_negative_only_query_is_refused(indexed):
+    eng, _ = indexed
+    with pytest.raises(QueryError):
+        eng.search(k=3)
+    with pytest.raises(QueryError):
+        eng.search(parts=[QueryPart(-1.0, text="cats")])
+
+
+def test_scores_are_sorted_and_hits_are_typed(indexed):
+    eng, _ = indexed
+    hits = eng.search(text="weather", k=10)
+    scores = [h.score for h in hits]
+    assert scores == sorted(scores, reverse=True)
+    assert all(isinstance(h.chunk_id, int) and np.isfinite(h.similarity) for h in hits)
+
+
+def _sentence(manifest: dict, name: str, index: int) -> dict:
+    return manifest["files"][name]["sentences"][index]
