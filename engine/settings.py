@@ -76,12 +76,18 @@ class Settings:
 
 
 def _coerce(name: str, raw: Any, kind: type) -> Any:
-    try:
-        if kind is bool and isinstance(raw, str):
-            return raw.lower() in ("1", "true", "yes", "on")
-        return kind(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"setting {name!r} must be {kind.__name__}, got {raw!r}") from None
+    """Strings (environment variables) are parsed; typed values (TOML, keyword arguments) must already be
+    of the right type, so `workers = 2.5` or `device = ["cpu"]` is an error rather than silently 2 or
+    "['cpu']". An int is a fine float."""
+    typed = isinstance(raw, kind) or (kind is float and isinstance(raw, int))
+    if isinstance(raw, str) or (typed and not (isinstance(raw, bool) and kind is not bool)):
+        try:
+            if kind is bool and isinstance(raw, str):
+                return raw.lower() in ("1", "true", "yes", "on")
+            return kind(raw)
+        except (TypeError, ValueError):
+            pass
+    raise ConfigError(f"setting {name!r} must be {kind.__name__}, got {raw!r}")
 
 
 def _field_types() -> dict[str, type]:

@@ -90,8 +90,9 @@ def _visit(entry: os.DirEntry, subdirs: list[bytes], result: ScanResult) -> None
     try:
         info = entry.stat(follow_symlinks=True)
     except FileNotFoundError:
-        result.problems.append(ScanProblem(entry.path, "dangling symlink: its target does not exist", True))
-        return
+        if entry.is_symlink():
+            result.problems.append(ScanProblem(entry.path, "dangling symlink: its target does not exist", True))
+        return  # otherwise it was deleted since the folder was listed: nothing to index
     except OSError as exc:
         result.problems.append(ScanProblem(entry.path, f"cannot stat: {exc.strerror or exc}", True))
         return

@@ -15,22 +15,19 @@ from pathlib import Path
 from engine.errors import QueryError
 from engine.records import Modality, QueryPart
 
-OPERATOR = re.compile(r"(?:^|\s+)([+-])\s+")
+# A + or - standing alone between spaces (or at either end), so `t-shirt` and `-dog` are words.
+OPERATOR = re.compile(r"(?:^|(?<=\s))([+-])(?=\s|$)")
 WEIGHT = re.compile(r"^(\d+(?:\.\d+)?):(?=\S)(?!\d)(.*)$", re.S)
 
 
 def split_terms(expression: str) -> list[tuple[float, str]]:
     """`a + b - c` -> [(1, a), (1, b), (-1, c)]; weights applied."""
     expression = expression.strip()
-    sign, position, terms = 1.0, 0, []
-    if expression.startswith("- "):
-        sign, position = -1.0, 2
-    for match in OPERATOR.finditer(expression, position):
-        if match.start() == 0 and position == 0:
-            continue
-        terms.append((sign, expression[position : match.start()]))
-        sign, position = (1.0 if match.group(1) == "+" else -1.0), match.end()
-    terms.append((sign, expression[position:]))
+    pieces = OPERATOR.split(expression)  # term, operator, term, operator, ..., term
+    signs = [1.0] + [1.0 if op == "+" else -1.0 for op in pieces[1::2]]
+    terms = list(zip(signs, pieces[0::2]))
+    if len(terms) > 1 and not terms[0][1].strip():
+        terms = terms[1:]  # a leading sign: `- cartoon + dog`
     out = []
     for sign, term in terms:
         term = term.strip()

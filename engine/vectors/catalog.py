@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import SchemaError
+from engine.errors import ConfigError, SchemaError
 from engine.records import Space
 from engine.store.store import Store, VectorChanges
 from engine.vectors import persist
@@ -57,7 +57,7 @@ class VectorCatalog:
                     self._saved_revision[space] = self._revision[space] = header.revision
                     return backend_class(header.kind).from_bytes(dim, payload)
                 log.info("rebuilding %s: stored as %s/%d, want %s/%d", path, header.kind, header.dim, self.kind, dim)
-            except (SchemaError, ValueError, RuntimeError) as exc:
+            except (SchemaError, ConfigError, ValueError, RuntimeError) as exc:  # ConfigError: unknown kind
                 log.warning("rebuilding %s from the store: %s", path, exc)
         self._revision[space] = -1
         return create_index(self.kind or choose_kind(0), dim)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 
 import numpy as np
 
@@ -56,6 +57,10 @@ class ExactIndex(VectorIndex):
     @classmethod
     def from_bytes(cls, dim: int, payload: bytes) -> ExactIndex:
         index = cls(dim)
-        with np.load(io.BytesIO(payload)) as data:
-            index._ids, index._vectors = data["ids"], as_vectors(data["vectors"], dim)
+        try:
+            with np.load(io.BytesIO(payload)) as data:
+                index._ids, index._vectors = data["ids"], as_vectors(data["vectors"], dim)
+        except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+            # a damaged payload is a ValueError, as from every backend, so the catalog rebuilds it
+            raise ValueError(f"damaged exact index payload: {exc}") from None
         return index

@@ -53,7 +53,10 @@ def open_image(source, max_pixels: int, draft_size: int | None = None) -> Image.
     except ExtractionError:
         raise
     except Image.DecompressionBombError as exc:
-        raise ExtractionError(f"decompression bomb refused: {exc}") from None
+        raise ExtractionError(
+            f"image refused as a decompression bomb, far over the {max_pixels / 1e6:.0f} MP cap "
+            f"(setting max_image_pixels): {exc}"
+        ) from None
     except Image.UnidentifiedImageError:
         raise ExtractionError("not a readable image (unrecognised or corrupt data)") from None
     except (OSError, SyntaxError, ValueError) as exc:

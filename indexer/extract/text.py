@@ -23,6 +23,9 @@ BOMS = [
 ]
 SENTENCE = re.compile(r"\S.*?(?:[.!?…]+(?=\s|$)|(?=\n\s*\n)|$)", re.S)
 WORD = re.compile(r"\S+")
+# Non-ASCII symbols of Western text in Windows-1252. ¹ and ³ are left out: they are Polish ą and ł in cp1250.
+WESTERN_SYMBOLS = frozenset("\xa0“”‘’‚„–—…«»‹›°€£¥§©®™·•¡¿×÷±½¼¾²µ¶")
+NOT_WESTERN_LETTERS = frozenset("ðþýÐÞÝ")  # Turkish ğ ş ı in cp1254, Cyrillic р ю э in cp1251
 
 
 def decode_text(data: bytes) -> str:
@@ -37,12 +40,29 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    if western := _western(data):
+        return western
     import charset_normalizer
 
     best = charset_normalizer.from_bytes(data).best()
     if best is None:
         raise ExtractionError("cannot detect the text encoding (not text?)")
     return str(best)
+
+
+def _western(data: bytes) -> str | None:
+    """Windows-1252 (Latin-1 plus curly quotes, dashes and €) is the legacy encoding of most Western text,
+    and charset_normalizer misreads short French, German or Spanish texts as Baltic or Central European
+    code pages ("déjà" as "déją"). Accept it when its non-ASCII characters are sparse Western letters or
+    symbols; Cyrillic, Greek or Polish bytes read as cp1252 fail that and go on to detection."""
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    high = [c for c in text if ord(c) > 127]
+    letters = sum(c.isalpha() for c in text)
+    western = all(c in WESTERN_SYMBOLS or (c.isalpha() and c not in NOT_WESTERN_LETTERS) for c in high)
+    return text if western and len(high) <= 0.5 * letters else None
 
 
 def _bomless_utf16(data: bytes) -> str | None:
