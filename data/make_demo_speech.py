@@ -13,7 +13,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-_spec = importlib.util.spec_from_file_location("speechgen", ROOT.parent / "tests" / "fixtures" / "make_speech_fixtures.py")
+_spec = importlib.util.spec_from_file_location(
+    "speechgen", ROOT.parent / "tests" / "fixtures" / "make_speech_fixtures.py"
+)
 speechgen = importlib.util.module_from_spec(_spec)
 sys.modules["speechgen"] = speechgen  # dataclasses look their module up while the module executes
 _spec.loader.exec_module(speechgen)

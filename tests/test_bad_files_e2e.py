@@ -69,8 +69,12 @@ def test_decompression_bomb_is_an_error_for_that_file(open_engine, media):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
-    bomb = b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", zlib.compress(b"")) + png_chunk(
-        b"IEND", b"")
+    bomb = (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", zlib.compress(b""))
+        + png_chunk(b"IEND", b"")
+    )
     (media / "photos" / "bomb.png").write_bytes(bomb)
     report = open_engine().index([media])
     reason = next(e.reason for e in report.errors if e.path.endswith("bomb.png"))

@@ -14,8 +14,13 @@ from tests.conftest import SPEECH, TEST_MODELS
 
 def anyseek(*args: str, index) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "ANYSEEK_DEVICE": "cpu"}
-    return subprocess.run([sys.executable, "-m", "cli", "--index", str(index), *args], capture_output=True,
-                          text=True, env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", "--index", str(index), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +29,16 @@ def cli_index(tmp_path_factory):
 
     media = build_media_folder(tmp_path_factory.mktemp("cli-media"))
     index = tmp_path_factory.mktemp("cli-index")
-    done = anyseek("index", str(media), "--joint-model", TEST_MODELS["joint_model"], "--joint-pretrained",
-                   TEST_MODELS["joint_pretrained"], "--json", index=index)
+    done = anyseek(
+        "index",
+        str(media),
+        "--joint-model",
+        TEST_MODELS["joint_model"],
+        "--joint-pretrained",
+        TEST_MODELS["joint_pretrained"],
+        "--json",
+        index=index,
+    )
     assert done.returncode == 0, done.stderr
     return media, index, json.loads(done.stdout)
 
@@ -47,8 +60,16 @@ def test_text_search_json_has_timestamps(cli_index):
 
 def test_combined_query_with_type_filter(cli_index):
     media, index, _ = cli_index
-    done = anyseek("search", f"dog + {media / 'photos' / 'beach.jpg'} - cartoon", "--type", "image", "-k", "20",
-                   "--json", index=index)
+    done = anyseek(
+        "search",
+        f"dog + {media / 'photos' / 'beach.jpg'} - cartoon",
+        "--type",
+        "image",
+        "-k",
+        "20",
+        "--json",
+        index=index,
+    )
     assert done.returncode == 0, done.stderr
     hits = json.loads(done.stdout)["hits"]
     assert len(hits) == 7 and {h["modality"] for h in hits} == {"image"}

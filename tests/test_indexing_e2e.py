@@ -147,7 +147,7 @@ def test_missing_offline_model_is_one_clear_error(tmp_path):
 
     with Engine.open(tmp_path / "idx", text_model="sentence-transformers/not-a-shipped-model") as eng:
         with pytest.raises(ModelUnavailableError, match="not-a-shipped-model") as caught:
-            eng.encoders.text
+            _ = eng.encoders.text
     assert "\n" not in str(caught.value) and "text_model" in str(caught.value)
 
 

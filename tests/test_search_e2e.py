@@ -94,8 +94,9 @@ def test_negative_part_pushes_its_match_down(indexed, shared_media):
     eng, _ = indexed
     beach, forest = shared_media / "photos" / "beach.jpg", shared_media / "photos" / "forest.png"
     plain = paths(eng.search(image=forest, k=7, modalities=["image"]))
-    combined = paths(eng.search(parts=[QueryPart(image=forest), QueryPart(-1.0, image=beach)], k=7,
-                                modalities=["image"]))
+    combined = paths(
+        eng.search(parts=[QueryPart(image=forest), QueryPart(-1.0, image=beach)], k=7, modalities=["image"])
+    )
     # forest scores +|f-b|²/2 and beach -|f-b|²/2 against (forest - beach): the negative must sink beach
     assert combined.index("forest.png") < combined.index("beach.jpg")
     assert combined.index("beach.jpg") > plain.index("beach.jpg") or combined[-1] == "beach.jpg"
