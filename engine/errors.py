@@ -41,3 +41,7 @@ class ExtractionError(AnyseekError):
 
 class TrainingError(AnyseekError):
     """Training data or options are unusable."""
+
+
+class StorageError(AnyseekError):
+    """The disk refused a write (full, read-only, I/O error)."""

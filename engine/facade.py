@@ -16,8 +16,10 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
+
 from engine.encoders import EncoderSet, Fingerprint
-from engine.errors import IndexNotFoundError, ModelMismatchError
+from engine.errors import IndexNotFoundError, ModelMismatchError, StorageError
 from engine.records import (
     FileError,
     Filters,
@@ -144,9 +146,12 @@ class Engine:
             report = IndexReport(interrupted=True)
             try:
                 self.catalog.load_all()
-                report = Indexer(self.store, self.catalog, self.encoders, self.settings, self.home).run(
-                    list(paths), on_progress
-                )
+                indexer = Indexer(self.store, self.catalog, self.encoders, self.settings, self.home)
+                report = indexer.run(list(paths), on_progress)
+            except OperationalError as exc:
+                raise StorageError(
+                    f"the index database refused a write: {exc.orig}; what was committed before is intact"
+                ) from exc
             finally:
                 status = "interrupted" if report.interrupted else "completed"
                 self.store.finish_run(run_id, status, report.as_dict())

@@ -57,6 +57,7 @@ class Settings:
     max_image_pixels: int = 100_000_000
     max_text_bytes: int = 64 * 1024 * 1024
     max_file_bytes: int = 4 * 1024 * 1024 * 1024
+    file_timeout_s: float = 120.0  # a file still decoding after this long is failed (0: no limit)
     max_audio_seconds: float = 3 * 3600.0  # decoded 16 kHz audio costs 230 MB per hour
     speech_min_window_s: float = 4.0
     speech_max_window_s: float = 30.0

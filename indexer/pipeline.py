@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 
 from engine.records import FileError, IndexReport, Item, Progress, display_path
@@ -22,6 +22,7 @@ from engine.vectors.catalog import VectorCatalog
 from indexer.batch import EmbedBatch
 from indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
 from indexer.scan import FileEntry, ScanResult, normalize_root, scan
+from indexer.workers import DecodePool, DecodeTimeout
 
 log = logging.getLogger(__name__)
 
@@ -84,37 +85,41 @@ class Indexer:
             return
         prepare = Preparer(self.store, self.encoders.joint, self.settings, claims)
         batch = EmbedBatch(self.encoders, self.settings)
-        last_save = time.monotonic()
-        done = 0
-        with ThreadPoolExecutor(self.settings.workers, thread_name_prefix="anyseek-decode") as pool:
-            queue = iter(todo)
-            in_flight: set[Future] = set()
-            try:
-                while True:
-                    while len(in_flight) < self.settings.queue_size and (job := next(queue, None)):
-                        in_flight.add(pool.submit(prepare, *job))
-                    if not in_flight:
-                        break
-                    finished, in_flight = wait(in_flight, timeout=1.0, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        self._handle(future.result(), batch, report)
-                        done += 1
-                        progress(
-                            Progress(
-                                "indexing", len(todo), done, report.failed, display_path(future.result().entry.path)
-                            )
-                        )
-                    if batch.ready() or (batch and not in_flight):
-                        self._commit(batch, report)
-                    if time.monotonic() - last_save > self.settings.save_interval_s:
-                        self.catalog.save()
-                        last_save = time.monotonic()
-            except KeyboardInterrupt:
-                report.interrupted = True
-                pool.shutdown(wait=False, cancel_futures=True)
-                return
-        if batch:
+        pool = DecodePool(self.settings.workers, self.settings.file_timeout_s)
+        jobs = iter(todo)
+        in_flight: dict[Future, tuple[FileEntry, Item | None]] = {}
+        last_save, done = time.monotonic(), 0
+        try:
+            while True:
+                while len(in_flight) < self.settings.queue_size and (job := next(jobs, None)):
+                    in_flight[pool.submit(prepare, *job)] = job
+                if not in_flight:
+                    break
+                wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+                pool.reap_overdue()
+                for future in [f for f in in_flight if f.done()]:
+                    prepared = self._outcome(future, *in_flight.pop(future))
+                    self._handle(prepared, batch, report)
+                    done += 1
+                    progress(Progress("indexing", len(todo), done, report.failed, display_path(prepared.entry.path)))
+                if batch.ready() or (batch and not in_flight):
+                    self._commit(batch, report)
+                if time.monotonic() - last_save > self.settings.save_interval_s:
+                    self.catalog.save()
+                    last_save = time.monotonic()
+        except KeyboardInterrupt:
+            report.interrupted = True
+        finally:
+            pool.shutdown()
+        if batch and not report.interrupted:
             self._commit(batch, report)
+
+    @staticmethod
+    def _outcome(future: Future, entry: FileEntry, previous: Item | None) -> Prepared:
+        try:
+            return future.result()
+        except DecodeTimeout as exc:
+            return Prepared(entry, Outcome.FAILED, previous, error=f"decoding took too long: {exc}")
 
     def _handle(self, prepared: Prepared, batch: EmbedBatch, report: IndexReport) -> None:
         entry, outcome = prepared.entry, prepared.outcome

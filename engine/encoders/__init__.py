@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from engine import faults
 from engine.encoders.base import Fingerprint
 from engine.encoders.device import resolve_device
 from engine.settings import ModelSpecs, Settings
@@ -45,6 +46,7 @@ class EncoderSet:
                 from engine.encoders.joint import ClipEncoder
 
                 log.info("loading joint model %s (%s)", self.specs.joint_model, self.specs.joint_pretrained)
+                faults.checkpoint("model.load")
                 joint = ClipEncoder(self.specs.joint_model, self.specs.joint_pretrained, self.device)
                 self._on_load(joint.fingerprint)  # may refuse a model that differs from the index's
                 self._joint = joint

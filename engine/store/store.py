@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
+from engine import faults
 from engine.records import Chunk, ChunkKind, EmbeddedChunk, Item, Modality, Space
 from engine.store.database import open_database
 from engine.store.migrations import migrate
@@ -179,6 +180,8 @@ class Store:
                 ).scalar_one()
                 self._insert_chunks(conn, item_id, write.chunks, changes)
             self._bump(conn)
+            faults.checkpoint("store.commit")  # rows written, transaction not yet committed
+        faults.checkpoint("store.committed")
         return changes
 
     def _drop_item(self, conn: Connection, path: bytes) -> list[int]:

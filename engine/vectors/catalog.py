@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import ConfigError, SchemaError
+from engine.errors import ConfigError, SchemaError, StorageError
 from engine.records import Space
 from engine.store.store import Store, VectorChanges
 from engine.vectors import persist
@@ -106,7 +106,13 @@ class VectorCatalog:
             if self._saved_revision.get(space) == revision and self.file(space).exists():
                 continue
             header = persist.VectorFileHeader(kind=index.kind, dim=index.dim, revision=revision, count=len(index))
-            persist.write_atomic(self.file(space), persist.encode(header, index.to_bytes()))
+            try:
+                persist.write_atomic(self.file(space), persist.encode(header, index.to_bytes()))
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot save {self.file(space)}: {exc.strerror or exc}. Nothing is lost: the previous file "
+                    "is intact and the store holds every vector, so the next run brings the file up to date"
+                ) from exc
             self._saved_revision[space] = revision
 
     def load_all(self) -> None:

@@ -13,6 +13,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine import faults
 from engine.errors import SchemaError
 
 MAGIC = b"ANYSEEK-VECTORS\x00"
@@ -43,6 +44,7 @@ def write_atomic(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        faults.checkpoint("vectors.save")  # new file complete, old one still in place
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -1,0 +1,99 @@
+"""Decode workers with a per-file time limit.
+
+A decoder that hangs (a pathological file in a C library) cannot be interrupted from Python. So workers
+are daemon threads: an overdue file is failed with a timeout, its thread is abandoned and replaced, and
+a thread that never returns cannot keep the process alive at exit.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+
+_STOP = object()
+
+
+class DecodeTimeout(Exception):
+    pass
+
+
+class DecodePool:
+    def __init__(self, workers: int, timeout_s: float | None) -> None:
+        self.timeout_s = timeout_s
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._started: dict[Future, tuple[float, threading.Thread]] = {}
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._closed = False
+        for _ in range(max(1, workers)):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        thread = threading.Thread(target=self._work, name="anyseek-decode", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not _STOP:
+            future, fn, args = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            with self._lock:
+                self._started[future] = (time.monotonic(), threading.current_thread())
+            try:
+                result = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+                self._finish(future, exception=exc)
+            else:
+                self._finish(future, result=result)
+            with self._lock:
+                if threading.current_thread() not in self._threads:
+                    return  # this thread was written off as hung and has been replaced
+
+    def _finish(self, future: Future, result=None, exception: BaseException | None = None) -> None:
+        with self._lock:
+            self._started.pop(future, None)
+            if future.done():
+                return  # already failed by the watchdog
+            if exception is not None:
+                future.set_exception(exception)
+            else:
+                future.set_result(result)
+
+    def submit(self, fn: Callable, *args) -> Future:
+        future: Future = Future()
+        self._jobs.put((future, fn, args))
+        return future
+
+    def reap_overdue(self) -> int:
+        """Fail every job running longer than the limit and replace its thread. Returns how many."""
+        if not self.timeout_s:
+            return 0
+        now = time.monotonic()
+        with self._lock:
+            overdue = [(f, thread) for f, (start, thread) in self._started.items() if now - start > self.timeout_s]
+            for future, thread in overdue:
+                self._started.pop(future)
+                self._threads.remove(thread)
+                future.set_exception(DecodeTimeout(f"gave up after {self.timeout_s:g} s (setting file_timeout_s)"))
+        for _ in overdue:
+            self._spawn()
+        return len(overdue)
+
+    def shutdown(self) -> None:
+        """Cancel queued jobs and let idle workers exit; running ones finish (or hang) in the background."""
+        if self._closed:
+            return
+        self._closed = True
+        while True:
+            try:
+                job = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            if job is not _STOP:
+                job[0].cancel()
+        for _ in self._threads:
+            self._jobs.put(_STOP)
