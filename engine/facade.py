@@ -143,17 +143,20 @@ class Engine:
         an interrupted run keeps what it committed and the next one resumes."""
         with WriterLock(self.home):
             run_id = self.store.start_run("index")
-            report = IndexReport(interrupted=True)
+            status, report = "failed", IndexReport()
             try:
                 self.catalog.load_all()
                 indexer = Indexer(self.store, self.catalog, self.encoders, self.settings, self.home)
                 report = indexer.run(list(paths), on_progress)
+                status = "interrupted" if report.interrupted else "completed"
+            except KeyboardInterrupt:
+                status = "interrupted"
+                raise
             except OperationalError as exc:
                 raise StorageError(
                     f"the index database refused a write: {exc.orig}; what was committed before is intact"
                 ) from exc
             finally:
-                status = "interrupted" if report.interrupted else "completed"
                 self.store.finish_run(run_id, status, report.as_dict())
         return report
 

@@ -1,0 +1,145 @@
+"""Every kind of bad input at once: the run completes, every bad file is reported with a specific reason,
+every good file is searchable, and memory stays bounded."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import threading
+
+import pytest
+
+from engine.records import display_path
+from indexer import prepare
+from tests.conftest import TEST_MODELS
+from tests.hostile import build_hostile_corpus
+from tests.test_cli_e2e import anyseek
+
+RSS_CAP_BYTES = 3 * 2**30
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory):
+    corpus = build_hostile_corpus(tmp_path_factory.mktemp("hostile"))
+    index = tmp_path_factory.mktemp("hostile-index")
+    done = anyseek(
+        "index",
+        str(corpus.root),
+        "--joint-model",
+        TEST_MODELS["joint_model"],
+        "--joint-pretrained",
+        TEST_MODELS["joint_pretrained"],
+        "--json",
+        index=index,
+    )
+    peak_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    yield corpus, index, done, peak_rss
+    os.remove(corpus.root / "bad" / "huge.txt")
+
+
+def test_run_completes_with_exit_status_zero(hostile_run):
+    _, _, done, _ = hostile_run
+    assert done.returncode == 0, done.stderr
+    assert not json.loads(done.stdout)["interrupted"]
+
+
+def test_every_bad_file_is_reported_with_a_specific_reason(hostile_run):
+    corpus, _, done, _ = hostile_run
+    report = json.loads(done.stdout)
+    reasons = {e["path"]: e["reason"] for e in report["errors"]}
+    for path, expected in corpus.bad.items():
+        assert expected in reasons.get(display_path(path), ""), (display_path(path), reasons.get(display_path(path)))
+    assert len(reasons) == len(corpus.bad)
+    assert any("symlink loop" in p["reason"] for p in report["problems"])
+
+
+def test_every_good_file_is_searchable(hostile_run, encoders):
+    from engine import Engine
+
+    corpus, index, _, _ = hostile_run
+    with Engine.open(index, create=False, encoders=encoders) as eng:
+        for path in corpus.good:
+            item = eng.store.find_item(path=path)
+            assert item is not None and item.status == "ok", display_path(path)
+            assert eng.store.item_vectors(item.id, eng.catalog.dims), display_path(path)
+        assert eng.search(image=corpus.root / "good" / "phone.heic", k=1)[0].path.endswith("phone.heic")
+        hit = eng.search(text="broken file name, perfectly good text", k=1, modalities=["text"])[0]
+        assert hit.raw_path == os.fsencode(corpus.root) + b"/caf\xe9/\xff\xfenotes.txt"
+
+
+def test_peak_memory_stays_bounded(hostile_run):
+    *_, peak_rss = hostile_run
+    assert peak_rss < RSS_CAP_BYTES, f"peak RSS {peak_rss / 2**30:.2f} GiB"
+
+
+def test_file_deleted_between_scan_and_decode_is_reported(open_engine, media, monkeypatch):
+    victim = os.fsencode(media / "docs" / "garden.txt")
+    real_hash = prepare.hash_file
+
+    def vanish_then_hash(path):
+        if path == victim:
+            os.remove(path)
+        return real_hash(path)
+
+    monkeypatch.setattr(prepare, "hash_file", vanish_then_hash)
+    eng = open_engine()
+    report = eng.index([media])
+    assert [e.reason for e in report.errors if e.path.endswith("garden.txt")] == [
+        "file disappeared while being indexed"
+    ]
+    assert report.added == 13
+    monkeypatch.undo()
+    assert eng.index([media]).deleted == 0 and eng.status().errors == 0  # the record of the vanished file goes
+
+
+def test_file_replaced_between_scan_and_decode_converges(open_engine, media, monkeypatch):
+    victim = os.fsencode(media / "docs" / "garden.txt")
+    real_hash = prepare.hash_file
+
+    def replace_after_hash(path):
+        digest = real_hash(path)
+        if path == victim:
+            with open(path, "w") as fh:
+                fh.write("Replaced: a note about repairing old bicycles.")
+        return digest
+
+    monkeypatch.setattr(prepare, "hash_file", replace_after_hash)
+    eng = open_engine()
+    eng.index([media])
+    monkeypatch.undo()
+    second = eng.index([media])
+    assert second.updated == 1  # the new mtime/size give the replacement away; it is embedded again
+    assert "bicycles" in eng.search(text="repairing old bicycles", k=1, modalities=["text"])[0].snippet
+
+
+def test_hanging_decoder_becomes_an_error_for_that_file(open_engine, media, monkeypatch):
+    release = threading.Event()
+    real_extract = prepare.extract
+
+    def hang_on_forest(path, *args):
+        if path.endswith(b"forest.png"):
+            release.wait(60)
+        return real_extract(path, *args)
+
+    monkeypatch.setattr(prepare, "extract", hang_on_forest)
+    try:
+        report = open_engine(file_timeout_s=2).index([media])
+    finally:
+        release.set()
+    reasons = {e.path.rsplit("/", 1)[-1]: e.reason for e in report.errors}
+    assert "took too long" in reasons["forest.png"] and "file_timeout_s" in reasons["forest.png"]
+    assert report.added == 13 and not report.interrupted
+
+
+def test_index_with_a_copy_of_the_corpus_twice_is_stable(hostile_run, tmp_path):
+    """A second run over the same bad files changes nothing and reports the same errors."""
+    corpus, index, first, _ = hostile_run
+    copy = tmp_path / "index-copy"
+    shutil.copytree(index, copy)
+    again = anyseek("index", str(corpus.root), "--json", index=copy)
+    assert again.returncode == 0, again.stderr
+    report = json.loads(again.stdout)
+    assert report["added"] == 0 and report["updated"] == 0
+    assert {e["path"] for e in report["errors"]} == {e["path"] for e in json.loads(first.stdout)["errors"]}
