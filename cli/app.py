@@ -15,6 +15,7 @@ import typer
 
 from cli import render
 from cli.progress import IndexProgress
+from cli.train import register as register_train
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -194,6 +195,9 @@ def remove(paths: Annotated[list[Path], typer.Argument(help="Files or folders to
     with open_engine(create=False) as engine:
         removed = engine.remove(paths)
     render.out.print(f"removed {removed} item(s)")
+
+
+register_train(app)
 
 
 def run() -> None:

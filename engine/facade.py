@@ -51,6 +51,12 @@ log = logging.getLogger(__name__)
 SPACE_OF_ROLE = {"joint": Space.JOINT, "text": Space.TEXT}
 
 
+def canonical_model(name: str) -> str:
+    """A model given as a local path is stored absolute, so the index works from any directory."""
+    path = Path(name).expanduser()
+    return str(path.resolve()) if name and path.exists() else name
+
+
 class Engine:
     def __init__(self, home: Path, settings: Settings, store: Store, encoders: EncoderSet | None = None) -> None:
         self.home, self.settings, self.store = home, settings, store
@@ -107,7 +113,7 @@ class Engine:
     # --- models ---------------------------------------------------------------------------------
     def _resolve_specs(self) -> ModelSpecs:
         stored = self.store.get_meta("models")
-        requested = self.settings.requested_models()
+        requested = {name: canonical_model(value) for name, value in self.settings.requested_models().items()}
         if stored is None:
             specs = dataclasses.replace(ModelSpecs(), **requested)
             self.store.set_meta("models", dataclasses.asdict(specs))
