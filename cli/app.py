@@ -30,6 +30,7 @@ class CliState:
     """The global options, set by the callback before any command runs (one process, one invocation)."""
 
     index: Path | None = None
+    config: Path | None = None
     debug: bool = False
 
 
@@ -53,11 +54,12 @@ def main(
         Path | None,
         typer.Option("--index", help="Index directory [default: $ANYSEEK_HOME, else ~/.local/share/anyseek/default]"),
     ] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="A TOML file of settings (models, limits…).")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
 ) -> None:
     _quiet_libraries(verbose or debug)
-    STATE.index, STATE.debug = index, debug
+    STATE.index, STATE.config, STATE.debug = index, config, debug
 
 
 def friendly(command):
@@ -84,7 +86,7 @@ def friendly(command):
 def open_engine(create: bool = True, **overrides):
     from engine import Engine
 
-    return Engine.open(STATE.index, create=create, **overrides)
+    return Engine.open(STATE.index, create=create, config_file=STATE.config, **overrides)
 
 
 JointModel = Annotated[

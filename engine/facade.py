@@ -82,13 +82,14 @@ class Engine:
         *,
         create: bool = True,
         encoders: EncoderSet | None = None,
+        config_file: str | os.PathLike | None = None,
         **overrides,
     ) -> Engine:
         """Open (or create) the index at `path` (default: ANYSEEK_HOME, else the XDG data dir).
         Keyword overrides are settings, e.g. joint_model="ViT-B-32", device="cpu". `encoders` lets several
-        indexes (or tests) share models that are already loaded."""
+        indexes (or tests) share models that are already loaded. `config_file` is a TOML file of settings."""
         home = Path(path).expanduser() if path else default_home()
-        settings = load_settings(home, overrides)
+        settings = load_settings(home, overrides, Path(config_file).expanduser() if config_file else None)
         if not (home / DB_FILE).exists():
             if not create:
                 raise IndexNotFoundError(f"no index at {home}; create one with `anyseek index FOLDER`")

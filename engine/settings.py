@@ -91,22 +91,29 @@ def _coerce(name: str, raw: Any, kind: type) -> Any:
     raise ConfigError(f"setting {name!r} must be {kind.__name__}, got {raw!r}")
 
 
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    return table.get("anyseek", table)
+
+
 def _field_types() -> dict[str, type]:
     types = {"int": int, "float": float, "str": str, "bool": bool, "str | None": str}
     return {f.name: types[str(f.type)] for f in dataclasses.fields(Settings)}
 
 
-def load_settings(home: Path, overrides: dict[str, Any] | None = None) -> Settings:
-    """Merge the layers. Unknown keys are an error, so a typo never silently does nothing."""
+def load_settings(home: Path, overrides: dict[str, Any] | None = None, config_file: Path | None = None) -> Settings:
+    """Merge the layers. Unknown keys are an error, so a typo never silently does nothing.
+    `config_file` (the CLI's --config) is read after the index directory's own anyseek.toml."""
     types = _field_types()
     merged: dict[str, Any] = {}
-    config_file = home / CONFIG_FILE
-    if config_file.is_file():
-        try:
-            table = tomllib.loads(config_file.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read {config_file}: {exc}") from None
-        merged.update(table.get("anyseek", table))
+    for path in (home / CONFIG_FILE, config_file):
+        if path is not None and (path.is_file() or path is config_file):
+            merged.update(_read_toml(path))
     for name in types:
         if (env := os.environ.get(f"ANYSEEK_{name.upper()}")) is not None:
             merged[name] = env

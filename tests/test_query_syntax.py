@@ -237,3 +237,17 @@ def test_a_broken_config_file_raises_config_error_naming_it(home):
     write_config(home, "workers = = 2\n")
     with pytest.raises(ConfigError, match=CONFIG_FILE):
         load_settings(home)
+
+
+def test_a_given_config_file_overrides_the_index_toml_and_env_overrides_both(home, monkeypatch):
+    (home / CONFIG_FILE).write_text("workers = 1\ntext_batch = 8\nimage_batch = 4\n")
+    extra = home / "extra.toml"
+    extra.write_text("workers = 3\ntext_batch = 16\n")
+    monkeypatch.setenv("ANYSEEK_TEXT_BATCH", "32")
+    settings = load_settings(home, {}, extra)
+    assert (settings.image_batch, settings.workers, settings.text_batch) == (4, 3, 32)
+
+
+def test_a_missing_config_file_is_a_clear_error(home):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(home, {}, home / "nope.toml")
