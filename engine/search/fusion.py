@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,10 +16,18 @@ class ChunkScore:
 
 
 def fuse(
-    ranked: dict[str, tuple[np.ndarray, np.ndarray]], weights: dict[str, float], method: str, rrf_k: int
+    ranked: dict[str, tuple[np.ndarray, np.ndarray]],
+    weights: dict[str, float],
+    method: str,
+    rrf_k: int,
+    spaces_of: Callable[[int], frozenset[str]] | None = None,
 ) -> list[ChunkScore]:
     """Reciprocal-rank fusion (default): scores of different models are not comparable, ranks are.
-    `max` keeps the best raw cosine instead (useful when only one space is searched)."""
+
+    Each chunk's score is the weighted *mean* of its reciprocal ranks over the searched spaces that can
+    hold it (`spaces_of`), not the sum: otherwise a passage, present in two lists, would beat an image,
+    present only in the joint space, just for being counted twice. `max` keeps the best weighted cosine.
+    """
     fused: dict[int, ChunkScore] = {}
     for space, (scores, ids) in ranked.items():
         weight = weights.get(space, 1.0)
@@ -29,6 +38,10 @@ def fuse(
                 entry.score = max(entry.score, weight * score)
             else:
                 entry.score += weight / (rrf_k + rank + 1)
+    if method != "max" and spaces_of is not None:
+        for entry in fused.values():
+            applicable = spaces_of(entry.chunk_id) & ranked.keys()
+            entry.score /= sum(weights.get(space, 1.0) for space in applicable) or 1.0
     return sorted(fused.values(), key=lambda c: (-c.score, -c.similarity, c.chunk_id))
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.errors import QueryError
-from engine.records import Hit, Query, QueryPart, SearchResults, Space
+from engine.records import ChunkKind, Hit, Query, QueryPart, SearchResults, Space
 from engine.search.fusion import best_per_item, fuse
 from engine.settings import Settings
 from engine.store.store import ChunkContext, Store
@@ -19,6 +19,12 @@ from engine.vectors.catalog import VectorCatalog
 log = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 240
+# which spaces hold a chunk of each kind (see DESIGN: images live only in the joint space)
+SPACES_OF_KIND = {
+    ChunkKind.IMAGE: frozenset({Space.JOINT.value}),
+    ChunkKind.PASSAGE: frozenset({Space.JOINT.value, Space.TEXT.value}),
+    ChunkKind.SPEECH: frozenset({Space.JOINT.value, Space.TEXT.value}),
+}
 MIN_FETCH = 50
 
 
@@ -123,8 +129,13 @@ class Searcher:
     def _hits(self, ranked: dict[str, tuple], k: int, exclude: set[int], fetch: int) -> tuple[list[Hit], bool]:
         weights = {Space.JOINT.value: self.settings.joint_weight, Space.TEXT.value: self.settings.text_weight}
         lists = {space: (scores, ids) for space, (scores, ids, _) in ranked.items()}
-        scored = fuse(lists, weights, self.settings.fusion, self.settings.rrf_k)
-        contexts = self.store.chunk_contexts(c.chunk_id for c in scored)
+        contexts = self.store.chunk_contexts({int(i) for _, ids in lists.values() for i in ids})
+
+        def spaces_of(chunk_id: int) -> frozenset[str]:
+            context = contexts.get(chunk_id)
+            return SPACES_OF_KIND[context.chunk.kind] if context else frozenset()
+
+        scored = fuse(lists, weights, self.settings.fusion, self.settings.rrf_k, spaces_of)
         owner = {cid: ctx.item.id for cid, ctx in contexts.items() if ctx.item.id not in exclude}
         best = best_per_item(scored, owner)[:k]
         exhausted = all(done for _, _, done in ranked.values())
