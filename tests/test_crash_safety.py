@@ -75,7 +75,16 @@ def finish_and_compare(index_dir, media, encoders, reference) -> None:
 
 
 @pytest.mark.parametrize(
-    "point", ["model.load", "store.commit:1", "store.commit:3", "store.committed:2", "vectors.save:1", "vectors.save:4"]
+    "point",
+    [
+        "store.commit:1",
+        "store.committed:2",
+        "vectors.save:1",
+        # the rest of the crash points run with `make test-all`
+        pytest.param("model.load", marks=pytest.mark.slow),
+        pytest.param("store.commit:3", marks=pytest.mark.slow),
+        pytest.param("vectors.save:4", marks=pytest.mark.slow),
+    ],
 )
 def test_sigkill_at_a_crash_point_loses_nothing(point, crash_media, tmp_path, encoders, reference):
     index_dir = tmp_path / "index"
@@ -105,7 +114,7 @@ def test_sigkill_at_a_random_moment_loses_nothing(trial, crash_media, tmp_path, 
         finish_and_compare(index_dir, crash_media, encoders, reference)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)])
 def test_sigint_and_sigterm_stop_cleanly_and_report(sig, crash_media, tmp_path, encoders, reference):
     index_dir = tmp_path / "index"
     process = subprocess.Popen(
