@@ -40,12 +40,14 @@ STATE = CliState()
 def _quiet_libraries(verbose: bool) -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    level = logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     if not verbose:
-        for noisy in ("root", "faiss.loader", "faster_whisper", "sentence_transformers"):
-            logging.getLogger(noisy).setLevel(logging.ERROR)
+        # Model libraries log through the root logger (open_clip logs a failed download as an ERROR that
+        # our own one-line error already explains); anyseek's own warnings still show.
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(lambda record: record.name.startswith(("engine", "indexer", "cli")))
+        logging.getLogger("faiss.loader").setLevel(logging.ERROR)
 
 
 @app.callback()

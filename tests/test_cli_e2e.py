@@ -116,3 +116,12 @@ def test_remove_then_search_no_longer_finds(tmp_path, cli_index):
     assert done.returncode == 0 and "removed 1" in done.stdout
     hits = json.loads(anyseek("search", "the budget for next year", "--json", index=index).stdout)["hits"]
     assert not any(h["path"].endswith("budget.wav") for h in hits)
+
+
+def test_offline_default_joint_model_is_one_line_naming_model_and_remedy(tmp_path):
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "note.txt").write_text("a note")
+    done = anyseek("index", str(tmp_path / "media"), index=tmp_path / "index")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "ViT-B-32" in done.stderr and "--joint-pretrained" in done.stderr
