@@ -34,5 +34,11 @@ def index_command(media, index) -> list[str]:
 
 
 def run_env(**extra) -> dict:
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "ANYSEEK_DEVICE": "cpu", "ANYSEEK_TEXT_WEIGHT": "3",
-            **SMALL_BATCHES, **extra}
+    return {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "ANYSEEK_DEVICE": "cpu",
+        "ANYSEEK_TEXT_WEIGHT": "3",
+        **SMALL_BATCHES,
+        **extra,
+    }
