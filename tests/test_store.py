@@ -396,3 +396,25 @@ def test_a_released_lock_can_be_taken_again(tmp_path):
             WriterLock(tmp_path).acquire()
     with WriterLock(tmp_path) as second:
         assert second.held
+
+
+def test_a_growing_space_moves_to_ivf_and_back_to_flat_when_it_shrinks(tmp_path, store, monkeypatch):
+    from engine.vectors import catalog as catalog_module
+    from engine.vectors import factory
+
+    monkeypatch.setattr(factory, "FLAT_UP_TO", 100)
+    monkeypatch.setattr(catalog_module, "FLAT_UP_TO", 100)
+    many = clustered_unit_vectors(300, DIM, seed=3)
+    store.write_items([passage_write(f"/docs/{i}.txt".encode(), many[i : i + 1]) for i in range(300)])
+    catalog = open_catalog(tmp_path, store, None)
+    catalog.load_all()
+    catalog.save()
+    assert catalog.index(Space.JOINT).kind == "ivf-flat"
+    reopened = open_catalog(tmp_path, store, None)
+    assert reopened.index(Space.JOINT).kind == "ivf-flat"
+    assert_index_equals_store(reopened, store)
+    doomed = [item.id for path, item in store.items_under([b"/docs"]).items() if int(path[6:-4]) >= 40]
+    reopened.apply(store.delete_items(doomed))
+    reopened.save()
+    assert reopened.index(Space.JOINT).kind == "flat"
+    assert_index_equals_store(reopened, store)

@@ -335,3 +335,91 @@ def test_unknown_backend_kind_raises_config_error_listing_known_kinds():
     assert "hnsw-typo" in message
     for known in BACKENDS:
         assert known in message
+
+
+# --- approximate kinds, at a size where they really approximate ---------------------------------------
+# The contract above runs every backend at 300 vectors, where HNSW's search covers the whole graph and IVF
+# still holds its vectors in the exact staging index. Here they get enough vectors to train and to prune
+# their search: results may then differ from exact ones, so quality is a recall bound, while removes,
+# filters, ids and persistence stay exact.
+
+APPROX_KINDS = sorted(kind for kind, cls in BACKENDS.items() if cls.approximate)
+APPROX_DIM, APPROX_COUNT = 64, 4000
+# IVF-PQ scores 16-byte codes, not vectors: its recall is bounded by the quantisation, not by the search.
+MIN_RECALL = {"ivf-pq": 0.5}
+
+
+@pytest.fixture(scope="module")
+def approx_data():
+    vectors = clustered_unit_vectors(APPROX_COUNT + 50, APPROX_DIM, clusters=40, spread=0.5, seed=3)
+    ids = (2**40 + 7 * np.arange(APPROX_COUNT)).astype(np.int64)
+    return ids, vectors[:APPROX_COUNT], vectors[APPROX_COUNT:]
+
+
+def build_approx(kind: str, ids: np.ndarray, vectors: np.ndarray):
+    cls = backend_class(kind)
+    index = cls(APPROX_DIM, train_at=1000) if "train_at" in cls.__init__.__code__.co_varnames else cls(APPROX_DIM)
+    for start in range(0, len(ids), 700):  # in commits, as the indexer adds them
+        index.add(ids[start : start + 700], vectors[start : start + 700])
+    return index
+
+
+def exact_reference(ids: np.ndarray, vectors: np.ndarray) -> ExactIndex:
+    index = ExactIndex(APPROX_DIM)
+    index.add(ids, vectors)
+    return index
+
+
+def recall(got, want) -> float:
+    return float(np.mean([len(set(g[1].tolist()) & set(w[1].tolist())) / len(w[1]) for g, w in zip(got, want)]))
+
+
+@pytest.mark.parametrize("kind", APPROX_KINDS)
+def test_approximate_kind_finds_the_true_top_10(kind, approx_data):
+    ids, vectors, queries = approx_data
+    index = build_approx(kind, ids, vectors)
+    if hasattr(index, "nlist"):
+        assert index.nlist > 0, "IVF trained once enough vectors arrived"
+    got = index.search(queries, 10)
+    assert all(len(i) == 10 and i.dtype == np.int64 for _, i in got)
+    assert recall(got, exact_reference(ids, vectors).search(queries, 10)) >= MIN_RECALL.get(kind, 0.95)
+
+
+@pytest.mark.parametrize("kind", APPROX_KINDS)
+def test_approximate_kind_removes_filters_and_persists_exactly(kind, approx_data):
+    ids, vectors, queries = approx_data
+    index = build_approx(kind, ids, vectors)
+    gone = ids[::3]  # a third: enough to make HNSW compact its graph
+    assert index.remove(np.concatenate([gone, [12345]])) == len(gone)
+    assert index.remove(gone[:5]) == 0
+    kept = ids[~np.isin(ids, gone)]
+    assert len(index) == len(kept)
+    assert sorted(index.ids().tolist()) == sorted(kept.tolist())
+    for _, found in index.search(queries, 50):
+        assert not np.isin(found, gone).any()
+
+    allowed = np.concatenate([ids[1::11], gone[:10]])  # a narrow filter, some of it removed
+    exact = exact_reference(kept, vectors[np.isin(ids, kept)])
+    got = index.search(queries, 10, allowed=allowed)
+    if kind == "ivf-pq":  # scores come from codes: the allowed ids are right, their order approximate
+        for (_, g), (_, w) in zip(got, exact.search(queries, 10, allowed=allowed)):
+            assert len(g) == len(w) and np.isin(g, allowed).all() and not np.isin(g, gone).any()
+    else:
+        assert_same_results(got, exact.search(queries, 10, allowed=allowed))
+
+    restored = backend_class(kind).from_bytes(APPROX_DIM, index.to_bytes())
+    assert sorted(restored.ids().tolist()) == sorted(index.ids().tolist())
+    for (s1, i1), (s2, i2) in zip(index.search(queries, 10), restored.search(queries, 10)):
+        np.testing.assert_array_equal(i1, i2)
+        np.testing.assert_allclose(s1, s2, atol=TOL)
+    restored.add([2**50], vectors[:1])
+    assert len(restored) == len(kept) + 1
+
+
+def test_choose_kind_is_exact_when_small_and_compressed_when_the_budget_is_tight():
+    from engine.vectors.factory import choose_kind
+
+    assert choose_kind(0) == choose_kind(50_000) == "flat"
+    assert backend_class(choose_kind(1_000_000)).approximate
+    assert choose_kind(1_000_000, memory_budget_bytes=256 * 2**20) == "ivf-pq"
+    assert choose_kind(10_000, memory_budget_bytes=1 * 2**20) == "ivf-pq"

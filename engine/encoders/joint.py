@@ -116,8 +116,41 @@ class ClipEncoder:
         torch = self._torch
         with torch.inference_mode():
             tokens = self.tokenizer(texts).to(self.device)
-            features = self.model.encode_text(tokens, normalize=True)
+            if self._can_trim_text():
+                features = self._encode_text_trimmed(tokens)
+            else:
+                features = self.model.encode_text(tokens, normalize=True)
         return features.float().cpu().numpy()
+
+    def _can_trim_text(self) -> bool:
+        model = self.model
+        return (
+            type(model).__name__ == "CLIP"
+            and getattr(model, "text_pool_type", None) == "argmax"
+            and getattr(model, "attn_mask", None) is not None
+        )
+
+    def _encode_text_trimmed(self, tokens):
+        """open_clip's CLIP.encode_text on the tokens up to the batch's longest text instead of all 77.
+
+        The text tower is causal (each position attends only to earlier ones) and pools at the end-of-text
+        token, so the padding after it cannot change the result: the same vector (to float rounding) for a
+        fraction of the work, e.g. ~10 of 77 positions for a typed query, ~55 for a 40-word passage."""
+        from open_clip.transformer import text_global_pool
+
+        torch, model = self._torch, self.model
+        n = max(2, int((tokens != 0).sum(dim=1).max()))
+        tokens = tokens[:, :n]
+        cast = model.transformer.get_cast_dtype()
+        x = model.token_embedding(tokens).to(cast) + model.positional_embedding[:n].to(cast)
+        x = model.transformer(x, attn_mask=model.attn_mask[:n, :n])
+        x = model.ln_final(x)
+        x = text_global_pool(x, tokens, model.text_pool_type, eos_token_id=getattr(model, "text_eos_id", None))
+        if isinstance(model.text_projection, torch.nn.Linear):
+            x = model.text_projection(x)
+        elif model.text_projection is not None:
+            x = x @ model.text_projection
+        return torch.nn.functional.normalize(x, dim=-1)
 
     def count_tokens(self, text: str) -> int:
         """Tokens the text takes, excluding start/end markers."""

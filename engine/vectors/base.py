@@ -31,6 +31,7 @@ class VectorIndex(ABC):
     """add / remove / search / ids / count, plus a byte form for atomic persistence."""
 
     kind: str
+    approximate: bool = False  # True: results may miss true neighbours (recall < 1); see faiss_hnsw/faiss_ivf
 
     def __init__(self, dim: int) -> None:
         self.dim = dim

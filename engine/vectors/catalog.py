@@ -17,7 +17,8 @@ from engine.records import Space
 from engine.store.store import Store, VectorChanges
 from engine.vectors import persist
 from engine.vectors.base import VectorIndex
-from engine.vectors.factory import backend_class, choose_kind, create_index
+from engine.vectors.factory import FLAT_UP_TO, backend_class, choose_kind, create_index
+from engine.vectors.faiss_flat import FaissFlatIndex
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +102,11 @@ class VectorCatalog:
     def save(self) -> None:
         """Write every index that changed since it was last written. Only the writer calls this."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        for space, index in self._indexes.items():
+        for space in list(self._indexes):
             revision = self._revision[space]
             if self._saved_revision.get(space) == revision and self.file(space).exists():
                 continue
+            index = self._reshape(space)
             header = persist.VectorFileHeader(kind=index.kind, dim=index.dim, revision=revision, count=len(index))
             try:
                 persist.write_atomic(self.file(space), persist.encode(header, index.to_bytes()))
@@ -114,6 +116,27 @@ class VectorCatalog:
                     "is intact and the store holds every vector, so the next run brings the file up to date"
                 ) from exc
             self._saved_revision[space] = revision
+
+    def _reshape(self, space: Space) -> VectorIndex:
+        """Move a space to the index type its size calls for (exact flat while small, IVF when large, with
+        fresh cells once it has outgrown them), rebuilt from the stored vectors. Only when no kind was
+        configured; down-switches wait until the space is well under the threshold, so it cannot flap."""
+        index = self._indexes[space]
+        if self.kind is not None:
+            return index
+        count = len(index)
+        wanted = choose_kind(count, dim=index.dim)
+        shrinking = index.kind != FaissFlatIndex.kind and wanted == FaissFlatIndex.kind
+        if shrinking and count > FLAT_UP_TO // 2:
+            return index
+        if wanted == index.kind and not getattr(index, "outgrown", lambda: False)():
+            return index
+        log.info("rebuilding the %s index as %s for %d vectors", space.value, wanted, count)
+        ids, vectors = self.store.vectors(space, index.ids(), self.dims[space])
+        rebuilt = create_index(wanted, index.dim)
+        rebuilt.add(ids, vectors)
+        self._indexes[space] = rebuilt
+        return rebuilt
 
     def load_all(self) -> None:
         for space in self.dims:

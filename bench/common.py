@@ -1,0 +1,134 @@
+"""Shared pieces of the benchmarks: where caches live, the machine, timers, result rows.
+
+Every benchmark returns a `Result`: raw figures (written to JSON) and rows for the table. A row's value
+is a ratio measured side by side in the same run wherever a goal is stated, because the machine is
+shared (2 cores, other work running) and absolute timings drift from run to run.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import platform  # noqa: E402
+import resource  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache" / "bench"
+
+
+@dataclass(slots=True)
+class Row:
+    metric: str
+    value: str
+    goal: str = ""
+    met: bool | None = None  # None: a figure reported without a goal
+
+
+@dataclass(slots=True)
+class Result:
+    name: str
+    figures: dict = field(default_factory=dict)
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def row(self, metric: str, value: str, goal: str = "", met: bool | None = None) -> None:
+        self.rows.append(Row(metric, value, goal, met))
+
+
+def cache_dir(*parts: str) -> Path:
+    path = CACHE.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def log(message: str) -> None:
+    """Progress on stderr, so a long run shows where it is."""
+    import sys
+
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import faiss
+    import torch
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "faiss": faiss.__version__,
+        "load_average_at_start": os.getloadavg(),
+    }
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def percentiles(samples_s: list[float]) -> dict[str, float]:
+    ms = np.asarray(samples_s) * 1000
+    return {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)), "n": len(ms)}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def clustered_vectors(count: int, dim: int, *, clusters: int = 1000, spread: float = 0.6, seed: int = 0):
+    """Unit vectors drawn around `clusters` centres, generated in blocks to bound memory.
+
+    Real embeddings are not uniform noise: they crowd into topics. Uniform noise in 512 dimensions makes
+    every neighbour equally far, which flatters no index and defeats IVF's clustering, so ANN figures on it
+    say nothing. spread is the noise norm relative to the (unit) centre.
+    """
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((clusters, dim)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    out = np.empty((count, dim), np.float32)
+    for start in range(0, count, 100_000):
+        n = min(100_000, count - start)
+        block = centres[rng.integers(0, clusters, n)]
+        block += (spread / np.sqrt(dim)) * rng.standard_normal((n, dim), dtype=np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        out[start : start + n] = block
+    return out
+
+
+def set_torch_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def load_joint(model: str = "ViT-B-32"):
+    """An EncoderSet with an open_clip architecture and seeded random weights (same compute as the real
+    model), plus the offline MiniLM and Whisper tiny.en from their packages."""
+    from engine.encoders import EncoderSet
+    from engine.settings import ModelSpecs, load_settings
+
+    models = {"joint_model": model, "joint_pretrained": "random"}
+    settings = load_settings(Path("/nonexistent"), {**models, "device": "cpu"})
+    return EncoderSet(ModelSpecs(**models), settings), models

@@ -1,0 +1,29 @@
+"""The ANN benchmark's machinery at a small size: the factory's choice is a real backend, recall is
+computed against exact search. Nothing here looks at a timing."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench import ann
+from engine.vectors.factory import BACKENDS, choose_kind
+
+
+def test_ann_benchmark_runs_small_and_reports_recall_for_every_kind(monkeypatch):
+    monkeypatch.setattr(ann, "QUERIES", 40)
+    result = ann.run(quick=True, count=2000)
+    figures = result.figures
+    assert choose_kind(figures["count"]) in BACKENDS
+    sweeps = figures["sweeps"]
+    assert set(sweeps) == {"flat", *ann.SWEEPS}
+    assert sweeps["flat"][0]["recall"] == 1.0
+    for kind in ann.SWEEPS:
+        recalls = [row["recall"] for row in sweeps[kind]]
+        assert all(0.0 <= r <= 1.0 for r in recalls)
+        assert recalls[-1] >= recalls[0] - 1e-9, f"{kind}: a wider search must not find less"
+    assert figures["bytes_per_vector_serialized"]["ivf-pq"] < figures["bytes_per_vector_serialized"]["flat"]
+    assert any(row.metric.startswith("auto choice") for row in result.rows)
+
+
+def test_recall_at_counts_shared_ids():
+    assert ann.recall_at(np.array([[1, 2, 3]]), np.array([[3, 4, 1]])) == 2 / 3
