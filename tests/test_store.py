@@ -418,3 +418,14 @@ def test_a_growing_space_moves_to_ivf_and_back_to_flat_when_it_shrinks(tmp_path,
     reopened.save()
     assert reopened.index(Space.JOINT).kind == "flat"
     assert_index_equals_store(reopened, store)
+
+
+def test_temp_files_left_by_a_killed_save_are_swept_by_the_next_save(tmp_path, store, vectors):
+    store.write_items([passage_write(b"/docs/a.txt", vectors[:4])])
+    catalog = open_catalog(tmp_path, store, None)
+    catalog.load_all()
+    leftover = tmp_path / "vectors" / ".joint.faiss.12345.tmp"
+    leftover.parent.mkdir(parents=True, exist_ok=True)
+    leftover.write_bytes(b"half a file")
+    catalog.save()
+    assert not leftover.exists() and (tmp_path / "vectors" / "joint.faiss").exists()

@@ -102,6 +102,8 @@ class VectorCatalog:
     def save(self) -> None:
         """Write every index that changed since it was last written. Only the writer calls this."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        for leftover in self.directory.glob(".*.tmp"):
+            leftover.unlink(missing_ok=True)  # from a writer killed mid-save; the lock says none is running
         for space in list(self._indexes):
             revision = self._revision[space]
             if self._saved_revision.get(space) == revision and self.file(space).exists():
