@@ -21,6 +21,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SPEECH = FIXTURES / "speech"
 # A small open_clip architecture with seeded random weights: the real code path at a fraction of the cost.
 TEST_MODELS = {"joint_model": "ViT-S-32", "joint_pretrained": "random"}
+TEST_MODEL_FLAGS = ["--joint-model", TEST_MODELS["joint_model"], "--joint-pretrained", TEST_MODELS["joint_pretrained"]]
 # The random joint model ranks by noise, so text relevance in these tests comes from MiniLM: give the
 # text space the larger say in fusion (the semantic tests with the trained demo model use the defaults).
 TEST_WEIGHTS = {"text_weight": 3.0}

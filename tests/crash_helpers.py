@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from tests.conftest import TEST_MODELS
+from tests.conftest import TEST_MODEL_FLAGS
 
 # small batches and queue make many small commits, so the crash points are reached several times
 SMALL_BATCHES = {
@@ -25,10 +25,7 @@ def index_command(media, index) -> list[str]:
         str(index),
         "index",
         str(media),
-        "--joint-model",
-        TEST_MODELS["joint_model"],
-        "--joint-pretrained",
-        TEST_MODELS["joint_pretrained"],
+        *TEST_MODEL_FLAGS,
         "--json",
     ]
 

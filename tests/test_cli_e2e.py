@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.conftest import SPEECH, TEST_MODELS
+from tests.conftest import SPEECH, TEST_MODEL_FLAGS, TEST_MODELS
 
 
 def anyseek(*args: str, index) -> subprocess.CompletedProcess:
@@ -32,10 +32,7 @@ def cli_index(tmp_path_factory):
     done = anyseek(
         "index",
         str(media),
-        "--joint-model",
-        TEST_MODELS["joint_model"],
-        "--joint-pretrained",
-        TEST_MODELS["joint_pretrained"],
+        *TEST_MODEL_FLAGS,
         "--json",
         index=index,
     )

@@ -13,7 +13,7 @@ import pytest
 
 from engine.records import display_path
 from indexer import prepare
-from tests.conftest import TEST_MODELS
+from tests.conftest import TEST_MODEL_FLAGS
 from tests.hostile import build_hostile_corpus
 from tests.test_cli_e2e import anyseek
 
@@ -27,10 +27,7 @@ def hostile_run(tmp_path_factory):
     done = anyseek(
         "index",
         str(corpus.root),
-        "--joint-model",
-        TEST_MODELS["joint_model"],
-        "--joint-pretrained",
-        TEST_MODELS["joint_pretrained"],
+        *TEST_MODEL_FLAGS,
         "--json",
         index=index,
     )
