@@ -25,32 +25,20 @@ import random
 import sys
 from pathlib import Path
 
-try:  # imported as part of the repository (data.make_demo_dataset) or run as a script
-    from data.demo_scenes import (
-        COLOURS,
-        HELDOUT,
-        IMAGE_SIZE,
-        PAIR_TEMPLATES,
-        SHAPES,
-        SINGLE_TEMPLATES,
-        Thing,
-        caption,
-        group,
-        render,
-    )
-except ModuleNotFoundError:
-    from demo_scenes import (  # type: ignore[no-redef]
-        COLOURS,
-        HELDOUT,
-        IMAGE_SIZE,
-        PAIR_TEMPLATES,
-        SHAPES,
-        SINGLE_TEMPLATES,
-        Thing,
-        caption,
-        group,
-        render,
-    )
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+
+from data.demo_scenes import (  # noqa: E402
+    COLOURS,
+    HELDOUT,
+    IMAGE_SIZE,
+    PAIR_TEMPLATES,
+    SHAPES,
+    SINGLE_TEMPLATES,
+    Thing,
+    caption,
+    group,
+    render,
+)
 
 log = logging.getLogger("make_demo_dataset")
 
