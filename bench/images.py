@@ -65,10 +65,12 @@ def subset(folder: Path, count: int) -> Path:
 
 
 def decode_one(path: bytes, joint) -> np.ndarray:
-    """What a decode worker does for an image, minus the hash: draft decode, EXIF, preprocess."""
+    """What a decode worker does for an image, minus the hash: draft decode (the default jpeg_draft),
+    EXIF, preprocess."""
+    from engine.settings import Settings
     from indexer.extract.image import open_image
 
-    image = open_image(path, 100_000_000, draft_size=2 * joint.image_size)
+    image = open_image(path, 100_000_000, draft_size=round(Settings().jpeg_draft * joint.image_size) or None)
     return joint.preprocess(image)
 
 

@@ -18,6 +18,11 @@ DEFAULT_JOINT_MODEL = "ViT-B-32"
 DEFAULT_JOINT_PRETRAINED = "laion2b_s34b_b79k"
 DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_SPEECH_MODEL = "tiny.en"
+# Which spaces hold text chunks (document passages, speech windows). Both by default: the joint space lets
+# a photo find the passages that describe it; "text" alone halves to a third of the model work of indexing
+# documents when no image needs to reach them (the CLIP text tower costs ~2x MiniLM per passage).
+DEFAULT_TEXT_SPACES = "joint,text"
+TEXT_SPACE_NAMES = ("joint", "text")
 
 
 def default_home() -> Path:
@@ -48,13 +53,19 @@ class Settings:
     joint_pretrained: str | None = None
     text_model: str | None = None
     speech_model: str | None = None
+    text_spaces: str | None = None  # like the models: fixed when the index is created (None: the index's)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     workers: int = field(default_factory=lambda: max(1, min(4, (os.cpu_count() or 2))))
     torch_threads: int = 0  # 0: let torch decide
     image_batch: int = 32
     text_batch: int = 64
+    text_runtime: str = "auto"  # auto: the text model on ONNX Runtime when on CPU (same vectors, faster) | torch
     queue_size: int = 64  # decoded files waiting for the encoders; bounds memory
     max_image_pixels: int = 100_000_000
+    # JPEGs decode at a reduced DCT scale (1/2, 1/4, 1/8) down to this multiple of the model's input side;
+    # 0 decodes at full size. 1.0 moves vectors by cosine ~1e-4 (less than PIL vs torchvision resizing)
+    # and cuts decode work ~40% against 2.0; see tests/test_parity.py.
+    jpeg_draft: float = 1.0
     max_text_bytes: int = 64 * 1024 * 1024
     max_file_bytes: int = 4 * 1024 * 1024 * 1024
     file_timeout_s: float = 120.0  # a file still decoding after this long is failed (0: no limit)
@@ -74,6 +85,17 @@ class Settings:
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+CHOICES = {"fusion": ("rrf", "max"), "text_runtime": ("auto", "torch")}
+
+
+def normalize_text_spaces(value: str) -> str:
+    """Canonical form ("text, joint" -> "joint,text"); anything but a non-empty subset of the two is refused."""
+    names = sorted({name.strip() for name in value.split(",") if name.strip()})
+    if not names or set(names) - set(TEXT_SPACE_NAMES):
+        raise ConfigError(f"text_spaces must be 'joint,text', 'text' or 'joint', got {value!r}")
+    return ",".join(names)
 
 
 def _coerce(name: str, raw: Any, kind: type) -> Any:
@@ -121,4 +143,10 @@ def load_settings(home: Path, overrides: dict[str, Any] | None = None, config_fi
     unknown = sorted(set(merged) - set(types))
     if unknown:
         raise ConfigError(f"unknown setting(s): {', '.join(unknown)} (known: {', '.join(sorted(types))})")
-    return Settings(**{k: _coerce(k, v, types[k]) for k, v in merged.items()})
+    values = {k: _coerce(k, v, types[k]) for k, v in merged.items()}
+    for name, allowed in CHOICES.items():
+        if name in values and values[name] not in allowed:
+            raise ConfigError(f"setting {name!r} must be one of {', '.join(allowed)}, got {values[name]!r}")
+    if values.get("text_spaces"):
+        values["text_spaces"] = normalize_text_spaces(values["text_spaces"])
+    return Settings(**values)

@@ -97,7 +97,7 @@ def main() -> None:
     cpu = ClipEncoder("ViT-B-32", "random", "cpu")
     from indexer.extract.image import open_image
 
-    image = open_image(os.fsencode(media / "photos" / "p0007.jpg"), 10**9, draft_size=2 * cpu.image_size)
+    image = open_image(os.fsencode(media / "photos" / "p0007.jpg"), 10**9, draft_size=cpu.image_size)
     cpu_vector = cpu.encode_images(cpu.preprocess(image)[None])[0]
     gpu_vector = next(iter(gpu_vectors.values()))[0]
     result["gpu_cpu_cosine"] = round(float(cpu_vector @ gpu_vector / np.linalg.norm(gpu_vector)), 6)

@@ -38,8 +38,8 @@ class Extracted:
 
 def extract(path: bytes, sniffed: Sniffed, joint: JointPreprocessor, settings: Settings) -> Extracted:
     if sniffed.modality is Modality.IMAGE:
-        # Draft decoding down to twice the model's input keeps the final resize nearly identical.
-        image = open_image(path, settings.max_image_pixels, draft_size=2 * joint.image_size)
+        draft = round(settings.jpeg_draft * joint.image_size) or None
+        image = open_image(path, settings.max_image_pixels, draft_size=draft)
         return Extracted(Modality.IMAGE, [Chunk(ChunkKind.IMAGE, 0)], pixels=joint.preprocess(image))
     if sniffed.modality is Modality.TEXT:
         size = os.path.getsize(path)
