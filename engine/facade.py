@@ -34,7 +34,15 @@ from engine.records import (
 )
 from engine.search.searcher import Searcher
 from engine.search.syntax import parse_query
-from engine.settings import MODEL_FIELDS, ModelSpecs, Settings, default_home, load_settings
+from engine.settings import (
+    DEFAULT_TEXT_SPACES,
+    MODEL_FIELDS,
+    ModelSpecs,
+    Settings,
+    default_home,
+    load_settings,
+    normalize_text_spaces,
+)
 from engine.store.database import DB_FILE
 from engine.store.lock import WriterLock
 from engine.store.migrations import SCHEMA_VERSION
@@ -59,8 +67,11 @@ def canonical_model(name: str) -> str:
 
 class Engine:
     def __init__(self, home: Path, settings: Settings, store: Store, encoders: EncoderSet | None = None) -> None:
-        self.home, self.settings, self.store = home, settings, store
+        self.home, self.store = home, store
+        self.settings = settings
         self.specs = self._resolve_specs()
+        self.settings = dataclasses.replace(settings, text_spaces=self._resolve_text_spaces())
+        settings = self.settings
         fingerprints = store.get_meta("fingerprints", {})
         dims = {SPACE_OF_ROLE[r]: int(f["dim"]) for r, f in fingerprints.items() if r in SPACE_OF_ROLE}
         self.catalog = VectorCatalog(home, store, dims)
@@ -127,6 +138,25 @@ class Engine:
                     f"`anyseek --index NEW_DIR index ...` (or delete {self.home} to rebuild it)"
                 )
         return ModelSpecs(**{name: stored[name] for name in MODEL_FIELDS})
+
+    def _resolve_text_spaces(self) -> str:
+        """Stored with the index like the models: passages embedded in one set of spaces cannot be searched
+        as if they were in another. Indexes from before the setting existed hold text in both spaces."""
+        stored = self.store.get_meta("text_spaces")
+        requested = normalize_text_spaces(self.settings.text_spaces) if self.settings.text_spaces else None
+        if stored is None:
+            if self.store.counts()["vectors"]:
+                stored = DEFAULT_TEXT_SPACES
+            else:
+                stored = requested or DEFAULT_TEXT_SPACES
+                self.store.set_meta("text_spaces", stored)
+        if requested and requested != stored:
+            raise ModelMismatchError(
+                f"the index at {self.home} holds text in text_spaces={stored!r}, not {requested!r}; "
+                f"leave text_spaces unset to use the index's, or build a new index with "
+                f"`anyseek --index NEW_DIR index ...`"
+            )
+        return stored
 
     def _check_fingerprint(self, fingerprint: Fingerprint) -> None:
         fingerprints = self.store.get_meta("fingerprints", {})

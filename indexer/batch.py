@@ -123,10 +123,15 @@ class EmbedBatch:
         if not keyed:
             return {}
         texts = [text for _, text in keyed]
-        step = self.settings.text_batch
-        joint = np.concatenate(
-            [self.encoders.joint.encode_texts(texts[i : i + step]) for i in range(0, len(texts), step)]
-        )
-        text = self.encoders.text.encode_texts(texts)
         keys = [key for key, _ in keyed]
-        return {Space.JOINT: dict(zip(keys, joint)), Space.TEXT: dict(zip(keys, text))}
+        out = {}
+        spaces = {Space(name) for name in self.settings.text_spaces.split(",")}
+        if Space.JOINT in spaces:
+            step = self.settings.text_batch
+            joint = np.concatenate(
+                [self.encoders.joint.encode_texts(texts[i : i + step]) for i in range(0, len(texts), step)]
+            )
+            out[Space.JOINT] = dict(zip(keys, joint))
+        if Space.TEXT in spaces:
+            out[Space.TEXT] = dict(zip(keys, self.encoders.text.encode_texts(texts)))
+        return out

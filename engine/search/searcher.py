@@ -19,13 +19,15 @@ from engine.vectors.catalog import VectorCatalog
 log = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 240
-# which spaces hold a chunk of each kind (see DESIGN: images live only in the joint space)
-SPACES_OF_KIND = {
-    ChunkKind.IMAGE: frozenset({Space.JOINT.value}),
-    ChunkKind.PASSAGE: frozenset({Space.JOINT.value, Space.TEXT.value}),
-    ChunkKind.SPEECH: frozenset({Space.JOINT.value, Space.TEXT.value}),
-}
 MIN_FETCH = 50
+
+
+def spaces_of_kind(text_spaces: str) -> dict[ChunkKind, frozenset[str]]:
+    """Which spaces hold a chunk of each kind: images only the joint space (see DESIGN), text chunks the
+    index's text_spaces. Fusion averages a chunk's ranks over these, so a passage is not penalised for
+    missing from a space it was never put in."""
+    text = frozenset(text_spaces.split(","))
+    return {ChunkKind.IMAGE: frozenset({Space.JOINT.value}), ChunkKind.PASSAGE: text, ChunkKind.SPEECH: text}
 
 
 @dataclass(slots=True)
@@ -41,6 +43,7 @@ class Searcher:
     ) -> None:
         self.store, self.catalog, self.encoders, self.settings = store, catalog, encoders, settings
         self._decode_audio, self._open_image = decode_audio, open_image
+        self._spaces_of_kind = spaces_of_kind(settings.text_spaces)
 
     def search(self, query: Query) -> SearchResults:
         encoded = self.encode(query.parts)
@@ -63,6 +66,8 @@ class Searcher:
     def encode(self, parts: tuple[QueryPart, ...] | list[QueryPart]) -> EncodedQuery:
         if not parts:
             raise QueryError("empty query: give text, an image, a recording or an item")
+        if not any(part.weight > 0 for part in parts):
+            raise QueryError("the query has no positive part that can be searched")
         encoded = EncodedQuery()
         sums: dict[Space, np.ndarray] = {}
         positive: set[Space] = set()
@@ -75,9 +80,11 @@ class Searcher:
             norm = float(np.linalg.norm(sums[space]))
             if norm > 1e-6:
                 encoded.vectors[space] = (sums[space] / norm).astype(np.float32)
-        if not encoded.vectors:
-            raise QueryError("the query has no positive part that can be searched")
         return encoded
+
+    def _holds_vectors(self, space: Space) -> bool:
+        """An empty space (the joint space of a documents-only index, say) is not worth a model pass."""
+        return space in self.catalog.dims and len(self.catalog.index(space)) > 0
 
     def _encode_part(self, part: QueryPart, encoded: EncodedQuery) -> dict[Space, np.ndarray]:
         if part.text is not None:
@@ -85,6 +92,8 @@ class Searcher:
         if part.image is not None:
             source = io.BytesIO(part.image) if isinstance(part.image, bytes | bytearray) else part.image
             image = self._open_image(source)
+            if not self._holds_vectors(Space.JOINT):
+                return {}
             joint = self.encoders.joint
             return {Space.JOINT: joint.encode_images(joint.preprocess(image)[None])[0]}
         if part.audio is not None:
@@ -98,9 +107,11 @@ class Searcher:
     def _encode_text(self, text: str) -> dict[Space, np.ndarray]:
         if not text.strip():
             raise QueryError("empty text query")
+        encoders = {Space.JOINT: lambda: self.encoders.joint, Space.TEXT: lambda: self.encoders.text}
         return {
-            Space.JOINT: self.encoders.joint.encode_texts([text])[0],
-            Space.TEXT: self.encoders.text.encode_texts([text])[0],
+            space: encoder().encode_texts([text])[0]
+            for space, encoder in encoders.items()
+            if self._holds_vectors(space)
         }
 
     def _item_vectors(self, item_id: int, encoded: EncodedQuery) -> dict[Space, np.ndarray]:
@@ -133,7 +144,7 @@ class Searcher:
 
         def spaces_of(chunk_id: int) -> frozenset[str]:
             context = contexts.get(chunk_id)
-            return SPACES_OF_KIND[context.chunk.kind] if context else frozenset()
+            return self._spaces_of_kind[context.chunk.kind] if context else frozenset()
 
         scored = fuse(lists, weights, self.settings.fusion, self.settings.rrf_k, spaces_of)
         owner = {cid: ctx.item.id for cid, ctx in contexts.items() if ctx.item.id not in exclude}

@@ -1,0 +1,61 @@
+"""text_spaces: which spaces hold passages and speech windows. Fixed when the index is created, like its
+models; "text" alone is the documents-only mode that does a third of the model work per passage."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import ConfigError, ModelMismatchError
+from engine.records import QueryPart, Space
+from engine.settings import normalize_text_spaces
+from tests.test_indexing_e2e import store_and_index_agree
+
+
+def test_text_only_index_puts_text_in_one_space_and_still_finds_everything(open_engine, media):
+    eng = open_engine(text_spaces="text")
+    report = eng.index([media])
+    assert report.failed == 0, report.errors
+    status = eng.status()
+    assert status.vectors["joint"] == status.chunks["image"]
+    assert status.vectors["text"] == status.chunks["passage"] + status.chunks["speech"]
+    assert status.settings["text_spaces"] == "text"
+    store_and_index_agree(eng)
+
+    hits = eng.search(text="how often should tomatoes be watered", k=3)
+    assert hits[0].path.endswith("garden.txt")
+    hits = eng.search(text="the budget for next year was approved by the board", k=3)
+    assert hits[0].path.endswith("budget.wav")
+    hits = eng.search(image=media / "photos" / "forest.png", k=3)
+    assert hits[0].path.endswith("forest.png")
+
+
+def test_documents_only_index_encodes_queries_only_where_vectors_are(open_engine, media):
+    eng = open_engine(text_spaces="text")
+    eng.index([media / "docs"])
+    encoded = eng._searcher.encode([QueryPart(text="tomatoes")])
+    assert set(encoded.vectors) == {Space.TEXT}  # no CLIP pass for an empty joint space
+    assert eng.search(image=media / "photos" / "forest.png", k=3).hits == ()
+
+
+def test_text_spaces_are_stored_with_the_index(open_engine, media, tmp_path):
+    home = tmp_path / "index"
+    open_engine(home, text_spaces="text, ").index([media / "docs"])
+    reopened = open_engine(home)  # unset: the index's own
+    assert reopened.settings.text_spaces == "text"
+    with pytest.raises(ModelMismatchError, match="text_spaces='text'.*new index"):
+        open_engine(home, text_spaces="joint,text")
+
+
+def test_index_built_before_the_setting_keeps_both_spaces(open_engine, media, tmp_path):
+    home = tmp_path / "index"
+    eng = open_engine(home)
+    eng.index([media / "docs"])
+    with eng.store.engine.begin() as conn:  # what an index from before the setting looks like
+        conn.exec_driver_sql("DELETE FROM meta WHERE key = 'text_spaces'")
+    assert open_engine(home).settings.text_spaces == "joint,text"
+
+
+@pytest.mark.parametrize("value", ["", "pixels", "text,audio", " , "])
+def test_unknown_text_spaces_are_refused(value):
+    with pytest.raises(ConfigError, match="text_spaces"):
+        normalize_text_spaces(value)
