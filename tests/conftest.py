@@ -8,6 +8,8 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+# exported ONNX models go to a per-run cache, not the user's ~/.cache (subprocesses inherit it)
+os.environ.setdefault("ANYSEEK_CACHE", __import__("tempfile").mkdtemp(prefix="anyseek-test-cache-"))
 
 import json  # noqa: E402
 import shutil  # noqa: E402

@@ -59,7 +59,13 @@ class EncoderSet:
                 from engine.encoders.text import SentenceEncoder
 
                 log.info("loading text model %s", self.specs.text_model)
-                text = SentenceEncoder(self.specs.text_model, self.device, self.settings.text_batch)
+                text = SentenceEncoder(
+                    self.specs.text_model,
+                    self.device,
+                    self.settings.text_batch,
+                    self.settings.text_runtime,
+                    self.settings.torch_threads,
+                )
                 self._on_load(text.fingerprint)
                 self._text = text
             return self._text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from engine.encoders.base import Fingerprint, loading
@@ -16,7 +18,9 @@ HOW_TO_PROVIDE = (
 class SentenceEncoder:
     role = "text"
 
-    def __init__(self, model_name: str, device: str, batch_size: int = 64) -> None:
+    def __init__(
+        self, model_name: str, device: str, batch_size: int = 64, runtime: str = "auto", threads: int = 0
+    ) -> None:
         import sentence_transformers
 
         self.model_name, self.device, self.batch_size = model_name, device, batch_size
@@ -27,8 +31,17 @@ class SentenceEncoder:
         self.dim = int(dim or self.model.get_sentence_embedding_dimension())
         library = f"sentence-transformers {sentence_transformers.__version__}"
         self.fingerprint = Fingerprint("text", model_name, source.split(":")[0], self.dim, library)
+        # Same vectors either way (checked when the runner is built), so the fingerprint does not change.
+        self._onnx = None
+        if runtime == "auto" and device == "cpu":
+            from engine.encoders.onnx_text import OnnxTextRunner
+
+            self._onnx = OnnxTextRunner.build(self.model, self.dim, threads or os.cpu_count() or 1)
+        self.runtime = "onnx" if self._onnx else "torch"
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
+        if self._onnx is not None:
+            return self._onnx.encode(texts)
         vectors = self.model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
         )
