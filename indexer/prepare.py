@@ -116,7 +116,7 @@ class Preparer:
         result.outcome = Outcome.EXTRACTED
 
     def _duplicate_of(self, content_hash: str, previous: Item | None) -> Item | None:
-        for item in self.store.items_by_hash([content_hash]).get(content_hash, []):
+        for item in self.store.items_with_hash(content_hash):
             if previous is None or item.id != previous.id:
                 return item
         return None

@@ -133,6 +133,25 @@ def test_rewriting_a_path_replaces_its_chunks_and_vectors(store, vectors):
     assert len(store.items_under([b"/a"])) == 1
 
 
+def test_one_batch_mixes_new_replaced_and_repeated_paths(store, vectors):
+    store.write_items([passage_write(b"/a/old.txt", vectors[:2])])
+    old_ids = chunk_ids_of(store, b"/a/old.txt")
+    changes = store.write_items(
+        [
+            passage_write(b"/a/new.txt", vectors[2:5]),
+            passage_write(b"/a/old.txt", vectors[5:6]),
+            passage_write(b"/a/twice.txt", vectors[6:8]),
+            passage_write(b"/a/twice.txt", vectors[8:9]),  # the later write of a path wins
+        ]
+    )
+    assert sorted(changes.removed) == old_ids
+    counts = {path: len(chunk_ids_of(store, path)) for path in (b"/a/new.txt", b"/a/old.txt", b"/a/twice.txt")}
+    assert counts == {b"/a/new.txt": 3, b"/a/old.txt": 1, b"/a/twice.txt": 1}
+    (twice,) = chunk_ids_of(store, b"/a/twice.txt")
+    assert np.allclose(joint_vectors(store, [twice])[twice], vectors[8], atol=1e-3)
+    assert len(changes.added[Space.JOINT][0]) == 5 == len(store.chunk_ids(Space.JOINT))
+
+
 def test_chunk_ids_are_never_reused_after_the_newest_item_is_deleted(store, vectors):
     store.write_items([passage_write(b"/a/one.txt", vectors[:2])])
     last = store.write_items([passage_write(b"/a/two.txt", vectors[2:4])])

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
 from engine import faults
 from engine.records import Chunk, ChunkKind, EmbeddedChunk, Item, Modality, Space
@@ -22,6 +22,7 @@ from engine.store.migrations import migrate
 from engine.store.models import ChunkRow, ItemRow, MetaRow, RunRow, VectorRow
 
 BATCH_ROWS = 5000
+_ITEMS_WITH_HASH = select(ItemRow).where(ItemRow.content_hash == bindparam("content_hash"), ItemRow.status == "ok")
 
 
 @dataclass(slots=True)
@@ -139,17 +140,10 @@ class Store:
             rows = conn.execute(select(ItemRow).where(_under(roots)))
             return {row.path: _item(row) for row in rows}
 
-    def items_by_hash(self, hashes: Iterable[str]) -> dict[str, list[Item]]:
-        out: dict[str, list[Item]] = {}
-        hashes = list(set(hashes))
+    def items_with_hash(self, content_hash: str) -> list[Item]:
+        """Indexed files with this content; called once per new file, so the statement is built once."""
         with self.engine.connect() as conn:
-            for start in range(0, len(hashes), 500):
-                query = select(ItemRow).where(
-                    ItemRow.content_hash.in_(hashes[start : start + 500]), ItemRow.status == "ok"
-                )
-                for row in conn.execute(query):
-                    out.setdefault(row.content_hash, []).append(_item(row))
-        return out
+            return [_item(row) for row in conn.execute(_ITEMS_WITH_HASH, {"content_hash": content_hash})]
 
     def find_item(self, item_id: int | None = None, path: bytes | None = None) -> Item | None:
         where = ItemRow.id == item_id if item_id is not None else ItemRow.path == path
@@ -158,39 +152,44 @@ class Store:
         return _item(row) if row else None
 
     def write_items(self, writes: list[ItemWrite]) -> VectorChanges:
-        """Insert or replace files with their chunks and vectors, all in one transaction."""
+        """Insert or replace files with their chunks and vectors, all in one transaction. A batch costs a
+        handful of statements, not a few per file: on small files those dominated the writer's time."""
         changes = VectorChanges()
         now = time.time()
+        writes = list({write.path: write for write in writes}.values())  # a path twice: the later write wins
         with self.engine.begin() as conn:
-            for write in writes:
-                changes.removed += self._drop_item(conn, write.path)
-                item_id = conn.execute(
-                    insert(ItemRow)
-                    .values(
-                        path=write.path,
-                        modality=write.modality.value if write.modality else None,
-                        size=write.size,
-                        mtime_ns=write.mtime_ns,
-                        content_hash=write.content_hash,
-                        status=write.status,
-                        error=write.error,
-                        indexed_at=now,
-                    )
-                    .returning(ItemRow.id)
-                ).scalar_one()
-                self._insert_chunks(conn, item_id, write.chunks, changes)
+            paths = [write.path for write in writes]
+            replaced: list[int] = []
+            for start in range(0, len(paths), 500):
+                where = ItemRow.path.in_(paths[start : start + 500])
+                replaced += conn.execute(select(ItemRow.id).where(where)).scalars().all()
+            changes.removed += self._delete_item_ids(conn, replaced)
+            rows = [
+                {
+                    "path": write.path,
+                    "modality": write.modality.value if write.modality else None,
+                    "size": write.size,
+                    "mtime_ns": write.mtime_ns,
+                    "content_hash": write.content_hash,
+                    "status": write.status,
+                    "error": write.error,
+                    "indexed_at": now,
+                }
+                for write in writes
+            ]
+            if rows:
+                statement = insert(ItemRow).returning(ItemRow.id, sort_by_parameter_order=True)
+                item_ids = conn.execute(statement, rows).scalars().all()
+                self._insert_chunks(conn, list(zip(item_ids, (write.chunks for write in writes))), changes)
             self._bump(conn)
             faults.checkpoint("store.commit")  # rows written, transaction not yet committed
         faults.checkpoint("store.committed")
         return changes
 
-    def _drop_item(self, conn: Connection, path: bytes) -> list[int]:
-        item_id = conn.execute(select(ItemRow.id).where(ItemRow.path == path)).scalar_one_or_none()
-        return self._delete_item_ids(conn, [item_id]) if item_id is not None else []
-
     def _insert_chunks(
-        self, conn: Connection, item_id: int, chunks: list[EmbeddedChunk], changes: VectorChanges
+        self, conn: Connection, owned: list[tuple[int, list[EmbeddedChunk]]], changes: VectorChanges
     ) -> None:
+        chunks = [(item_id, c) for item_id, item_chunks in owned for c in item_chunks]
         if not chunks:
             return
         rows = [
@@ -204,12 +203,12 @@ class Store:
                 "start_s": c.chunk.start_s,
                 "end_s": c.chunk.end_s,
             }
-            for c in chunks
+            for item_id, c in chunks
         ]
         ids = conn.execute(insert(ChunkRow).returning(ChunkRow.id, sort_by_parameter_order=True), rows).scalars().all()
         vector_rows = []
         per_space: dict[Space, tuple[list[int], list[np.ndarray]]] = {}
-        for chunk_id, embedded in zip(ids, chunks):
+        for chunk_id, (_, embedded) in zip(ids, chunks):
             for space, vector in embedded.vectors.items():
                 vector_rows.append({"space": space.value, "chunk_id": chunk_id, "data": pack_vector(vector)})
                 bucket = per_space.setdefault(space, ([], []))
@@ -242,15 +241,12 @@ class Store:
         """A renamed file: same content, new path, so no model runs. Whatever held the new path goes."""
         changes = VectorChanges()
         with self.engine.begin() as conn:
-            if self._path_taken(conn, path, item_id):
-                changes.removed += self._drop_item(conn, path)
+            other = conn.execute(select(ItemRow.id).where(ItemRow.path == path)).scalar_one_or_none()
+            if other is not None and other != item_id:
+                changes.removed += self._delete_item_ids(conn, [other])
             conn.execute(update(ItemRow).where(ItemRow.id == item_id).values(path=path, size=size, mtime_ns=mtime_ns))
             self._bump(conn)
         return changes
-
-    def _path_taken(self, conn: Connection, path: bytes, item_id: int) -> bool:
-        other = conn.execute(select(ItemRow.id).where(ItemRow.path == path)).scalar_one_or_none()
-        return other is not None and other != item_id
 
     def touch_item(self, item_id: int, size: int, mtime_ns: int) -> None:
         with self.engine.begin() as conn:
