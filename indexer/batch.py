@@ -88,14 +88,14 @@ class EmbedBatch:
                 )
             )
             return False
-        joint = self.encoders.joint
+        window = self.encoders.passage_window(self.settings.text_spaces)
         rules = WindowRules(
             self.settings.speech_min_window_s,
             self.settings.speech_max_window_s,
             self.settings.speech_max_gap_s,
-            joint.max_tokens,
+            window.max_tokens,
         )
-        extracted.chunks = speech_windows(words, rules, joint.count_tokens)
+        extracted.chunks = speech_windows(words, rules, window.count_tokens)
         extracted.audio = None  # release the samples as soon as they are transcribed
         return True
 

@@ -29,6 +29,11 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[Progress], None]
 
 
+# Decode threads yield to the models when both share the CPU (see DecodePool); on a GPU the CPU is the
+# decoders' own. bench/images.py measured it: see README, Benchmarks.
+DECODE_NICE = 10
+
+
 class Indexer:
     def __init__(self, store: Store, catalog: VectorCatalog, encoders, settings: Settings, home: Path) -> None:
         self.store, self.catalog, self.encoders, self.settings = store, catalog, encoders, settings
@@ -83,9 +88,11 @@ class Indexer:
     def _process(self, todo, claims: MoveClaims, report: IndexReport, progress: ProgressCallback) -> None:
         if not todo:
             return
-        prepare = Preparer(self.store, self.encoders.joint, self.settings, claims)
+        window = self.encoders.passage_window(self.settings.text_spaces)
+        prepare = Preparer(self.store, self.encoders.joint, self.settings, claims, window)
         batch = EmbedBatch(self.encoders, self.settings)
-        pool = DecodePool(self.settings.workers, self.settings.file_timeout_s)
+        nice = DECODE_NICE if self.encoders.device == "cpu" else 0
+        pool = DecodePool(self.settings.workers, self.settings.file_timeout_s, nice)
         jobs = iter(todo)
         in_flight: dict[Future, tuple[FileEntry, Item | None]] = {}
         last_save, done = time.monotonic(), 0

@@ -15,7 +15,7 @@ from engine.errors import ExtractionError
 from engine.records import Item
 from engine.settings import Settings
 from engine.store.store import Store
-from indexer.extract import Extracted, JointPreprocessor, extract
+from indexer.extract import Extracted, JointPreprocessor, TokenWindow, extract
 from indexer.scan import FileEntry
 from indexer.sniff import Sniffed, sniff_file
 
@@ -74,8 +74,10 @@ class MoveClaims:
 
 
 class Preparer:
-    def __init__(self, store: Store, joint: JointPreprocessor, settings: Settings, claims: MoveClaims) -> None:
-        self.store, self.joint, self.settings, self.claims = store, joint, settings, claims
+    def __init__(
+        self, store: Store, joint: JointPreprocessor, settings: Settings, claims: MoveClaims, window: TokenWindow
+    ) -> None:
+        self.store, self.joint, self.settings, self.claims, self.window = store, joint, settings, claims, window
 
     def __call__(self, entry: FileEntry, previous: Item | None) -> Prepared:
         result = Prepared(entry, Outcome.FAILED, previous)
@@ -112,7 +114,7 @@ class Preparer:
         if source := self._duplicate_of(result.content_hash, previous):
             result.outcome, result.source = Outcome.COPIED, source
             return
-        result.extracted = extract(entry.path, result.sniffed, self.joint, self.settings)
+        result.extracted = extract(entry.path, result.sniffed, self.joint, self.settings, self.window)
         result.outcome = Outcome.EXTRACTED
 
     def _duplicate_of(self, content_hash: str, previous: Item | None) -> Item | None:

