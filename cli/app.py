@@ -115,6 +115,12 @@ def index(
     text_model: TextModel = None,
     speech_model: SpeechModel = None,
     device: Device = None,
+    text_spaces: Annotated[
+        str | None,
+        typer.Option(
+            help="Where passages and speech go, for a new index: joint,text (default) or text (documents only)."
+        ),
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Decode workers.")] = None,
     json: Json = False,
 ) -> None:
@@ -127,6 +133,7 @@ def index(
         text_model=text_model,
         speech_model=speech_model,
         device=device,
+        text_spaces=text_spaces,
         workers=workers,
     ) as engine:
         with IndexProgress(enabled=not json and sys.stderr.isatty()) as progress:

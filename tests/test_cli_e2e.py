@@ -107,6 +107,19 @@ def test_model_mismatch_via_cli_is_refused(cli_index):
     assert done.returncode == 1 and "new index" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_documents_only_index_from_the_cli(tmp_path, cli_index):
+    media, _, _ = cli_index
+    index = tmp_path / "docs-index"
+    done = anyseek("index", str(media / "docs"), "--text-spaces", "text", "--json", *TEST_MODEL_FLAGS, index=index)
+    assert done.returncode == 0, done.stderr
+    status = json.loads(anyseek("status", "--json", index=index).stdout)
+    assert status["settings"]["text_spaces"] == "text" and "joint" not in status["vectors"]
+    hits = json.loads(anyseek("search", "how often should tomatoes be watered", "--json", index=index).stdout)["hits"]
+    assert hits[0]["path"].endswith("garden.txt")
+    bad = anyseek("index", str(media / "docs"), "--text-spaces", "pixels", index=index)
+    assert bad.returncode == 1 and "text_spaces" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
 def test_remove_then_search_no_longer_finds(tmp_path, cli_index):
     media, index, _ = cli_index
     done = anyseek("remove", str(media / "recordings" / "budget.wav"), index=index)

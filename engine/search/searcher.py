@@ -84,7 +84,7 @@ class Searcher:
 
     def _holds_vectors(self, space: Space) -> bool:
         """An empty space (the joint space of a documents-only index, say) is not worth a model pass."""
-        return space in self.catalog.dims and len(self.catalog.index(space)) > 0
+        return space in self.catalog.dims and len(self.catalog.index(space, sync=False)) > 0
 
     def _encode_part(self, part: QueryPart, encoded: EncodedQuery) -> dict[Space, np.ndarray]:
         if part.text is not None:
@@ -130,7 +130,7 @@ class Searcher:
         for space, vector in encoded.vectors.items():
             if space not in self.catalog.dims:
                 continue  # nothing was ever stored in this space
-            scores, ids = self.catalog.index(space).search(vector[None], fetch, allowed)[0]
+            scores, ids = self.catalog.index(space, sync=False).search(vector[None], fetch, allowed)[0]
             if min_similarity is not None:
                 keep = scores >= min_similarity
                 scores, ids = scores[keep], ids[keep]
@@ -140,17 +140,19 @@ class Searcher:
     def _hits(self, ranked: dict[str, tuple], k: int, exclude: set[int], fetch: int) -> tuple[list[Hit], bool]:
         weights = {Space.JOINT.value: self.settings.joint_weight, Space.TEXT.value: self.settings.text_weight}
         lists = {space: (scores, ids) for space, (scores, ids, _) in ranked.items()}
-        contexts = self.store.chunk_contexts({int(i) for _, ids in lists.values() for i in ids})
+        # kinds and owners of every candidate (a light read); full rows only for the k hits returned
+        owners = self.store.chunk_owners({int(i) for _, ids in lists.values() for i in ids})
 
         def spaces_of(chunk_id: int) -> frozenset[str]:
-            context = contexts.get(chunk_id)
-            return self._spaces_of_kind[context.chunk.kind] if context else frozenset()
+            owner = owners.get(chunk_id)
+            return self._spaces_of_kind[owner[0]] if owner else frozenset()
 
         scored = fuse(lists, weights, self.settings.fusion, self.settings.rrf_k, spaces_of)
-        owner = {cid: ctx.item.id for cid, ctx in contexts.items() if ctx.item.id not in exclude}
+        owner = {cid: item_id for cid, (_, item_id) in owners.items() if item_id not in exclude}
         best = best_per_item(scored, owner)[:k]
+        contexts = self.store.chunk_contexts([entry.chunk_id for entry in best])
         exhausted = all(done for _, _, done in ranked.values())
-        return [_hit(entry, contexts[entry.chunk_id]) for entry in best], exhausted
+        return [_hit(entry, contexts[entry.chunk_id]) for entry in best if entry.chunk_id in contexts], exhausted
 
 
 def _hit(entry, context: ChunkContext) -> Hit:

@@ -38,16 +38,21 @@ class VectorCatalog:
     def file(self, space: Space) -> Path:
         return self.directory / f"{space.value}.faiss"
 
-    def index(self, space: Space) -> VectorIndex:
+    def index(self, space: Space, sync: bool = True) -> VectorIndex:
+        """The space's index, brought up to the store's current revision; sync=False skips that check (one
+        SQLite read) for a caller that has just called refresh(). A first load always syncs."""
         if space not in self._indexes:
             self._indexes[space] = self._load(space)
-        self._sync(space)
+            self._sync(space)
+        elif sync:
+            self._sync(space)
         return self._indexes[space]
 
     def refresh(self) -> None:
         """Follow commits made since the last look (by this process or another)."""
+        revision = self.store.revision()
         for space in list(self._indexes):
-            self._sync(space)
+            self._sync(space, revision)
 
     def _load(self, space: Space) -> VectorIndex:
         path, dim = self.file(space), self.dims[space]
@@ -63,8 +68,9 @@ class VectorCatalog:
         self._revision[space] = -1
         return create_index(self.kind or choose_kind(0), dim)
 
-    def _sync(self, space: Space) -> None:
-        revision = self.store.revision()  # read before the ids, so a concurrent commit is caught next time
+    def _sync(self, space: Space, revision: int | None = None) -> None:
+        if revision is None:
+            revision = self.store.revision()  # read before the ids, so a concurrent commit is caught next time
         if self._revision.get(space) == revision:
             return
         index = self._indexes[space]
