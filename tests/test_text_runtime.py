@@ -53,3 +53,36 @@ def test_text_runtime_setting_is_validated(tmp_path):
     assert load_settings(tmp_path, {"text_runtime": "torch"}).text_runtime == "torch"
     with pytest.raises(ConfigError, match="text_runtime.*auto, torch"):
         load_settings(tmp_path, {"text_runtime": "tensorrt"})
+
+
+def test_counting_tokens_in_other_threads_does_not_disturb_encoding(encoders, torch_encoder):
+    """Decode workers count tokens while the indexer encodes batches: a shared fast tokenizer would
+    hand the encoder unpadded rows (this broke a 20,000-file benchmark run)."""
+    import threading
+
+    text = encoders.text
+    stop, errors = threading.Event(), []
+
+    def count_forever():
+        try:
+            while not stop.is_set():
+                for t in TEXTS:
+                    text.count_tokens(t)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    counters = [threading.Thread(target=count_forever) for _ in range(2)]
+    for thread in counters:
+        thread.start()
+    try:
+        want = torch_encoder.encode_texts(TEXTS)
+        for _ in range(15):
+            got = text.encode_texts(TEXTS)
+            assert np.min(np.sum(got * want, axis=1)) >= 0.99999
+    finally:
+        stop.set()
+        for thread in counters:
+            thread.join()
+    assert not errors
+    reference = torch_encoder.model.tokenizer(TEXTS[3], add_special_tokens=False)["input_ids"]
+    assert text.count_tokens(TEXTS[3]) == len(reference) > 10

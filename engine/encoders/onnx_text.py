@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,6 +42,7 @@ class OnnxTextRunner:
 
     def __init__(self, session, tokenize, dim: int, threads: int) -> None:
         self._session, self._tokenize, self.dim = session, tokenize, dim
+        self._tokenize_lock = threading.Lock()  # the model's tokenizer is not safe to share across threads
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="anyseek-onnx") if threads > 1 else None
 
     @classmethod
@@ -80,8 +82,9 @@ class OnnxTextRunner:
             return out
         order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths share a batch: less padding
         batches = [order[i : i + MINI_BATCH] for i in range(0, len(order), MINI_BATCH)]
-        # tokenize here, in one thread: a fast tokenizer fails ("Already borrowed") when called concurrently
-        feeds = [self._tokenize([texts[j] for j in batch]) for batch in batches]
+        # tokenize here, under a lock: a fast tokenizer fails ("Already borrowed") when called concurrently
+        with self._tokenize_lock:
+            feeds = [self._tokenize([texts[j] for j in batch]) for batch in batches]
         runs = self._pool.map(self._run, feeds) if self._pool and len(feeds) > 1 else map(self._run, feeds)
         for batch, vectors in zip(batches, runs):
             out[batch] = vectors

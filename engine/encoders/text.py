@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 
@@ -39,6 +40,11 @@ class SentenceEncoder:
 
             self._onnx = OnnxTextRunner.build(self.model, self.dim, threads or os.cpu_count() or 1)
         self.runtime = "onnx" if self._onnx else "torch"
+        # A fast tokenizer re-applies its padding and truncation settings on every call, so two threads
+        # sharing one corrupt each other's batches (unpadded rows, "Already borrowed"). Decode workers
+        # count tokens on a private copy that nobody reconfigures; encoding is serialised by a lock.
+        self._counter = _plain_copy(self.model.tokenizer)
+        self._encode_lock = threading.Lock()
 
     @property
     def max_tokens(self) -> int:
@@ -48,12 +54,33 @@ class SentenceEncoder:
 
     def count_tokens(self, text: str) -> int:
         """Tokens the text takes, excluding the [CLS]/[SEP] markers."""
-        return len(self.model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+        if self._counter is not None:
+            return len(self._counter.encode(text, add_special_tokens=False).ids)
+        with self._encode_lock:  # a slow (pure Python) tokenizer: no backend to copy
+            return len(self.model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         if self._onnx is not None:
             return self._onnx.encode(texts)
-        vectors = self.model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
+        with self._encode_lock:
+            vectors = self.model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def _plain_copy(tokenizer):
+    """The fast tokenizer's Rust backend, copied, without padding or truncation (None if not a fast one)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    from tokenizers import Tokenizer
+
+    plain = Tokenizer.from_str(backend.to_str())
+    plain.no_padding()
+    plain.no_truncation()
+    return plain
