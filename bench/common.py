@@ -25,6 +25,8 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "bench"
+# Where the models run: cpu for the figures in the README; ANYSEEK_BENCH_DEVICE=cuda on a GPU machine.
+DEVICE = os.environ.get("ANYSEEK_BENCH_DEVICE", "cpu")
 
 
 @dataclass(slots=True)
@@ -130,5 +132,5 @@ def load_joint(model: str = "ViT-B-32"):
     from engine.settings import ModelSpecs, load_settings
 
     models = {"joint_model": model, "joint_pretrained": "random"}
-    settings = load_settings(Path("/nonexistent"), {**models, "device": "cpu"})
+    settings = load_settings(Path("/nonexistent"), {**models, "device": DEVICE})
     return EncoderSet(ModelSpecs(**models), settings), models

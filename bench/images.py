@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import Result, cache_dir, load_joint, log, set_torch_threads
+from bench.common import DEVICE, Result, cache_dir, load_joint, log, set_torch_threads
 
 WIDTH, HEIGHT = 1600, 1200
 
@@ -56,6 +56,15 @@ def ensure_jpegs(count: int, width: int = WIDTH, height: int = HEIGHT) -> Path:
         with ThreadPoolExecutor(os.cpu_count() or 2) as pool:
             list(pool.map(make, missing))
     return folder
+
+
+def worker_grid() -> list[int]:
+    """1, 2, 4, ... up to the core count: on a GPU machine decoding is the bottleneck and scales with
+    workers; on 2 cores only 1 and 2 make sense."""
+    cores, grid = os.cpu_count() or 2, [1, 2]
+    while grid[-1] * 2 <= cores:
+        grid.append(grid[-1] * 2)
+    return grid
 
 
 def segment(folder: Path, first: int, count: int) -> Path:
@@ -103,7 +112,7 @@ def end_to_end(encoders, models: dict, folder: Path, workers: int, batch: int) -
 
     home = Path(tempfile.mkdtemp(dir=cache_dir("work")))
     try:
-        with Engine.open(home, encoders=encoders, **models, device="cpu", workers=workers, image_batch=batch) as eng:
+        with Engine.open(home, encoders=encoders, **models, device=DEVICE, workers=workers, image_batch=batch) as eng:
             start = time.perf_counter()
             report = eng.index([folder])
             seconds = time.perf_counter() - start
@@ -130,7 +139,7 @@ def run(quick: bool = False) -> Result:
     paths = [os.fsencode(folder / f"img{i:05d}.jpg") for i in range(count)]
 
     # decode-only, then the pre-decoded tensors for the bare model
-    decode = {w: decode_throughput(paths[: min(count, 200)], joint, w) for w in (1, 2)}
+    decode = {w: decode_throughput(paths[: min(count, 200)], joint, w) for w in worker_grid()}
     log(f"decode only: {decode}")
     pixels = np.stack([decode_one(p, joint) for p in paths[:32]])
 
@@ -148,7 +157,7 @@ def run(quick: bool = False) -> Result:
     grid = {}
     for threads in threads_grid:
         set_torch_threads(threads)
-        for workers in (1, 2):
+        for workers in worker_grid():
             grid[(threads, workers)], _ = end_to_end(encoders, models, small, workers, best_batch)
             log(f"end-to-end threads={threads} workers={workers}: {grid[(threads, workers)]:.2f} img/s")
     e2e_threads, e2e_workers = max(grid, key=grid.get)
@@ -160,7 +169,7 @@ def run(quick: bool = False) -> Result:
     home = Path(tempfile.mkdtemp(dir=cache_dir("work")))
     try:
         with Engine.open(
-            home, encoders=encoders, **models, device="cpu", workers=e2e_workers, image_batch=best_batch
+            home, encoders=encoders, **models, device=DEVICE, workers=e2e_workers, image_batch=best_batch
         ) as eng:
             for k in range(segments + 1):
                 set_torch_threads(best_threads)
@@ -200,7 +209,10 @@ def run(quick: bool = False) -> Result:
         "ratio": ratio,
         "median_segment_ratio": median,
     }
-    result.row("decode+preprocess only (1 / 2 workers)", f"{decode[1]:.1f} / {decode[2]:.1f} img/s")
+    result.row(
+        f"decode+preprocess only ({' / '.join(map(str, decode))} workers)",
+        " / ".join(f"{v:.1f}" for v in decode.values()) + " img/s",
+    )
     result.row(
         f"(a) bare model, best: {best_threads} thr, batch {best_batch}",
         f"{limit:.2f} img/s (range {min(bare_runs):.2f}-{max(bare_runs):.2f} over {len(bare_runs)} runs)",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import Result, cache_dir, clustered_vectors, load_joint, log, percentiles
+from bench.common import DEVICE, Result, cache_dir, clustered_vectors, load_joint, log, percentiles
 from bench.corpus import queries as corpus_queries
 from engine.records import Space
 
@@ -32,7 +32,7 @@ def build_store(home: Path, count: int, encoders, models: dict) -> None:
     if (home / "ready").exists():
         return
     log(f"query: writing {count:,} synthetic passages into {home}")
-    with Engine.open(home, encoders=encoders, **models, device="cpu"):
+    with Engine.open(home, encoders=encoders, **models, device=DEVICE):
         pass  # schema, models and fingerprints (the encoders are loaded, so their dims are recorded)
     dims = {Space.JOINT: encoders.joint.dim, Space.TEXT: encoders.text.dim}
     vectors = {space: clustered_vectors(count, dim, seed=i) for i, (space, dim) in enumerate(dims.items())}
@@ -63,7 +63,7 @@ def build_store(home: Path, count: int, encoders, models: dict) -> None:
             (json.dumps(int(json.loads(revision[0]) if revision else 0) + 1),),
         )
     db.close()
-    with Engine.open(home, encoders=encoders, device="cpu") as eng:
+    with Engine.open(home, encoders=encoders, device=DEVICE) as eng:
         eng.catalog.load_all()  # builds both FAISS indexes from the store
         eng.catalog.save()
     (home / "ready").write_text("ok")
@@ -72,7 +72,7 @@ def build_store(home: Path, count: int, encoders, models: dict) -> None:
 def measure(home: Path, encoders, texts: list[str], k: int = 10) -> dict:
     from engine import Engine
 
-    with Engine.open(home, encoders=encoders, device="cpu", create=False) as eng:
+    with Engine.open(home, encoders=encoders, device=DEVICE, create=False) as eng:
         eng.catalog.load_all()
         fetch = max(k * eng.settings.oversample, 50)  # what the searcher asks each space for
         joint, text = encoders.joint, encoders.text

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Result, cache_dir, load_joint, log
+from bench.common import DEVICE, Result, cache_dir, load_joint, log
 from bench.corpus import passages
 
 
@@ -36,13 +36,13 @@ def run(quick: bool = False) -> Result:
     encoders.text  # noqa: B018 - both models loaded before timing: model loading is not indexing
     home = Path(tempfile.mkdtemp(dir=cache_dir("work")))
     try:
-        with Engine.open(home, encoders=encoders, **models, device="cpu") as eng:
+        with Engine.open(home, encoders=encoders, **models, device=DEVICE) as eng:
             start = time.perf_counter()
             first = eng.index([folder])
             first_s = time.perf_counter() - start
         log(f"reindex: first run {first_s:.1f}s, {first.added} files")
         start = time.perf_counter()
-        with Engine.open(home, encoders=encoders, device="cpu") as eng:
+        with Engine.open(home, encoders=encoders, device=DEVICE) as eng:
             again = eng.index([folder])
         again_s = time.perf_counter() - start
         log(f"reindex: second run {again_s:.3f}s, {again.unchanged} unchanged")

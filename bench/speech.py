@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, Result, cache_dir, load_joint, log
+from bench.common import DEVICE, ROOT, Result, cache_dir, load_joint, log
 
 FIXTURES = ROOT / "tests" / "fixtures" / "speech"
 
@@ -64,7 +64,7 @@ def pipeline(encoders, models: dict, folder: Path) -> float:
 
     home = Path(tempfile.mkdtemp(dir=cache_dir("work")))
     try:
-        with Engine.open(home, encoders=encoders, **models, device="cpu") as eng:
+        with Engine.open(home, encoders=encoders, **models, device=DEVICE) as eng:
             start = time.perf_counter()
             report = eng.index([folder])
             seconds = time.perf_counter() - start

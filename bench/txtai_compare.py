@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Result, cache_dir, log, peak_rss_mb, percentiles
+from bench.common import DEVICE, Result, cache_dir, log, peak_rss_mb, percentiles
 from bench.corpus import passages, queries
 
 WORDS = 40  # every passage cut to 40 words: it fits both models' windows, so both embed the same text
@@ -53,7 +53,7 @@ def side_txtai(texts: list[str], qs: list[str]) -> dict:
     from sentence_transformers import SentenceTransformer
     from txtai import Embeddings
 
-    bare = SentenceTransformer(str(get_model_path()), device="cpu")
+    bare = SentenceTransformer(str(get_model_path()), device=DEVICE)
     sample = texts[:BARE_SAMPLE]
     bare.encode(sample[:64])
     start = time.perf_counter()
@@ -90,7 +90,7 @@ def side_anyseek(texts: list[str], qs: list[str], quick: bool, text_spaces: str)
     encoders, models = load_joint("ViT-S-32" if quick else "ViT-B-32")
     encoders.joint, encoders.text  # noqa: B018 - both models loaded (and MiniLM exported to ONNX) before timing
     home = Path(tempfile.mkdtemp(dir=cache_dir("work")))
-    settings = {"device": "cpu", "joint_weight": 0.0, "text_spaces": text_spaces}  # joint_weight 0: MiniLM ranks
+    settings = {"device": DEVICE, "joint_weight": 0.0, "text_spaces": text_spaces}  # joint_weight 0: MiniLM ranks
     try:
         with Engine.open(home, encoders=encoders, **models, **settings) as eng:
             start = time.perf_counter()
