@@ -108,6 +108,10 @@ class Engine:
         store = Store(home / DB_FILE)
         try:
             store.initialize()
+            if not create and store.get_meta("models") is None:
+                # a writer created the file a moment ago and has not recorded its models yet; opening now
+                # would record the defaults in its place
+                raise IndexNotFoundError(f"the index at {home} is still being created; try again in a moment")
             return cls(home, settings, store, encoders)
         except BaseException:
             store.close()
@@ -237,8 +241,15 @@ class Engine:
         if like is not None:
             parts.append(QueryPart(item_id=self._resolve_item(like)))
         filters = Filters(tuple(Modality(m) for m in modalities), self._prefix(path_prefix), min_similarity)
+        if len(self.catalog.dims) < len(SPACE_OF_ROLE):
+            self._learn_dims()  # a writer may have stored a space's first vectors since this index opened
         self.catalog.refresh()
         return self._searcher.search(Query(tuple(parts), k, filters))
+
+    def _learn_dims(self) -> None:
+        for role, fingerprint in self.store.get_meta("fingerprints", {}).items():
+            if space := SPACE_OF_ROLE.get(role):
+                self.catalog.dims.setdefault(space, int(fingerprint["dim"]))
 
     def _resolve_item(self, like: int | str | os.PathLike) -> int:
         if isinstance(like, int):

@@ -10,6 +10,7 @@ from tests.crash_helpers import index_command, run_env
 
 def test_search_while_indexing_sees_consistent_growing_results(tmp_path, encoders):
     from engine import Engine
+    from engine.errors import IndexNotFoundError
 
     media = tmp_path / "notes"
     media.mkdir()
@@ -27,9 +28,14 @@ def test_search_while_indexing_sees_consistent_growing_results(tmp_path, encoder
     )
     seen_counts, searches = [], 0
     try:
-        while not (index_dir / "anyseek.db").exists() and writer.poll() is None:
-            time.sleep(0.1)
-        with Engine.open(index_dir, create=False, encoders=encoders) as reader:
+        reader = None
+        while reader is None and writer.poll() is None:
+            try:  # a reader polls until the writer has created the index
+                reader = Engine.open(index_dir, create=False, encoders=encoders)
+            except IndexNotFoundError:
+                time.sleep(0.1)
+        reader = reader or Engine.open(index_dir, create=False, encoders=encoders)  # the writer was quicker
+        with reader:
             while writer.poll() is None or searches < 3:
                 hits = reader.search(text="bread baking", k=200, modalities=["text"])
                 searches += 1

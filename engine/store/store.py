@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from engine import faults
 from engine.records import Chunk, ChunkKind, EmbeddedChunk, Item, Modality, Space
@@ -116,8 +117,17 @@ class Store:
         self.engine = open_database(path)
 
     def initialize(self) -> None:
-        with self.engine.begin() as conn:
-            migrate(conn, str(self.path.parent))
+        """Create or migrate the schema. Two processes opening a new index at once (a writer and a reader)
+        can both see version 0; the loser's CREATE fails once the winner has committed, and a second look
+        finds the schema in place (create_all skips existing tables)."""
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    migrate(conn, str(self.path.parent))
+                return
+            except OperationalError as exc:
+                if "already exists" not in str(exc) or attempt == 2:
+                    raise
 
     def close(self) -> None:
         self.engine.dispose()
