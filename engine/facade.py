@@ -65,6 +65,11 @@ def canonical_model(name: str) -> str:
     return str(path.resolve()) if name and path.exists() else name
 
 
+def _stored_dims(fingerprints: dict) -> dict[Space, int]:
+    """The vector size of each space whose model has written to the index."""
+    return {SPACE_OF_ROLE[r]: int(f["dim"]) for r, f in fingerprints.items() if r in SPACE_OF_ROLE}
+
+
 class Engine:
     def __init__(self, home: Path, settings: Settings, store: Store, encoders: EncoderSet | None = None) -> None:
         self.home, self.store = home, store
@@ -73,8 +78,7 @@ class Engine:
         self.settings = dataclasses.replace(settings, text_spaces=self._resolve_text_spaces())
         settings = self.settings
         fingerprints = store.get_meta("fingerprints", {})
-        dims = {SPACE_OF_ROLE[r]: int(f["dim"]) for r, f in fingerprints.items() if r in SPACE_OF_ROLE}
-        self.catalog = VectorCatalog(home, store, dims)
+        self.catalog = VectorCatalog(home, store, _stored_dims(fingerprints))
         if encoders is None:
             encoders = EncoderSet(self.specs, settings, on_load=self._check_fingerprint)
         elif encoders.specs != self.specs:
@@ -247,9 +251,8 @@ class Engine:
         return self._searcher.search(Query(tuple(parts), k, filters))
 
     def _learn_dims(self) -> None:
-        for role, fingerprint in self.store.get_meta("fingerprints", {}).items():
-            if space := SPACE_OF_ROLE.get(role):
-                self.catalog.dims.setdefault(space, int(fingerprint["dim"]))
+        for space, dim in _stored_dims(self.store.get_meta("fingerprints", {})).items():
+            self.catalog.dims.setdefault(space, dim)
 
     def _resolve_item(self, like: int | str | os.PathLike) -> int:
         if isinstance(like, int):
