@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
+from anyseek.engine.vectors.factory import backend_class, bytes_per_vector, choose_kind, create_index
 from bench.common import Result, cache_dir, log
-from engine.vectors.factory import backend_class, bytes_per_vector, choose_kind, create_index
 
 DIM = 512
 QUERIES = 200

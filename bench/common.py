@@ -128,8 +128,8 @@ def set_torch_threads(threads: int) -> None:
 def load_joint(model: str = "ViT-B-32"):
     """An EncoderSet with an open_clip architecture and seeded random weights (same compute as the real
     model), plus the offline MiniLM and Whisper tiny.en from their packages."""
-    from engine.encoders import EncoderSet
-    from engine.settings import ModelSpecs, load_settings
+    from anyseek.engine.encoders import EncoderSet
+    from anyseek.engine.settings import ModelSpecs, load_settings
 
     models = {"joint_model": model, "joint_pretrained": "random"}
     settings = load_settings(Path("/nonexistent"), {**models, "device": DEVICE})

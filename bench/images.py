@@ -80,8 +80,8 @@ def segment(folder: Path, first: int, count: int) -> Path:
 def decode_one(path: bytes, joint) -> np.ndarray:
     """What a decode worker does for an image, minus the hash: draft decode (the default jpeg_draft),
     EXIF, preprocess."""
-    from engine.settings import Settings
-    from indexer.extract.image import open_image
+    from anyseek.engine.settings import Settings
+    from anyseek.indexer.extract.image import open_image
 
     image = open_image(path, 100_000_000, draft_size=round(Settings().jpeg_draft * joint.image_size) or None)
     return joint.preprocess(image)
@@ -108,7 +108,7 @@ def bare_throughput(joint, pixels: np.ndarray, batch: int, images: int) -> float
 
 def end_to_end(encoders, models: dict, folder: Path, workers: int, batch: int) -> tuple[float, dict]:
     """`Engine.index` on a fresh index directory; returns images per second and the report."""
-    from engine import Engine
+    from anyseek.engine import Engine
 
     home = Path(tempfile.mkdtemp(dir=cache_dir("work")))
     try:
@@ -124,7 +124,7 @@ def end_to_end(encoders, models: dict, folder: Path, workers: int, batch: int) -
 
 
 def run(quick: bool = False) -> Result:
-    from engine import Engine
+    from anyseek.engine import Engine
 
     count = 48 if quick else 2000
     model = "ViT-S-32" if quick else "ViT-B-32"

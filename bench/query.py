@@ -18,16 +18,16 @@ from pathlib import Path
 
 import numpy as np
 
+from anyseek.engine.records import Space
 from bench.common import DEVICE, Result, cache_dir, clustered_vectors, load_joint, log, percentiles
 from bench.corpus import queries as corpus_queries
-from engine.records import Space
 
 WARMUP = 10
 
 
 def build_store(home: Path, count: int, encoders, models: dict) -> None:
     """A real index directory holding `count` text items, each with one passage in both spaces."""
-    from engine import Engine
+    from anyseek.engine import Engine
 
     if (home / "ready").exists():
         return
@@ -70,7 +70,7 @@ def build_store(home: Path, count: int, encoders, models: dict) -> None:
 
 
 def measure(home: Path, encoders, texts: list[str], k: int = 10) -> dict:
-    from engine import Engine
+    from anyseek.engine import Engine
 
     with Engine.open(home, encoders=encoders, device=DEVICE, create=False) as eng:
         eng.catalog.load_all()

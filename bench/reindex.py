@@ -27,7 +27,7 @@ def ensure_notes(count: int) -> Path:
 
 
 def run(quick: bool = False) -> Result:
-    from engine import Engine
+    from anyseek.engine import Engine
 
     count = 500 if quick else 10_000
     result = Result("reindex")

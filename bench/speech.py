@@ -23,7 +23,7 @@ def recordings(repeat: int) -> Path:
     import av
     import numpy as np
 
-    from indexer.extract.audio import decode_audio
+    from anyseek.indexer.extract.audio import decode_audio
 
     folder = cache_dir(f"speech-x{repeat}")
     if not any(folder.glob("*.wav")):
@@ -46,7 +46,7 @@ def recordings(repeat: int) -> Path:
 
 
 def bare(model, files: list[Path]) -> float:
-    from indexer.extract.audio import decode_audio
+    from anyseek.indexer.extract.audio import decode_audio
 
     start = time.perf_counter()
     for path in files:
@@ -60,7 +60,7 @@ def bare(model, files: list[Path]) -> float:
 
 
 def pipeline(encoders, models: dict, folder: Path) -> float:
-    from engine import Engine
+    from anyseek.engine import Engine
 
     home = Path(tempfile.mkdtemp(dir=cache_dir("work")))
     try:
@@ -76,7 +76,7 @@ def pipeline(encoders, models: dict, folder: Path) -> float:
 
 
 def run(quick: bool = False) -> Result:
-    from indexer.extract.audio import decode_audio
+    from anyseek.indexer.extract.audio import decode_audio
 
     repeat, rounds = (1, 2) if quick else (6, 3)
     result = Result("speech")

@@ -83,8 +83,8 @@ def side_txtai(texts: list[str], qs: list[str]) -> dict:
 
 
 def side_anyseek(texts: list[str], qs: list[str], quick: bool, text_spaces: str) -> dict:
+    from anyseek.engine import Engine
     from bench.common import load_joint
-    from engine import Engine
 
     folder = ensure_files(texts)
     encoders, models = load_joint("ViT-S-32" if quick else "ViT-B-32")

@@ -1,3 +1,3 @@
-from cli.app import run
+from anyseek.cli.app import run
 
 run()

@@ -13,12 +13,13 @@ from typing import Annotated
 
 import typer
 
-from cli import render
-from cli.progress import IndexProgress
-from cli.train import register as register_train
+from anyseek.cli import render
+from anyseek.cli.progress import IndexProgress
+from anyseek.cli.train import register as register_train
 
 app = typer.Typer(
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
     pretty_exceptions_enable=False,
     help="anyseek: find anything by anything in your photos, documents and recordings.",
@@ -46,8 +47,16 @@ def _quiet_libraries(verbose: bool) -> None:
         # Model libraries log through the root logger (open_clip logs a failed download as an ERROR that
         # our own one-line error already explains); anyseek's own warnings still show.
         for handler in logging.getLogger().handlers:
-            handler.addFilter(lambda record: record.name.startswith(("engine", "indexer", "cli")))
+            handler.addFilter(lambda record: record.name.startswith("anyseek"))
         logging.getLogger("faiss.loader").setLevel(logging.ERROR)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from anyseek import __version__
+
+        typer.echo(f"anyseek {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -59,6 +68,9 @@ def main(
     config: Annotated[Path | None, typer.Option("--config", help="A TOML file of settings (models, limits…).")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     _quiet_libraries(verbose or debug)
     STATE.index, STATE.config, STATE.debug = index, config, debug
@@ -69,7 +81,7 @@ def friendly(command):
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        from engine.errors import AnyseekError
+        from anyseek.engine.errors import AnyseekError
 
         try:
             return command(*args, **kwargs)
@@ -86,7 +98,7 @@ def friendly(command):
 
 
 def open_engine(create: bool = True, **overrides):
-    from engine import Engine
+    from anyseek.engine import Engine
 
     return Engine.open(STATE.index, create=create, config_file=STATE.config, **overrides)
 
@@ -170,8 +182,8 @@ def search(
     json: Json = False,
 ) -> None:
     """Search the index by text, image, recording or indexed item; every input given is combined."""
-    from engine.errors import QueryError
-    from engine.records import QueryPart
+    from anyseek.engine.errors import QueryError
+    from anyseek.engine.records import QueryPart
 
     if not (query or image or audio or like):
         raise QueryError("give a query text, --image, --audio or --like")

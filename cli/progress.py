@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from engine.records import Progress as EngineProgress
+from anyseek.engine.records import Progress as EngineProgress
 
 
 class IndexProgress:

@@ -8,7 +8,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from engine.records import IndexReport, IndexStatus, SearchResults
+from anyseek.engine.records import IndexReport, IndexStatus, SearchResults
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)

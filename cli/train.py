@@ -60,8 +60,8 @@ def train(
 ) -> None:
     """Train or fine-tune a joint image–text model on aligned pairs (symmetric InfoNCE). The output folder
     can be used as the joint model of a new index."""
-    from engine.errors import AnyseekError, TrainingError
-    from engine.training import TrainConfig, train_contrastive
+    from anyseek.engine.errors import AnyseekError, TrainingError
+    from anyseek.engine.training import TrainConfig, train_contrastive
 
     try:
         if notes is not None and not notes.is_file():
@@ -159,7 +159,7 @@ class TrainProgress:
         self._bar.__exit__(*exc)
 
     def __call__(self, event: Any) -> None:
-        from engine.training import EpochResult
+        from anyseek.engine.training import EpochResult
 
         if isinstance(event, EpochResult):
             if self.enabled:

@@ -19,8 +19,8 @@ os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
+from anyseek.engine import Engine  # noqa: E402
 from data.demo_scenes import draw_scene  # noqa: E402
-from engine import Engine  # noqa: E402
 
 OUT = ROOT.parent / "demo-out"
 DEMO_MODEL = ROOT / "demo-model"

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from engine.encoders import EncoderSet, Fingerprint
-from engine.errors import IndexNotFoundError, ModelMismatchError, StorageError
-from engine.records import (
+from anyseek.engine.encoders import EncoderSet, Fingerprint
+from anyseek.engine.errors import IndexNotFoundError, ModelMismatchError, StorageError
+from anyseek.engine.records import (
     FileError,
     Filters,
     IndexReport,
@@ -32,9 +32,9 @@ from engine.records import (
     SearchResults,
     Space,
 )
-from engine.search.searcher import Searcher
-from engine.search.syntax import parse_query
-from engine.settings import (
+from anyseek.engine.search.searcher import Searcher
+from anyseek.engine.search.syntax import parse_query
+from anyseek.engine.settings import (
     DEFAULT_TEXT_SPACES,
     MODEL_FIELDS,
     ModelSpecs,
@@ -43,16 +43,16 @@ from engine.settings import (
     load_settings,
     normalize_text_spaces,
 )
-from engine.store.database import DB_FILE
-from engine.store.lock import WriterLock
-from engine.store.migrations import SCHEMA_VERSION
-from engine.store.store import Store
-from engine.vectors.catalog import VectorCatalog
-from indexer.extract.audio import decode_audio
-from indexer.extract.image import open_image
-from indexer.pipeline import Indexer
-from indexer.scan import normalize_root
-from indexer.sniff import sniff_file
+from anyseek.engine.store.database import DB_FILE
+from anyseek.engine.store.lock import WriterLock
+from anyseek.engine.store.migrations import SCHEMA_VERSION
+from anyseek.engine.store.store import Store
+from anyseek.engine.vectors.catalog import VectorCatalog
+from anyseek.indexer.extract.audio import decode_audio
+from anyseek.indexer.extract.image import open_image
+from anyseek.indexer.pipeline import Indexer
+from anyseek.indexer.scan import normalize_root
+from anyseek.indexer.sniff import sniff_file
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ConfigError
+from anyseek.engine.errors import ConfigError
 
 CONFIG_FILE = "anyseek.toml"
 

@@ -7,11 +7,11 @@ import logging
 
 import numpy as np
 
-from engine.records import ChunkKind, EmbeddedChunk, Modality, Space
-from engine.settings import Settings
-from engine.store.store import ItemWrite
-from indexer.extract.audio import WindowRules, speech_windows
-from indexer.prepare import Prepared
+from anyseek.engine.records import ChunkKind, EmbeddedChunk, Modality, Space
+from anyseek.engine.settings import Settings
+from anyseek.engine.store.store import ItemWrite
+from anyseek.indexer.extract.audio import WindowRules, speech_windows
+from anyseek.indexer.prepare import Prepared
 
 log = logging.getLogger(__name__)
 

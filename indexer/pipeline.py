@@ -15,14 +15,14 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 
-from engine.records import FileError, IndexReport, Item, Progress, display_path
-from engine.settings import Settings
-from engine.store.store import ItemWrite, Store
-from engine.vectors.catalog import VectorCatalog
-from indexer.batch import EmbedBatch
-from indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
-from indexer.scan import FileEntry, ScanResult, normalize_root, scan
-from indexer.workers import DecodePool, DecodeTimeout
+from anyseek.engine.records import FileError, IndexReport, Item, Progress, display_path
+from anyseek.engine.settings import Settings
+from anyseek.engine.store.store import ItemWrite, Store
+from anyseek.engine.vectors.catalog import VectorCatalog
+from anyseek.indexer.batch import EmbedBatch
+from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
+from anyseek.indexer.scan import FileEntry, ScanResult, normalize_root, scan
+from anyseek.indexer.workers import DecodePool, DecodeTimeout
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ import threading
 from dataclasses import dataclass
 from enum import StrEnum
 
-from engine.errors import ExtractionError
-from engine.records import Item
-from engine.settings import Settings
-from engine.store.store import Store
-from indexer.extract import Extracted, JointPreprocessor, TokenWindow, extract
-from indexer.scan import FileEntry
-from indexer.sniff import Sniffed, sniff_file
+from anyseek.engine.errors import ExtractionError
+from anyseek.engine.records import Item
+from anyseek.engine.settings import Settings
+from anyseek.engine.store.store import Store
+from anyseek.indexer.extract import Extracted, JointPreprocessor, TokenWindow, extract
+from anyseek.indexer.scan import FileEntry
+from anyseek.indexer.sniff import Sniffed, sniff_file
 
 HASH_BLOCK = 1 << 20
 

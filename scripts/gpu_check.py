@@ -59,12 +59,16 @@ def main() -> None:
     import faiss
     import torch
 
-    from engine import Engine
-    from engine.encoders.joint import ClipEncoder
+    from anyseek.engine import Engine
+    from anyseek.engine.encoders.joint import ClipEncoder
 
-    result: dict[str, object] = {"torch": torch.__version__, "cuda": torch.cuda.is_available(),
-                                 "gpu": torch.cuda.get_device_name(0), "faiss_gpus": faiss.get_num_gpus(),
-                                 "cpus": os.cpu_count()}
+    result: dict[str, object] = {
+        "torch": torch.__version__,
+        "cuda": torch.cuda.is_available(),
+        "gpu": torch.cuda.get_device_name(0),
+        "faiss_gpus": faiss.get_num_gpus(),
+        "cpus": os.cpu_count(),
+    }
     work = Path(tempfile.mkdtemp())
     media = work / "media"
     (media / "photos").mkdir(parents=True)
@@ -76,8 +80,9 @@ def main() -> None:
             (media / "notes" / f"n{i}.txt").write_text(f"Note {i}: the quarterly budget, travel and hiring plan. " * 3)
     result["bare_images_per_s"] = round(bare_model_rate("cuda"), 1)
     workers = max(2, (os.cpu_count() or 2) - 2)
-    with Engine.open(work / "index", joint_model="ViT-B-32", joint_pretrained="random", workers=workers,
-                     image_batch=128) as eng:
+    with Engine.open(
+        work / "index", joint_model="ViT-B-32", joint_pretrained="random", workers=workers, image_batch=128
+    ) as eng:
         result["device"] = eng.encoders.device
         _ = eng.encoders.joint  # load before timing
         if args.notes:
@@ -85,8 +90,12 @@ def main() -> None:
         start = time.perf_counter()
         report = eng.index([media])
         seconds = time.perf_counter() - start
-        result["index"] = {"files": report.added, "failed": report.failed, "seconds": round(seconds, 2),
-                           "images_per_s": round(args.images / seconds, 1)}
+        result["index"] = {
+            "files": report.added,
+            "failed": report.failed,
+            "seconds": round(seconds, 2),
+            "images_per_s": round(args.images / seconds, 1),
+        }
         result["pipeline_over_bare"] = round(args.images / seconds / result["bare_images_per_s"], 3)
         if args.notes:
             hits = eng.search(text="the quarterly budget and hiring plan", k=3)
@@ -95,7 +104,7 @@ def main() -> None:
         result["image_self_match"] = (probe.path.endswith("p0007.jpg"), round(probe.similarity, 4))
         gpu_vectors = eng.store.item_vectors(probe.item_id, eng.catalog.dims)
     cpu = ClipEncoder("ViT-B-32", "random", "cpu")
-    from indexer.extract.image import open_image
+    from anyseek.indexer.extract.image import open_image
 
     image = open_image(os.fsencode(media / "photos" / "p0007.jpg"), 10**9, draft_size=cpu.image_size)
     cpu_vector = cpu.encode_images(cpu.preprocess(image)[None])[0]

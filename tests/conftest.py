@@ -38,8 +38,8 @@ def speech_manifest() -> dict:
 @pytest.fixture(scope="session")
 def encoders():
     """One set of loaded models for the whole session; each test's Engine borrows it."""
-    from engine.encoders import EncoderSet
-    from engine.settings import ModelSpecs, load_settings
+    from anyseek.engine.encoders import EncoderSet
+    from anyseek.engine.settings import ModelSpecs, load_settings
 
     settings = load_settings(Path("/nonexistent"), TEST_SETTINGS)
     return EncoderSet(ModelSpecs(**TEST_MODELS), settings)
@@ -59,7 +59,7 @@ def shared_media(tmp_path_factory) -> Path:
 @pytest.fixture()
 def open_engine(tmp_path, encoders):
     """Open an Engine on a fresh index dir (or a given one) with the session's models."""
-    from engine import Engine
+    from anyseek.engine import Engine
 
     opened = []
 
@@ -76,7 +76,7 @@ def open_engine(tmp_path, encoders):
 @pytest.fixture(scope="session")
 def indexed(tmp_path_factory, shared_media, encoders):
     """One index of the shared media folder, built once, for read-only search tests."""
-    from engine import Engine
+    from anyseek.engine import Engine
 
     home = tmp_path_factory.mktemp("shared-index")
     eng = Engine.open(home, encoders=encoders, **TEST_SETTINGS)

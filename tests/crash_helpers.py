@@ -20,7 +20,7 @@ def index_command(media, index) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "cli",
+        "anyseek",
         "--index",
         str(index),
         "index",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.records import Chunk, ChunkKind, EmbeddedChunk, Modality, Space
-from engine.store.store import ItemWrite
+from anyseek.engine.records import Chunk, ChunkKind, EmbeddedChunk, Modality, Space
+from anyseek.engine.store.store import ItemWrite
 
 
 def clustered_unit_vectors(count: int, dim: int, *, clusters: int = 8, spread: float = 0.15, seed: int = 0):

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from indexer import prepare
+from anyseek.indexer import prepare
 
 
 @pytest.fixture()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from anyseek.engine.vectors.factory import BACKENDS, choose_kind
 from bench import ann
-from engine.vectors.factory import BACKENDS, choose_kind
 
 
 def test_ann_benchmark_runs_small_and_reports_recall_for_every_kind(monkeypatch):

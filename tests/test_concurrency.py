@@ -9,8 +9,8 @@ from tests.crash_helpers import index_command, run_env
 
 
 def test_search_while_indexing_sees_consistent_growing_results(tmp_path, encoders):
-    from engine import Engine
-    from engine.errors import IndexNotFoundError
+    from anyseek.engine import Engine
+    from anyseek.engine.errors import IndexNotFoundError
 
     media = tmp_path / "notes"
     media.mkdir()

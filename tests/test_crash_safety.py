@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from engine.records import ChunkKind
+from anyseek.engine.records import ChunkKind
 from tests.conftest import TEST_SETTINGS
 from tests.crash_helpers import index_command, run_env
 from tests.media import build_media_folder
@@ -29,7 +29,7 @@ def crash_media(tmp_path_factory):
 @pytest.fixture(scope="module")
 def reference(crash_media, tmp_path_factory, encoders):
     """Results of an index built in one uninterrupted run."""
-    from engine import Engine
+    from anyseek.engine import Engine
 
     with Engine.open(tmp_path_factory.mktemp("reference"), encoders=encoders, **TEST_SETTINGS) as eng:
         eng.index([crash_media])
@@ -53,7 +53,7 @@ def assert_consistent(index_dir, encoders) -> None:
     assert sorted(by_space.get("joint", [])) == sorted(chunks)
     text_bearing = sorted(c for c, kind in chunks.items() if kind != ChunkKind.IMAGE.value)
     assert sorted(by_space.get("text", [])) == text_bearing
-    from engine import Engine
+    from anyseek.engine import Engine
 
     with Engine.open(index_dir, create=False, encoders=encoders) as eng:
         for space in eng.catalog.dims:
@@ -63,7 +63,7 @@ def assert_consistent(index_dir, encoders) -> None:
 
 
 def finish_and_compare(index_dir, media, encoders, reference) -> None:
-    from engine import Engine
+    from anyseek.engine import Engine
 
     assert_consistent(index_dir, encoders)
     with Engine.open(index_dir, encoders=encoders, **TEST_SETTINGS) as eng:
@@ -141,8 +141,8 @@ def committed_items(index_dir) -> int:
 
 
 def test_disk_full_during_vector_save_keeps_the_previous_file(open_engine, media, tmp_path, monkeypatch):
-    from engine.errors import StorageError
-    from engine.vectors import persist
+    from anyseek.engine.errors import StorageError
+    from anyseek.engine.vectors import persist
 
     eng = open_engine()
     eng.index([media / "docs"])

@@ -23,7 +23,7 @@ def photo_name(path: str) -> str:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from engine import Engine
+    from anyseek.engine import Engine
 
     media = tmp_path_factory.mktemp("demo") / "media"
     build_media(media)

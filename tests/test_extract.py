@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.encoders.speech import SAMPLE_RATE, SpokenWord
-from engine.errors import ExtractionError
-from indexer.extract.audio import WindowRules, decode_audio, speech_windows
-from indexer.extract.image import open_image
-from indexer.extract.text import decode_text, split_passages
+from anyseek.engine.encoders.speech import SAMPLE_RATE, SpokenWord
+from anyseek.engine.errors import ExtractionError
+from anyseek.indexer.extract.audio import WindowRules, decode_audio, speech_windows
+from anyseek.indexer.extract.image import open_image
+from anyseek.indexer.extract.text import decode_text, split_passages
 from tests.conftest import SPEECH
 
 CAP = 100_000_000

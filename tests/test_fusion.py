@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.search.fusion import best_per_item, fuse
+from anyseek.engine.search.fusion import best_per_item, fuse
 
 IMAGE, PASSAGE = 1, 2
 JOINT_ONLY, BOTH = frozenset({"joint"}), frozenset({"joint", "text"})

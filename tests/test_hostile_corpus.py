@@ -12,8 +12,8 @@ import threading
 
 import pytest
 
-from engine.records import display_path
-from indexer import prepare
+from anyseek.engine.records import display_path
+from anyseek.indexer import prepare
 from tests.conftest import TEST_MODEL_FLAGS
 from tests.hostile import build_hostile_corpus
 from tests.test_cli_e2e import anyseek
@@ -54,7 +54,7 @@ def test_every_bad_file_is_reported_with_a_specific_reason(hostile_run):
 
 
 def test_every_good_file_is_searchable(hostile_run, encoders):
-    from engine import Engine
+    from anyseek.engine import Engine
 
     corpus, index, _, _ = hostile_run
     with Engine.open(index, create=False, encoders=encoders) as eng:

@@ -8,9 +8,9 @@ import shutil
 import numpy as np
 import pytest
 
-from engine.errors import IndexLockedError, ModelMismatchError, ModelUnavailableError
-from engine.records import Space
-from engine.store.lock import WriterLock
+from anyseek.engine.errors import IndexLockedError, ModelMismatchError, ModelUnavailableError
+from anyseek.engine.records import Space
+from anyseek.engine.store.lock import WriterLock
 
 
 def store_and_index_agree(eng) -> None:
@@ -136,14 +136,14 @@ def test_second_writer_gets_a_clear_lock_error(open_engine, media, tmp_path):
 
 def test_other_models_are_refused_with_how_to_rebuild(open_engine, media, tmp_path):
     open_engine().index([media / "docs"])
-    from engine import Engine
+    from anyseek.engine import Engine
 
     with pytest.raises(ModelMismatchError, match="new index"):
         Engine.open(tmp_path / "index", joint_model="ViT-B-32")
 
 
 def test_missing_offline_model_is_one_clear_error(tmp_path):
-    from engine import Engine
+    from anyseek.engine import Engine
 
     with Engine.open(tmp_path / "idx", text_model="sentence-transformers/not-a-shipped-model") as eng:
         with pytest.raises(ModelUnavailableError, match="not-a-shipped-model") as caught:

@@ -7,7 +7,7 @@ import open_clip
 import torch
 from PIL import Image
 
-from engine.records import Space
+from anyseek.engine.records import Space
 from tests.conftest import TEST_MODELS
 
 
@@ -41,9 +41,9 @@ def test_draft_decoded_jpeg_stays_within_resampling_noise(indexed, shared_media,
     decode work the image pipeline saves. Full decoding (jpeg_draft=0) matches open_clip to 1e-4; the
     draft moves the vector by a few 1e-4 at most, which is the size of the difference between two correct
     CLIP preprocessings (PIL vs torchvision antialiased resize: cosine ~0.9995 with the trained demo model)."""
-    from engine.settings import load_settings
-    from indexer.extract import extract
-    from indexer.sniff import sniff_file
+    from anyseek.engine.settings import load_settings
+    from anyseek.indexer.extract import extract
+    from anyseek.indexer.sniff import sniff_file
 
     eng, _ = indexed
     path = shared_media / "photos" / "large.jpg"

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import ConfigError, QueryError
-from engine.records import Modality, QueryPart
-from engine.search.syntax import parse_query, split_terms
-from engine.settings import CONFIG_FILE, Settings, load_settings
+from anyseek.engine.errors import ConfigError, QueryError
+from anyseek.engine.records import Modality, QueryPart
+from anyseek.engine.search.syntax import parse_query, split_terms
+from anyseek.engine.settings import CONFIG_FILE, Settings, load_settings
 
 # --- split_terms -------------------------------------------------------------------------------------
 

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.records import Modality
-from indexer import scan as scan_module
-from indexer.scan import normalize_root, scan
-from indexer.sniff import sniff_bytes, sniff_file
+from anyseek.engine.records import Modality
+from anyseek.indexer import scan as scan_module
+from anyseek.indexer.scan import normalize_root, scan
+from anyseek.indexer.sniff import sniff_bytes, sniff_file
 from tests.conftest import SPEECH
 
 

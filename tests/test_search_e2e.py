@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.errors import QueryError
-from engine.records import Modality, QueryPart
+from anyseek.engine.errors import QueryError
+from anyseek.engine.records import Modality, QueryPart
 from tests.conftest import SPEECH
 
 

@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.errors import IndexLockedError, SchemaError
-from engine.records import Modality, Space
-from engine.store.database import DB_FILE
-from engine.store.lock import WriterLock
-from engine.store.migrations import SCHEMA_VERSION
-from engine.store.store import ItemWrite, Store
-from engine.vectors import persist
-from engine.vectors.catalog import VectorCatalog
-from engine.vectors.factory import BACKENDS
+from anyseek.engine.errors import IndexLockedError, SchemaError
+from anyseek.engine.records import Modality, Space
+from anyseek.engine.store.database import DB_FILE
+from anyseek.engine.store.lock import WriterLock
+from anyseek.engine.store.migrations import SCHEMA_VERSION
+from anyseek.engine.store.store import ItemWrite, Store
+from anyseek.engine.vectors import persist
+from anyseek.engine.vectors.catalog import VectorCatalog
+from anyseek.engine.vectors.factory import BACKENDS
 from tests.helpers import clustered_unit_vectors, passage_write
 
 DIM = 8
@@ -367,7 +367,7 @@ HOLDER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from engine.store.lock import WriterLock
+    from anyseek.engine.store.lock import WriterLock
     lock = WriterLock(Path(sys.argv[1]))
     lock.acquire()
     print("locked", flush=True)
@@ -418,8 +418,8 @@ def test_a_released_lock_can_be_taken_again(tmp_path):
 
 
 def test_a_growing_space_moves_to_ivf_and_back_to_flat_when_it_shrinks(tmp_path, store, monkeypatch):
-    from engine.vectors import catalog as catalog_module
-    from engine.vectors import factory
+    from anyseek.engine.vectors import catalog as catalog_module
+    from anyseek.engine.vectors import factory
 
     monkeypatch.setattr(factory, "FLAT_UP_TO", 100)
     monkeypatch.setattr(catalog_module, "FLAT_UP_TO", 100)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.encoders.onnx_text import OnnxTextRunner, cache_root
-from engine.encoders.text import SentenceEncoder
+from anyseek.engine.encoders.onnx_text import OnnxTextRunner, cache_root
+from anyseek.engine.encoders.text import SentenceEncoder
 
 TEXTS = [
     "",
@@ -47,8 +47,8 @@ def test_export_is_cached_and_a_damaged_cache_file_is_replaced(torch_encoder):
 
 
 def test_text_runtime_setting_is_validated(tmp_path):
-    from engine.errors import ConfigError
-    from engine.settings import load_settings
+    from anyseek.engine.errors import ConfigError
+    from anyseek.engine.settings import load_settings
 
     assert load_settings(tmp_path, {"text_runtime": "torch"}).text_runtime == "torch"
     with pytest.raises(ConfigError, match="text_runtime.*auto, torch"):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import ConfigError, ModelMismatchError
-from engine.records import QueryPart, Space
-from engine.settings import normalize_text_spaces
+from anyseek.engine.errors import ConfigError, ModelMismatchError
+from anyseek.engine.records import QueryPart, Space
+from anyseek.engine.settings import normalize_text_spaces
 from tests.test_indexing_e2e import store_and_index_agree
 
 

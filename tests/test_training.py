@@ -16,9 +16,8 @@ import torch
 import torch.nn.functional as F
 from typer.testing import CliRunner
 
-from data.demo_scenes import HELDOUT, Thing, render
-from engine.errors import TrainingError
-from engine.training import (
+from anyseek.engine.errors import TrainingError
+from anyseek.engine.training import (
     EpochResult,
     Pair,
     TrainConfig,
@@ -29,7 +28,8 @@ from engine.training import (
     split_pairs,
     train_contrastive,
 )
-from engine.training.export import WEIGHTS_FILE
+from anyseek.engine.training.export import WEIGHTS_FILE
+from data.demo_scenes import HELDOUT, Thing, render
 
 TINY_ARCH = {
     "model_cfg": {
@@ -279,7 +279,7 @@ def test_freezing_everything_is_refused(scenes, arch, tmp_path):
 def _cli():
     import typer
 
-    from cli.train import register
+    from anyseek.cli.train import register
 
     app = typer.Typer(add_completion=False)
 

@@ -9,10 +9,10 @@ import os
 import numpy as np
 import pytest
 
-from engine.errors import ConfigError, SchemaError
-from engine.vectors import persist
-from engine.vectors.exact import ExactIndex
-from engine.vectors.factory import BACKENDS, backend_class, create_index
+from anyseek.engine.errors import ConfigError, SchemaError
+from anyseek.engine.vectors import persist
+from anyseek.engine.vectors.exact import ExactIndex
+from anyseek.engine.vectors.factory import BACKENDS, backend_class, create_index
 from tests.helpers import clustered_unit_vectors
 
 DIM = 16
@@ -417,7 +417,7 @@ def test_approximate_kind_removes_filters_and_persists_exactly(kind, approx_data
 
 
 def test_choose_kind_is_exact_when_small_and_compressed_when_the_budget_is_tight():
-    from engine.vectors.factory import choose_kind
+    from anyseek.engine.vectors.factory import choose_kind
 
     assert choose_kind(0) == choose_kind(50_000) == "flat"
     assert backend_class(choose_kind(1_000_000)).approximate

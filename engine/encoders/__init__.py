@@ -6,10 +6,10 @@ import logging
 import threading
 from collections.abc import Callable
 
-from engine import faults
-from engine.encoders.base import Fingerprint
-from engine.encoders.device import resolve_device
-from engine.settings import ModelSpecs, Settings
+from anyseek.engine import faults
+from anyseek.engine.encoders.base import Fingerprint
+from anyseek.engine.encoders.device import resolve_device
+from anyseek.engine.settings import ModelSpecs, Settings
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class EncoderSet:
     def joint(self):
         with self._lock:
             if self._joint is None:
-                from engine.encoders.joint import ClipEncoder
+                from anyseek.engine.encoders.joint import ClipEncoder
 
                 log.info("loading joint model %s (%s)", self.specs.joint_model, self.specs.joint_pretrained)
                 faults.checkpoint("model.load")
@@ -56,7 +56,7 @@ class EncoderSet:
     def text(self):
         with self._lock:
             if self._text is None:
-                from engine.encoders.text import SentenceEncoder
+                from anyseek.engine.encoders.text import SentenceEncoder
 
                 log.info("loading text model %s", self.specs.text_model)
                 text = SentenceEncoder(
@@ -74,7 +74,7 @@ class EncoderSet:
     def speech(self):
         with self._lock:
             if self._speech is None:
-                from engine.encoders.speech import WhisperTranscriber
+                from anyseek.engine.encoders.speech import WhisperTranscriber
 
                 log.info("loading speech model %s", self.specs.speech_model)
                 speech = WhisperTranscriber(self.specs.speech_model, self.device, self.settings.torch_threads)

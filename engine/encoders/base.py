@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from engine.errors import AnyseekError, ModelUnavailableError
+from anyseek.engine.errors import AnyseekError, ModelUnavailableError
 
 log = logging.getLogger(__name__)
 

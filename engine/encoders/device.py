@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.errors import ConfigError
+from anyseek.engine.errors import ConfigError
 
 
 def resolve_device(requested: str) -> str:

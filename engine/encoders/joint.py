@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.encoders.base import Fingerprint, loading
+from anyseek.engine.encoders.base import Fingerprint, loading
 
 log = logging.getLogger(__name__)
 

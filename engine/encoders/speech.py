@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.encoders.base import Fingerprint, loading
-from engine.encoders.resolve import resolve_speech_model
+from anyseek.engine.encoders.base import Fingerprint, loading
+from anyseek.engine.encoders.resolve import resolve_speech_model
 
 SAMPLE_RATE = 16_000
 HOW_TO_PROVIDE = (

@@ -7,8 +7,8 @@ import threading
 
 import numpy as np
 
-from engine.encoders.base import Fingerprint, loading
-from engine.encoders.resolve import resolve_text_model
+from anyseek.engine.encoders.base import Fingerprint, loading
+from anyseek.engine.encoders.resolve import resolve_text_model
 
 PASSAGE_TOKENS = 128
 HOW_TO_PROVIDE = (
@@ -36,7 +36,7 @@ class SentenceEncoder:
         # Same vectors either way (checked when the runner is built), so the fingerprint does not change.
         self._onnx = None
         if runtime == "auto" and device == "cpu":
-            from engine.encoders.onnx_text import OnnxTextRunner
+            from anyseek.engine.encoders.onnx_text import OnnxTextRunner
 
             self._onnx = OnnxTextRunner.build(self.model, self.dim, threads or os.cpu_count() or 1)
         self.runtime = "onnx" if self._onnx else "torch"

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.errors import QueryError
-from engine.records import ChunkKind, Hit, Query, QueryPart, SearchResults, Space
-from engine.search.fusion import best_per_item, fuse
-from engine.settings import Settings
-from engine.store.store import ChunkContext, Store
-from engine.vectors.catalog import VectorCatalog
+from anyseek.engine.errors import QueryError
+from anyseek.engine.records import ChunkKind, Hit, Query, QueryPart, SearchResults, Space
+from anyseek.engine.search.fusion import best_per_item, fuse
+from anyseek.engine.settings import Settings
+from anyseek.engine.store.store import ChunkContext, Store
+from anyseek.engine.vectors.catalog import VectorCatalog
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.errors import QueryError
-from engine.records import Modality, QueryPart
+from anyseek.engine.errors import QueryError
+from anyseek.engine.records import Modality, QueryPart
 
 # A + or - standing alone between spaces (or at either end), so `t-shirt` and `-dog` are words.
 OPERATOR = re.compile(r"(?:^|(?<=\s))([+-])(?=\s|$)")

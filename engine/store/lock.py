@@ -10,7 +10,7 @@ import fcntl
 import os
 from pathlib import Path
 
-from engine.errors import IndexLockedError
+from anyseek.engine.errors import IndexLockedError
 
 LOCK_FILE = "writer.lock"
 

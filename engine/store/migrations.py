@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, text
 
-from engine.errors import SchemaError
-from engine.store.models import Base
+from anyseek.engine.errors import SchemaError
+from anyseek.engine.store.models import Base
 
 
 def m001_initial(conn: Connection) -> None:

@@ -16,11 +16,11 @@ import numpy as np
 from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 
-from engine import faults
-from engine.records import Chunk, ChunkKind, EmbeddedChunk, Item, Modality, Space
-from engine.store.database import open_database
-from engine.store.migrations import migrate
-from engine.store.models import ChunkRow, ItemRow, MetaRow, RunRow, VectorRow
+from anyseek.engine import faults
+from anyseek.engine.records import Chunk, ChunkKind, EmbeddedChunk, Item, Modality, Space
+from anyseek.engine.store.database import open_database
+from anyseek.engine.store.migrations import migrate
+from anyseek.engine.store.models import ChunkRow, ItemRow, MetaRow, RunRow, VectorRow
 
 BATCH_ROWS = 5000
 # Statements on the search path, built once: SQLAlchemy memoises a statement's cache key on the object,

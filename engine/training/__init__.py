@@ -1,16 +1,16 @@
 """Contrastive training of joint image–text models (`anyseek train`).
 
-    from engine.training import TrainConfig, train_contrastive
+    from anyseek.engine.training import TrainConfig, train_contrastive
     report = train_contrastive(TrainConfig(pairs=Path("pairs.csv"), out=Path("model"), config=Path("arch.json")))
 
 The output folder is an open_clip `local-dir:` model (see export.py).
 """
 
-from engine.training.export import export_model, load_exported
-from engine.training.loss import contrastive_loss, positive_mask
-from engine.training.pairs import Pair, load_pairs, split_pairs
-from engine.training.records import EpochResult, ProgressEvent, Recall, StepProgress, TrainReport
-from engine.training.trainer import TrainConfig, train_contrastive
+from anyseek.engine.training.export import export_model, load_exported
+from anyseek.engine.training.loss import contrastive_loss, positive_mask
+from anyseek.engine.training.pairs import Pair, load_pairs, split_pairs
+from anyseek.engine.training.records import EpochResult, ProgressEvent, Recall, StepProgress, TrainReport
+from anyseek.engine.training.trainer import TrainConfig, train_contrastive
 
 __all__ = [
     "EpochResult",

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from engine.errors import TrainingError
+from anyseek.engine.errors import TrainingError
 
 CHECKPOINT_VERSION = 1
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from engine.errors import TrainingError
+from anyseek.engine.errors import TrainingError
 
 log = logging.getLogger(__name__)
 

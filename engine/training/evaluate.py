@@ -15,10 +15,10 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from engine.training.data import ImageBank
-from engine.training.loss import contrastive_loss, positive_mask
-from engine.training.pairs import Pair
-from engine.training.records import Recall
+from anyseek.engine.training.data import ImageBank
+from anyseek.engine.training.loss import contrastive_loss, positive_mask
+from anyseek.engine.training.pairs import Pair
+from anyseek.engine.training.records import Recall
 
 
 @dataclass

@@ -21,8 +21,8 @@ import open_clip
 import torch
 from safetensors.torch import save_file
 
-from engine.errors import ModelUnavailableError
-from engine.training.card import render_card
+from anyseek.engine.errors import ModelUnavailableError
+from anyseek.engine.training.card import render_card
 
 log = logging.getLogger(__name__)
 

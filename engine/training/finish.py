@@ -9,12 +9,12 @@ from typing import Any
 import open_clip
 import torch
 
-from engine.training import checkpoint
-from engine.training.evaluate import recall
-from engine.training.export import export_model
-from engine.training.pairs import load_pairs
-from engine.training.records import Recall, TrainReport
-from engine.training.run_state import RunContext, Split
+from anyseek.engine.training import checkpoint
+from anyseek.engine.training.evaluate import recall
+from anyseek.engine.training.export import export_model
+from anyseek.engine.training.pairs import load_pairs
+from anyseek.engine.training.records import Recall, TrainReport
+from anyseek.engine.training.run_state import RunContext, Split
 
 
 def finish_run(ctx: RunContext) -> TrainReport:

@@ -15,7 +15,7 @@ from typing import Any
 import open_clip
 import torch
 
-from engine.errors import ModelUnavailableError, TrainingError
+from anyseek.engine.errors import ModelUnavailableError, TrainingError
 
 log = logging.getLogger(__name__)
 

@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from engine.errors import TrainingError
-from engine.training import checkpoint
-from engine.training.data import ImageBank, tokenize
-from engine.training.evaluate import PairIndex, encode_pool
-from engine.training.models import StartPoint
-from engine.training.pairs import Pair
-from engine.training.records import EpochResult
+from anyseek.engine.errors import TrainingError
+from anyseek.engine.training import checkpoint
+from anyseek.engine.training.data import ImageBank, tokenize
+from anyseek.engine.training.evaluate import PairIndex, encode_pool
+from anyseek.engine.training.models import StartPoint
+from anyseek.engine.training.pairs import Pair
+from anyseek.engine.training.records import EpochResult
 
 if TYPE_CHECKING:
-    from engine.training.trainer import TrainConfig
+    from anyseek.engine.training.trainer import TrainConfig
 
 
 @dataclass

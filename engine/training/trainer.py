@@ -17,15 +17,15 @@ from pathlib import Path
 
 import torch
 
-from engine.errors import TrainingError
-from engine.training import checkpoint
-from engine.training.evaluate import pooled_loss, recall
-from engine.training.finish import finish_run
-from engine.training.loss import contrastive_loss, positive_mask
-from engine.training.models import apply_freezing, build_start, set_train_mode
-from engine.training.pairs import fingerprint, load_pairs, split_pairs
-from engine.training.records import EpochResult, ProgressEvent, StepProgress, TrainReport
-from engine.training.run_state import RunContext, Split
+from anyseek.engine.errors import TrainingError
+from anyseek.engine.training import checkpoint
+from anyseek.engine.training.evaluate import pooled_loss, recall
+from anyseek.engine.training.finish import finish_run
+from anyseek.engine.training.loss import contrastive_loss, positive_mask
+from anyseek.engine.training.models import apply_freezing, build_start, set_train_mode
+from anyseek.engine.training.pairs import fingerprint, load_pairs, split_pairs
+from anyseek.engine.training.records import EpochResult, ProgressEvent, StepProgress, TrainReport
+from anyseek.engine.training.run_state import RunContext, Split
 
 log = logging.getLogger(__name__)
 

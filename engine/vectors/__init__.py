@@ -1,4 +1,4 @@
-from engine.vectors.base import VectorIndex
-from engine.vectors.factory import backend_class, choose_kind, create_index
+from anyseek.engine.vectors.base import VectorIndex
+from anyseek.engine.vectors.factory import backend_class, choose_kind, create_index
 
 __all__ = ["VectorIndex", "backend_class", "choose_kind", "create_index"]

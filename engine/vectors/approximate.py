@@ -15,8 +15,8 @@ import zipfile
 
 import numpy as np
 
-from engine.vectors.base import SearchResult, VectorIndex, as_ids, as_vectors
-from engine.vectors.faiss_flat import _faiss
+from anyseek.engine.vectors.base import SearchResult, VectorIndex, as_ids, as_vectors
+from anyseek.engine.vectors.faiss_flat import _faiss
 
 EXACT_FILTER_LIMIT = 20_000
 

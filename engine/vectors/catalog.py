@@ -12,13 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.errors import ConfigError, SchemaError, StorageError
-from engine.records import Space
-from engine.store.store import Store, VectorChanges
-from engine.vectors import persist
-from engine.vectors.base import VectorIndex
-from engine.vectors.factory import FLAT_UP_TO, backend_class, choose_kind, create_index
-from engine.vectors.faiss_flat import FaissFlatIndex
+from anyseek.engine.errors import ConfigError, SchemaError, StorageError
+from anyseek.engine.records import Space
+from anyseek.engine.store.store import Store, VectorChanges
+from anyseek.engine.vectors import persist
+from anyseek.engine.vectors.base import VectorIndex
+from anyseek.engine.vectors.factory import FLAT_UP_TO, backend_class, choose_kind, create_index
+from anyseek.engine.vectors.faiss_flat import FaissFlatIndex
 
 log = logging.getLogger(__name__)
 

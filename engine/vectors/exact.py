@@ -7,7 +7,7 @@ import zipfile
 
 import numpy as np
 
-from engine.vectors.base import SearchResult, VectorIndex, as_ids, as_vectors
+from anyseek.engine.vectors.base import SearchResult, VectorIndex, as_ids, as_vectors
 
 
 class ExactIndex(VectorIndex):

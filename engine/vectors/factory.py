@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from engine.errors import ConfigError
-from engine.vectors.base import VectorIndex
-from engine.vectors.exact import ExactIndex
-from engine.vectors.faiss_flat import FaissFlatIndex
-from engine.vectors.faiss_hnsw import FaissHnswIndex
-from engine.vectors.faiss_ivf import FaissIvfFlatIndex, FaissIvfPqIndex
+from anyseek.engine.errors import ConfigError
+from anyseek.engine.vectors.base import VectorIndex
+from anyseek.engine.vectors.exact import ExactIndex
+from anyseek.engine.vectors.faiss_flat import FaissFlatIndex
+from anyseek.engine.vectors.faiss_hnsw import FaissHnswIndex
+from anyseek.engine.vectors.faiss_ivf import FaissIvfFlatIndex, FaissIvfPqIndex
 
 BACKENDS: dict[str, type[VectorIndex]] = {
     ExactIndex.kind: ExactIndex,

@@ -11,7 +11,7 @@ import logging
 
 import numpy as np
 
-from engine.vectors.base import SearchResult, VectorIndex, as_ids, as_vectors
+from anyseek.engine.vectors.base import SearchResult, VectorIndex, as_ids, as_vectors
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.vectors.approximate import ApproximateIndex
-from engine.vectors.base import SearchResult
-from engine.vectors.faiss_flat import _faiss
+from anyseek.engine.vectors.approximate import ApproximateIndex
+from anyseek.engine.vectors.base import SearchResult
+from anyseek.engine.vectors.faiss_flat import _faiss
 
 COMPACT_FRACTION = 0.2
 

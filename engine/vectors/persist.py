@@ -13,8 +13,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine import faults
-from engine.errors import SchemaError
+from anyseek.engine import faults
+from anyseek.engine.errors import SchemaError
 
 MAGIC = b"ANYSEEK-VECTORS\x00"
 FORMAT_VERSION = 1

@@ -8,13 +8,13 @@ from typing import Protocol
 
 import numpy as np
 
-from engine.errors import ExtractionError
-from engine.records import Chunk, ChunkKind, Modality
-from engine.settings import Settings
-from indexer.extract.audio import decode_audio
-from indexer.extract.image import open_image
-from indexer.extract.text import decode_text, split_passages
-from indexer.sniff import Sniffed
+from anyseek.engine.errors import ExtractionError
+from anyseek.engine.records import Chunk, ChunkKind, Modality
+from anyseek.engine.settings import Settings
+from anyseek.indexer.extract.audio import decode_audio
+from anyseek.indexer.extract.image import open_image
+from anyseek.indexer.extract.text import decode_text, split_passages
+from anyseek.indexer.sniff import Sniffed
 
 
 class TokenWindow(Protocol):

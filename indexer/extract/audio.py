@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.encoders.speech import SAMPLE_RATE, SpokenWord
-from engine.errors import ExtractionError
-from engine.records import Chunk, ChunkKind
+from anyseek.engine.encoders.speech import SAMPLE_RATE, SpokenWord
+from anyseek.engine.errors import ExtractionError
+from anyseek.engine.records import Chunk, ChunkKind
 
 SENTENCE_END = (".", "!", "?", "…")
 

@@ -7,7 +7,7 @@ import warnings
 
 from PIL import Image, ImageOps
 
-from engine.errors import ExtractionError
+from anyseek.engine.errors import ExtractionError
 
 _heif_lock = threading.Lock()
 _heif_registered = False

@@ -11,8 +11,8 @@ import codecs
 import re
 from collections.abc import Callable
 
-from engine.errors import ExtractionError
-from engine.records import Chunk, ChunkKind
+from anyseek.engine.errors import ExtractionError
+from anyseek.engine.records import Chunk, ChunkKind
 
 BOMS = [
     (codecs.BOM_UTF32_LE, "utf-32"),

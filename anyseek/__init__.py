@@ -1,0 +1,82 @@
+"""anyseek: local-first cross-modal search.
+
+The public API is what this module exports; everything under `anyseek.engine`, `anyseek.indexer` and
+`anyseek.cli` is internal and may change between versions. Importing anyseek loads no model and touches no
+disk: `Engine` (and with it torch, FAISS and the indexer) is imported on first use.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+from typing import TYPE_CHECKING
+
+from anyseek.engine.errors import (
+    AnyseekError,
+    ConfigError,
+    ExtractionError,
+    IndexLockedError,
+    IndexNotFoundError,
+    ModelMismatchError,
+    ModelUnavailableError,
+    QueryError,
+    SchemaError,
+    StorageError,
+)
+from anyseek.engine.records import (
+    FileError,
+    Filters,
+    Hit,
+    IndexReport,
+    IndexStatus,
+    Modality,
+    Progress,
+    QueryPart,
+    SearchResults,
+)
+
+if TYPE_CHECKING:
+    from anyseek.engine.facade import Engine
+
+try:
+    __version__ = _version("anyseek")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    "AnyseekError",
+    "ConfigError",
+    "Engine",
+    "ExtractionError",
+    "FileError",
+    "Filters",
+    "Hit",
+    "IndexLockedError",
+    "IndexNotFoundError",
+    "IndexReport",
+    "IndexStatus",
+    "Modality",
+    "ModelMismatchError",
+    "ModelUnavailableError",
+    "Progress",
+    "QueryError",
+    "QueryPart",
+    "SchemaError",
+    "SearchResults",
+    "StorageError",
+    "__version__",
+]
+
+
+def __getattr__(name: str):
+    # Lazy: the facade pulls in torch, FAISS and the indexer, which a script that only handles records or
+    # errors should not pay for.
+    if name == "Engine":
+        from anyseek.engine.facade import Engine
+
+        return Engine
+    raise AttributeError(f"module 'anyseek' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
