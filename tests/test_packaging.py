@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
 import venv
 import zipfile
 from pathlib import Path
@@ -19,11 +21,23 @@ from tests.media import NOTES
 REPO = Path(__file__).resolve().parent.parent
 
 
+def source_copy(dest: Path) -> Path:
+    """What a build needs, copied out of the repository: setuptools writes build/ beside the sources, which
+    must not land in the working tree (or race a parallel run)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, dest / name)
+    for folder in set(project["tool"]["setuptools"]["package-dir"].values()):
+        shutil.copytree(REPO / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
+    src = source_copy(tmp_path_factory.mktemp("src"))
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(src)],
         check=True,
         capture_output=True,
     )
