@@ -84,6 +84,28 @@ def indexed(tmp_path_factory, shared_media, encoders):
     eng.close()
 
 
+@pytest.fixture(scope="session")
+def docs_index(tmp_path_factory, encoders):
+    """A few short documents, one with a rare code in it (lexical and evaluation tests)."""
+    from anyseek.engine import Engine
+
+    folder = tmp_path_factory.mktemp("docs")
+    texts = {
+        "errors.txt": "The printer stopped with error code QX-7731 after the paper jam was cleared.",
+        "garden.txt": "Tomatoes need full sun and regular watering; mulch keeps the soil moist.",
+        "travel.txt": "The night train to Vienna leaves at ten and arrives early in the morning.",
+        "bikes.txt": "A red bicycle was parked outside the library all week.",
+        "reverse.txt": "The bicycle that is red belongs to the librarian.",
+    }
+    for name, text in texts.items():
+        (folder / name).write_text(text)
+    home = tmp_path_factory.mktemp("docs-index")
+    eng = Engine.open(home, encoders=encoders, **TEST_SETTINGS)
+    eng.index([folder])
+    yield eng
+    eng.close()
+
+
 def copy_speech(name: str, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(SPEECH / name, target)
