@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.run [--only NAME ...] [--quick] [--out bench-results/results.json]
 
-Names: images, reindex, speech, query, ann, txtai. --quick uses small sizes (a smoke run of a few
+Names: images, reindex, speech, query, ann, txtai, quality. --quick uses small sizes (a smoke run of a few
 minutes; its figures mean little). Every goal is a ratio measured side by side within one run.
 """
 
@@ -25,6 +25,7 @@ MODULES = {
     "query": "bench.query",
     "ann": "bench.ann",
     "txtai": "bench.txtai_compare",
+    "quality": "bench.quality",
 }
 
 

@@ -90,7 +90,7 @@ def side_anyseek(texts: list[str], qs: list[str], quick: bool, text_spaces: str)
     encoders, models = load_joint("ViT-S-32" if quick else "ViT-B-32")
     encoders.joint, encoders.text  # noqa: B018 - both models loaded (and MiniLM exported to ONNX) before timing
     home = Path(tempfile.mkdtemp(dir=cache_dir("work")))
-    settings = {"device": DEVICE, "joint_weight": 0.0, "text_spaces": text_spaces}  # joint_weight 0: MiniLM ranks
+    settings = {"device": DEVICE, "text_spaces": text_spaces, "search_mode": "dense"}  # passages: MiniLM ranks
     try:
         with Engine.open(home, encoders=encoders, **models, **settings) as eng:
             start = time.perf_counter()

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from anyseek.cli import render
+from anyseek.cli.evaluate import register as register_eval
 from anyseek.cli.progress import IndexProgress
 from anyseek.cli.train import register as register_train
 
@@ -178,6 +179,12 @@ def search(
     min_similarity: Annotated[
         float | None, typer.Option("--min-similarity", help="Drop matches whose cosine similarity is lower.")
     ] = None,
+    min_score: Annotated[
+        float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Drop matches whose score (0-1) is lower.")
+    ] = None,
+    mode: Annotated[
+        str | None, typer.Option("--mode", help="hybrid (default), dense (embeddings only) or lexical (words only).")
+    ] = None,
     device: Device = None,
     json: Json = False,
 ) -> None:
@@ -198,6 +205,8 @@ def search(
             modalities=types or (),
             path_prefix=path,
             min_similarity=min_similarity,
+            min_score=min_score,
+            mode=mode,
         )
     render.search_json(results, query) if json else render.search_table(results)
 
@@ -221,6 +230,7 @@ def remove(paths: Annotated[list[Path], typer.Argument(help="Files or folders to
 
 
 register_train(app)
+register_eval(app, friendly, open_engine)
 
 
 def run() -> None:

@@ -51,7 +51,8 @@ def search_table(results: SearchResults) -> None:
     ):
         table.add_column(column, justify=justify, overflow="fold")
     for rank, hit in enumerate(results, 1):
-        table.add_row(str(rank), f"{hit.score:.4f}", f"{hit.similarity:.3f}", str(hit.modality), hit.path, where(hit))
+        similarity = "" if hit.similarity is None else f"{hit.similarity:.3f}"
+        table.add_row(str(rank), f"{hit.score:.3f}", similarity, str(hit.modality), hit.path, where(hit))
     out.print(table)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from anyseek.engine.encoders import EncoderSet, Fingerprint
-from anyseek.engine.errors import IndexNotFoundError, ModelMismatchError, StorageError
+from anyseek.engine.errors import IndexNotFoundError, ModelMismatchError, QueryError, StorageError
 from anyseek.engine.records import (
     FileError,
     Filters,
@@ -32,6 +32,7 @@ from anyseek.engine.records import (
     SearchResults,
     Space,
 )
+from anyseek.engine.search.routing import SEARCH_MODES
 from anyseek.engine.search.searcher import Searcher
 from anyseek.engine.search.syntax import parse_query
 from anyseek.engine.settings import (
@@ -68,6 +69,19 @@ def canonical_model(name: str) -> str:
 def _stored_dims(fingerprints: dict) -> dict[Space, int]:
     """The vector size of each space whose model has written to the index."""
     return {SPACE_OF_ROLE[r]: int(f["dim"]) for r, f in fingerprints.items() if r in SPACE_OF_ROLE}
+
+
+def _mode(mode: str | None) -> str | None:
+    if mode is not None and mode not in SEARCH_MODES:
+        raise QueryError(f"search mode must be one of {', '.join(SEARCH_MODES)}, got {mode!r}")
+    return mode
+
+
+def _spaces(spaces: Iterable[str] | None) -> tuple[Space, ...] | None:
+    try:
+        return None if spaces is None else tuple(Space(s) for s in spaces)
+    except ValueError:
+        raise QueryError(f"spaces must be among {', '.join(s.value for s in Space)}, got {spaces!r}") from None
 
 
 class Engine:
@@ -232,9 +246,15 @@ class Engine:
         modalities: Iterable[Modality | str] = (),
         path_prefix: str | os.PathLike | None = None,
         min_similarity: float | None = None,
+        min_score: float | None = None,
+        mode: str | None = None,
+        spaces: Iterable[str] | None = None,
     ) -> SearchResults:
         """Search everything with text, an image (path, bytes or PIL image), a recording, an indexed item
-        (id or path: "more like this") or weighted `parts`; all given inputs are combined."""
+        (id or path: "more like this") or weighted `parts`; all given inputs are combined. `mode`: hybrid
+        (default: the search_mode setting), dense or lexical; `min_score` drops hits below that
+        calibrated score (0-1), `min_similarity` below that raw cosine. `spaces` limits the dense search
+        to those spaces (to measure one route alone, see engine/evaluation.py)."""
         parts = list(parts)
         if text is not None:
             parts.append(QueryPart(text=text))
@@ -244,11 +264,13 @@ class Engine:
             parts.append(QueryPart(audio=Path(audio)))
         if like is not None:
             parts.append(QueryPart(item_id=self._resolve_item(like)))
-        filters = Filters(tuple(Modality(m) for m in modalities), self._prefix(path_prefix), min_similarity)
+        filters = Filters(
+            tuple(Modality(m) for m in modalities), self._prefix(path_prefix), min_similarity, min_score=min_score
+        )
         if len(self.catalog.dims) < len(SPACE_OF_ROLE):
             self._learn_dims()  # a writer may have stored a space's first vectors since this index opened
         self.catalog.refresh()
-        return self._searcher.search(Query(tuple(parts), k, filters))
+        return self._searcher.search(Query(tuple(parts), k, filters, _mode(mode), _spaces(spaces)))
 
     def _learn_dims(self) -> None:
         for space, dim in _stored_dims(self.store.get_meta("fingerprints", {})).items():

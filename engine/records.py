@@ -88,8 +88,9 @@ class QueryPart:
 class Filters:
     modalities: tuple[Modality, ...] = ()
     path_prefix: bytes | None = None
-    min_similarity: float | None = None
+    min_similarity: float | None = None  # raw cosine of the dense route
     exclude_items: tuple[int, ...] = ()
+    min_score: float | None = None  # calibrated score, in [0, 1]
 
     @property
     def restricts_ids(self) -> bool:
@@ -101,6 +102,8 @@ class Query:
     parts: tuple[QueryPart, ...]
     k: int = 10
     filters: Filters = field(default_factory=Filters)
+    mode: str | None = None  # hybrid | dense | lexical; None: the search_mode setting
+    spaces: tuple[Space, ...] | None = None  # only these dense spaces (evaluating one route alone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +113,10 @@ class Hit:
     item_id: int
     path: str
     modality: Modality
-    score: float  # fused rank score (higher is better); comparable within one result list
-    similarity: float  # best cosine similarity of the chunk in any searched space
+    # Calibrated, in [0, 1]: how far the match stands above chance for its route (see search/calibration.py),
+    # comparable across images, passages and speech; 0.5 is about three standard deviations above chance.
+    score: float
+    similarity: float | None  # raw cosine in the route's space; None for a lexical-only match
     chunk_id: int
     snippet: str | None = None
     start: float | None = None  # seconds, for speech
@@ -119,6 +124,7 @@ class Hit:
     char_start: int | None = None
     char_end: int | None = None
     raw_path: bytes = b""
+    route: str = ""  # what found it: "text", "joint", "lexical", or a dense route plus "+lexical"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -126,7 +132,8 @@ class Hit:
             "path": self.path,
             "modality": str(self.modality),
             "score": round(self.score, 6),
-            "similarity": round(self.similarity, 6),
+            "similarity": None if self.similarity is None else round(self.similarity, 6),
+            "route": self.route,
             "chunk_id": self.chunk_id,
             "snippet": self.snippet,
             "start": self.start,

@@ -74,10 +74,10 @@ class Settings:
     speech_max_window_s: float = 30.0
     speech_max_gap_s: float = 1.5
     oversample: int = 4
-    fusion: str = "rrf"  # rrf | max
-    rrf_k: int = 60
-    joint_weight: float = 1.0
-    text_weight: float = 1.0
+    search_mode: str = "hybrid"  # hybrid (dense routes + lexical evidence) | dense | lexical
+    # How far (in standard deviations of dense evidence) the best lexical match of a query can lift a
+    # chunk in the hybrid mode; chosen on bench/quality.py (see README, Benchmarks).
+    lexical_weight: float = 1.0
     save_interval_s: float = 30.0
 
     def requested_models(self) -> dict[str, str]:
@@ -87,7 +87,7 @@ class Settings:
         return dataclasses.asdict(self)
 
 
-CHOICES = {"fusion": ("rrf", "max"), "text_runtime": ("auto", "torch")}
+CHOICES = {"search_mode": ("hybrid", "dense", "lexical"), "text_runtime": ("auto", "torch")}
 
 
 def normalize_text_spaces(value: str) -> str:

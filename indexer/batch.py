@@ -11,6 +11,7 @@ from anyseek.engine.records import ChunkKind, EmbeddedChunk, Modality, Space
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import ItemWrite
 from anyseek.indexer.extract.audio import WindowRules, speech_windows
+from anyseek.indexer.extract.text import split_passages
 from anyseek.indexer.prepare import Prepared
 
 log = logging.getLogger(__name__)
@@ -127,11 +128,25 @@ class EmbedBatch:
         out = {}
         spaces = {Space(name) for name in self.settings.text_spaces.split(",")}
         if Space.JOINT in spaces:
-            step = self.settings.text_batch
-            joint = np.concatenate(
-                [self.encoders.joint.encode_texts(texts[i : i + step]) for i in range(0, len(texts), step)]
-            )
-            out[Space.JOINT] = dict(zip(keys, joint))
+            out[Space.JOINT] = dict(zip(keys, self._embed_joint_texts(texts)))
         if Space.TEXT in spaces:
             out[Space.TEXT] = dict(zip(keys, self.encoders.text.encode_texts(texts)))
         return out
+
+    def _embed_joint_texts(self, texts: list[str]) -> np.ndarray:
+        """Each text in the joint space; one longer than the joint model's window (a document passage cut
+        to the text model's) is the normalised mean of its window-sized pieces, so all of it counts."""
+        joint = self.encoders.joint
+        pieces: list[str] = []
+        owners: list[int] = []
+        for n, text in enumerate(texts):
+            parts = [text]
+            if joint.count_tokens(text) > joint.max_tokens:
+                parts = [c.text or "" for c in split_passages(text, joint.count_tokens, joint.max_tokens)] or [text]
+            pieces += parts
+            owners += [n] * len(parts)
+        step = self.settings.text_batch
+        vectors = np.concatenate([joint.encode_texts(pieces[i : i + step]) for i in range(0, len(pieces), step)])
+        sums = np.zeros((len(texts), vectors.shape[1]), np.float32)
+        np.add.at(sums, np.asarray(owners), vectors)
+        return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-6)

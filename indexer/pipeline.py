@@ -88,7 +88,7 @@ class Indexer:
     def _process(self, todo, claims: MoveClaims, report: IndexReport, progress: ProgressCallback) -> None:
         if not todo:
             return
-        window = self.encoders.passage_window(self.settings.text_spaces)
+        window = self.encoders.document_window(self.settings.text_spaces)
         prepare = Preparer(self.store, self.encoders.joint, self.settings, claims, window)
         batch = EmbedBatch(self.encoders, self.settings)
         nice = DECODE_NICE if self.encoders.device == "cpu" else 0

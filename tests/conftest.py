@@ -24,10 +24,9 @@ SPEECH = FIXTURES / "speech"
 # A small open_clip architecture with seeded random weights: the real code path at a fraction of the cost.
 TEST_MODELS = {"joint_model": "ViT-S-32", "joint_pretrained": "random"}
 TEST_MODEL_FLAGS = ["--joint-model", TEST_MODELS["joint_model"], "--joint-pretrained", TEST_MODELS["joint_pretrained"]]
-# The random joint model ranks by noise, so text relevance in these tests comes from MiniLM: give the
-# text space the larger say in fusion (the semantic tests with the trained demo model use the defaults).
-TEST_WEIGHTS = {"text_weight": 3.0}
-TEST_SETTINGS = {**TEST_MODELS, **TEST_WEIGHTS, "device": "cpu", "workers": 2}
+# The random joint model ranks images by noise; documents and speech are routed through MiniLM's text
+# space whatever the joint model (see engine/search/routing.py), so no test needs to tune the fusion.
+TEST_SETTINGS = {**TEST_MODELS, "device": "cpu", "workers": 2}
 
 
 @pytest.fixture(scope="session")
@@ -82,6 +81,28 @@ def indexed(tmp_path_factory, shared_media, encoders):
     eng = Engine.open(home, encoders=encoders, **TEST_SETTINGS)
     report = eng.index([shared_media])
     yield eng, report
+    eng.close()
+
+
+@pytest.fixture(scope="session")
+def docs_index(tmp_path_factory, encoders):
+    """A few short documents, one with a rare code in it (lexical and evaluation tests)."""
+    from anyseek.engine import Engine
+
+    folder = tmp_path_factory.mktemp("docs")
+    texts = {
+        "errors.txt": "The printer stopped with error code QX-7731 after the paper jam was cleared.",
+        "garden.txt": "Tomatoes need full sun and regular watering; mulch keeps the soil moist.",
+        "travel.txt": "The night train to Vienna leaves at ten and arrives early in the morning.",
+        "bikes.txt": "A red bicycle was parked outside the library all week.",
+        "reverse.txt": "The bicycle that is red belongs to the librarian.",
+    }
+    for name, text in texts.items():
+        (folder / name).write_text(text)
+    home = tmp_path_factory.mktemp("docs-index")
+    eng = Engine.open(home, encoders=encoders, **TEST_SETTINGS)
+    eng.index([folder])
+    yield eng
     eng.close()
 
 

@@ -35,7 +35,6 @@ def run_env(**extra) -> dict:
         **os.environ,
         "HF_HUB_OFFLINE": "1",
         "ANYSEEK_DEVICE": "cpu",
-        "ANYSEEK_TEXT_WEIGHT": "3",
         **SMALL_BATCHES,
         **extra,
     }

@@ -13,7 +13,7 @@ from tests.conftest import SPEECH, TEST_MODEL_FLAGS, TEST_MODELS
 
 
 def anyseek(*args: str, index) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ANYSEEK_DEVICE": "cpu", "ANYSEEK_TEXT_WEIGHT": "3"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ANYSEEK_DEVICE": "cpu"}
     return subprocess.run(
         [sys.executable, "-m", "anyseek", "--index", str(index), *args],
         capture_output=True,

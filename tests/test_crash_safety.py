@@ -41,12 +41,15 @@ def results_of(eng) -> list[list[tuple[str, float]]]:
 
 
 def assert_consistent(index_dir, encoders) -> None:
-    """Every chunk has exactly one vector in each of its spaces; FAISS holds exactly the store's ids."""
+    """Every chunk has exactly one vector in each of its spaces and one lexical row; FAISS holds exactly the
+    store's ids."""
     with sqlite3.connect(index_dir / "anyseek.db") as db:
         chunks = dict(db.execute("SELECT id, kind FROM chunks"))
         vectors = db.execute("SELECT space, chunk_id FROM vectors").fetchall()
         orphans = db.execute("SELECT count(*) FROM chunks WHERE item_id NOT IN (SELECT id FROM items)").fetchone()
+        words = sorted(row[0] for row in db.execute("SELECT rowid FROM lexical"))
     assert orphans == (0,)
+    assert words == sorted(chunks), "the lexical index must hold exactly the chunks"
     by_space: dict[str, list[int]] = {}
     for space, chunk_id in vectors:
         by_space.setdefault(space, []).append(chunk_id)

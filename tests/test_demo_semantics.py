@@ -85,3 +85,23 @@ def test_cli_search_with_the_demo_model(demo):
     done = anyseek("search", "a pink heart", "--type", "image", "-k", "3", "--json", index=home)
     assert done.returncode == 0, done.stderr
     assert photo_name(json.loads(done.stdout)["hits"][0]["path"]) == "pink-heart"
+
+
+def test_an_unfiltered_text_query_puts_the_matching_photo_among_the_first_results(demo):
+    eng, _, _ = demo
+    for colour, shape in SINGLE[:4]:
+        top = [photo_name(h.path) for h in eng.search(text=f"a {colour} {shape}", k=3)]
+        assert f"{colour}-{shape}" in top, top
+
+
+def test_cli_eval_reports_cross_modal_recall_on_pairs(demo, tmp_path):
+    _, media, home = demo
+    photos = {photo_name(str(p)): p for p in media.rglob("*.png")}
+    rows = ["image,text"] + [f"{photos[f'{c}-{s}']},a {c} {s}" for c, s in SINGLE if f"{c}-{s}" in photos]
+    (tmp_path / "pairs.csv").write_text("\n".join(rows) + "\n")
+    done = anyseek("eval", "--pairs", str(tmp_path / "pairs.csv"), "--json", index=home)
+    assert done.returncode == 0, done.stderr
+    pairs = json.loads(done.stdout)["pairs"]
+    assert pairs["captions"] == len(rows) - 1
+    assert pairs["text_to_image_recall5"] >= 0.8 and pairs["image_to_text_recall5"] >= 0.8
+    assert pairs["text_to_image_recall10"] >= pairs["text_to_image_recall1"]

@@ -1,46 +1,129 @@
-"""Fusion of ranked lists from several spaces."""
+"""Routing, calibration and the merge of routes into one ranked list (pure functions: no model needed)."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from anyseek.engine.search.fusion import best_per_item, fuse
+from anyseek.engine.records import ChunkKind, Space
+from anyseek.engine.search import lexical
+from anyseek.engine.search.calibration import evidence_score
+from anyseek.engine.search.fusion import Evidence, best_per_item, merge
+from anyseek.engine.search.routing import TEXTUAL, VISUAL, Mode, Route, plan
 
-IMAGE, PASSAGE = 1, 2
-JOINT_ONLY, BOTH = frozenset({"joint"}), frozenset({"joint", "text"})
-
-
-def ranked(*ids: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.linspace(0.9, 0.5, len(ids)).astype(np.float32), np.asarray(ids, np.int64)
-
-
-def test_an_image_is_not_outranked_just_because_passages_sit_in_two_spaces():
-    lists = {"joint": ranked(IMAGE, PASSAGE), "text": ranked(PASSAGE)}
-    spaces = {IMAGE: JOINT_ONLY, PASSAGE: BOTH}
-    fair = fuse(lists, {"joint": 1.0, "text": 1.0}, "rrf", 60, spaces.__getitem__)
-    summed = fuse(lists, {"joint": 1.0, "text": 1.0}, "rrf", 60)
-    assert [c.chunk_id for c in summed] == [PASSAGE, IMAGE]  # what a plain sum would do
-    assert [c.chunk_id for c in fair] == [IMAGE, PASSAGE]
+BOTH = frozenset({Space.JOINT, Space.TEXT})
 
 
-def test_space_weights_decide_between_disagreeing_spaces():
-    lists = {"joint": ranked(10, 20), "text": ranked(20, 10)}
-    spaces = dict.fromkeys((10, 20), BOTH)
-    assert fuse(lists, {"joint": 3.0, "text": 1.0}, "rrf", 60, spaces.__getitem__)[0].chunk_id == 10
-    assert fuse(lists, {"joint": 1.0, "text": 3.0}, "rrf", 60, spaces.__getitem__)[0].chunk_id == 20
+def test_text_queries_reach_documents_through_the_text_space_and_images_through_the_joint_space():
+    routes = plan({Space.JOINT, Space.TEXT}, {Space.JOINT, Space.TEXT}, BOTH, Mode.HYBRID)
+    assert set(routes) == {Route(Space.JOINT, VISUAL), Route(Space.TEXT, TEXTUAL)}
 
 
-def test_similarity_is_the_best_cosine_and_max_fusion_ranks_by_it():
-    lists = {
-        "joint": (np.array([0.3, 0.2], np.float32), np.array([1, 2])),
-        "text": (np.array([0.8], np.float32), np.array([2])),
+def test_a_query_with_an_image_reaches_documents_through_the_joint_space():
+    # "dog + beach.jpg": the text space has no vector for the photo, so it cannot answer the whole query
+    routes = plan({Space.JOINT, Space.TEXT}, {Space.JOINT}, BOTH, Mode.HYBRID)
+    assert set(routes) == {Route(Space.JOINT, VISUAL), Route(Space.JOINT, TEXTUAL)}
+
+
+def test_documents_only_in_the_joint_space_are_searched_there():
+    routes = plan({Space.JOINT}, {Space.JOINT}, frozenset({Space.JOINT}), Mode.DENSE)
+    assert Route(Space.JOINT, TEXTUAL) in routes
+
+
+def test_the_lexical_mode_has_no_dense_route():
+    assert plan({Space.JOINT, Space.TEXT}, BOTH, BOTH, Mode.LEXICAL) == []
+
+
+def test_every_chunk_kind_belongs_to_exactly_one_class():
+    assert VISUAL | TEXTUAL == frozenset(ChunkKind) and not VISUAL & TEXTUAL
+    assert ChunkKind.IMAGE in VISUAL and ChunkKind.SPEECH in TEXTUAL
+
+
+def _noise_and_perfect_text_space(rng, documents: int = 300):
+    """A text space that ranks the right document first and a joint space of pure noise, both holding
+    the documents (text_spaces = joint,text)."""
+    dim = 64
+    docs = rng.standard_normal((documents, dim))
+    docs /= np.linalg.norm(docs, axis=1, keepdims=True)
+    text_query = docs[7] + 0.05 * rng.standard_normal(dim)
+    joint_docs = rng.standard_normal((documents, dim))
+    joint_docs /= np.linalg.norm(joint_docs, axis=1, keepdims=True)
+    joint_query = rng.standard_normal(dim)
+    return docs @ text_query / np.linalg.norm(text_query), joint_docs @ joint_query / np.linalg.norm(joint_query)
+
+
+def test_a_joint_space_of_noise_cannot_move_the_right_document_off_rank_one():
+    text_scores, _ = _noise_and_perfect_text_space(np.random.default_rng(0))
+    routes = plan({Space.JOINT, Space.TEXT}, BOTH, BOTH, Mode.DENSE)
+    textual = [r for r in routes if r.kinds == TEXTUAL]
+    assert textual == [Route(Space.TEXT, TEXTUAL)]  # the noise never gets a say over documents
+    found = _calibrated({cid: s for cid, s in enumerate(text_scores)}, "text")
+    assert merge(found, Mode.DENSE, 1.0)[0].chunk_id == 7
+
+
+def _calibrated(cosines: dict[int, float], route: str, offset: int = 0) -> dict[int, Evidence]:
+    """Evidence as the searcher computes it: robust z-scores against the route's own cosines."""
+    values = np.asarray(list(cosines.values()))
+    median = float(np.median(values))
+    spread = 1.4826 * float(np.median(np.abs(values - median)))
+    return {offset + c: Evidence(offset + c, (s - median) / spread, s, route) for c, s in cosines.items()}
+
+
+def test_a_relevant_photo_rises_above_hundreds_of_passages_despite_the_modality_gap():
+    rng = np.random.default_rng(1)
+    # text-to-text cosines sit around 0.6, text-to-image around 0.25; one photo matches the query
+    passages = {i: float(0.6 + 0.04 * rng.standard_normal()) for i in range(500)}
+    photos = {i: float(0.25 + 0.02 * rng.standard_normal()) for i in range(40)}
+    photos[3] = 0.36
+    raw = sorted([*passages.values(), *photos.values()], reverse=True)
+    assert raw.index(0.36) > 400  # ranked by raw cosine, the photo is buried
+    found = {**_calibrated(passages, "text"), **_calibrated(photos, "joint", offset=10_000)}
+    ranked = [c.chunk_id for c in merge(found, Mode.DENSE, 1.0)]
+    assert ranked.index(10_003) < 3
+
+
+def test_lexical_evidence_lifts_a_chunk_by_at_most_the_lexical_weight():
+    found = {
+        1: Evidence(1, z=5.0, similarity=0.7, route="text"),
+        2: Evidence(2, z=4.5, similarity=0.6, route="text", bm25=12.0),
+        3: Evidence(3, z=2.0, similarity=0.3, route="text", bm25=12.0),
     }
-    fused = fuse(lists, {}, "max", 60)
-    assert [c.chunk_id for c in fused] == [2, 1] and fused[0].similarity == np.float32(0.8)
+    ranked = merge(found, Mode.HYBRID, 1.0)
+    assert [c.chunk_id for c in ranked] == [2, 1, 3]  # the words decide between near-equals only
+    assert ranked[0].route == "text+lexical" and ranked[1].route == "text"
+    assert [c.chunk_id for c in merge(found, Mode.DENSE, 1.0)] == [1, 2, 3]
+
+
+def test_scores_are_calibrated_into_zero_to_one_and_keep_the_order():
+    found = {i: Evidence(i, z=z, similarity=0.1 * i, route="joint") for i, z in enumerate([-3, 0, 3, 6, 40])}
+    ranked = merge(found, Mode.DENSE, 1.0)
+    scores = [c.score for c in ranked]
+    assert all(0.0 <= s <= 1.0 for s in scores) and scores == sorted(scores, reverse=True)
+    assert evidence_score(3.0) == pytest.approx(0.5)
+
+
+def test_the_lexical_mode_ranks_by_bm25_alone():
+    found = {1: Evidence(1, bm25=3.0), 2: Evidence(2, bm25=9.0), 3: Evidence(3, z=9.0)}
+    ranked = merge(found, Mode.LEXICAL, 1.0)
+    assert [c.chunk_id for c in ranked] == [2, 1] and all(c.similarity is None for c in ranked)
 
 
 def test_best_chunk_per_item_keeps_order_and_drops_unknown_chunks():
-    lists = {"joint": ranked(1, 2, 3, 4)}
-    scored = fuse(lists, {}, "rrf", 60)
+    found = {i: Evidence(i, z=10.0 - i, similarity=0.5, route="text") for i in (1, 2, 3, 4)}
     owner = {1: 100, 2: 100, 4: 200}  # chunk 3's item vanished
-    assert [c.chunk_id for c in best_per_item(scored, owner)] == [1, 4]
+    assert [c.chunk_id for c in best_per_item(merge(found, Mode.DENSE, 1.0), owner)] == [1, 4]
+
+
+@pytest.mark.parametrize(
+    "text, required, expression",
+    [
+        ("red bicycle", None, '"red" OR "bicycle"'),
+        ('the "red bicycle" outside', '"red bicycle"', '"red bicycle" AND ("red bicycle" OR "the" OR "outside")'),
+        ("foo_bar --flag v1.2", None, '"foo_bar" OR "--flag" OR "v1.2"'),
+        ('say "hi"" there', '"hi"', '"hi" AND ("hi" OR "say" OR "there")'),
+        ("NEAR AND OR * -", None, '"near" OR "and" OR "or"'),
+    ],
+)
+def test_query_words_become_safe_fts5_phrases(text, required, expression):
+    query = lexical.parse([text])
+    assert query.required == required and query.expression == expression

@@ -76,7 +76,7 @@ def test_built_wheel_indexes_and_searches_outside_the_repository(wheel, tmp_path
         check=True,
         capture_output=True,
     )
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ANYSEEK_DEVICE": "cpu", "PYTHONPATH": "", "ANYSEEK_TEXT_WEIGHT": "3"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "ANYSEEK_DEVICE": "cpu", "PYTHONPATH": ""}
     anyseek = env_dir / "bin" / "anyseek"
 
     def run(*args: str) -> str:

@@ -163,13 +163,13 @@ def test_defaults_apply_without_a_file_environment_or_overrides(home):
 
 
 def test_each_layer_overrides_the_one_below(home, monkeypatch):
-    write_config(home, "image_batch = 8\nrrf_k = 10\noversample = 3\nfusion = 'max'\n")
-    monkeypatch.setenv("ANYSEEK_RRF_K", "20")
+    write_config(home, "image_batch = 8\nlexical_weight = 0.5\noversample = 3\nsearch_mode = 'dense'\n")
+    monkeypatch.setenv("ANYSEEK_LEXICAL_WEIGHT", "2")
     monkeypatch.setenv("ANYSEEK_OVERSAMPLE", "5")
     settings = load_settings(home, {"oversample": 7, "device": None})
     assert settings.text_batch == Settings().text_batch  # default
-    assert settings.image_batch == 8 and settings.fusion == "max"  # file
-    assert settings.rrf_k == 20  # environment over file
+    assert settings.image_batch == 8 and settings.search_mode == "dense"  # file
+    assert settings.lexical_weight == 2.0  # environment over file
     assert settings.oversample == 7  # override over environment
     assert settings.device == "auto", "a None override means not given"
 
@@ -214,7 +214,7 @@ def test_unrelated_anyseek_environment_variables_are_not_settings(home, monkeypa
 
 @pytest.mark.parametrize(
     "config",
-    ["workers = 'four'", "image_batch = 2.5", "device = ['cpu']", "rrf_k = true", "max_audio_seconds = 'long'"],
+    ["workers = 'four'", "image_batch = 2.5", "device = ['cpu']", "oversample = true", "max_audio_seconds = 'long'"],
 )
 def test_a_wrongly_typed_file_value_raises_config_error(home, config):
     write_config(home, config + "\n")

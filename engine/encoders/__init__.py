@@ -83,9 +83,16 @@ class EncoderSet:
             return self._speech
 
     def passage_window(self, text_spaces: str):
-        """The model whose token window cuts passages and speech windows: the joint model's (77 tokens)
-        when text goes into the joint space, else the text model's own."""
+        """The model whose token window cuts speech windows: the joint model's (77 tokens) when text goes
+        into the joint space, else the text model's own (short windows seek precisely)."""
         return self.joint if "joint" in text_spaces.split(",") else self.text
+
+    def document_window(self, text_spaces: str):
+        """The model whose token window cuts document passages: the text model's whenever text goes into
+        the text space, which ranks documents (see engine/search/routing.py); cut to the joint model's
+        77 tokens (24 for the demo model), passages became fragments that neither MiniLM nor BM25 could
+        match well (bench/quality.py). The joint space embeds a longer passage as the mean of its pieces."""
+        return self.text if "text" in text_spaces.split(",") else self.joint
 
     def attach(self, on_load: Callable[[Fingerprint], None]) -> None:
         """Hand a shared EncoderSet to another index: its checks run now for the models already loaded."""

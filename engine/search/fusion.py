@@ -1,52 +1,58 @@
-"""Fusing ranked lists from several spaces, and collapsing chunks into one hit per item."""
+"""Merging the routes' candidates into one ranked list, and collapsing chunks into one hit per item.
+
+Each chunk has at most one dense route (see routing.py), whose calibrated evidence (a z-score, see
+calibration.py) ranks it against every other chunk, photos and passages alike. In the hybrid mode, BM25
+adds `lexical_weight` times the chunk's share of the best BM25 of this query: a strong lexical match can
+lift a chunk by that much and no more, so the dense route keeps deciding the order among chunks that
+match the words about equally, and lexical evidence alone cannot bury a strong dense match.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
+from anyseek.engine.search.calibration import bm25_score, evidence_score
+from anyseek.engine.search.routing import Mode
+
+
+@dataclass(slots=True)
+class Evidence:
+    """What the routes found for one chunk."""
+
+    chunk_id: int
+    z: float | None = None  # dense evidence, in robust standard deviations above chance
+    similarity: float | None = None  # the dense route's raw cosine
+    route: str | None = None  # the dense route's space
+    bm25: float | None = None  # positive, higher is better
 
 
 @dataclass(slots=True)
 class ChunkScore:
     chunk_id: int
-    score: float
-    similarity: float
+    key: float  # what the list is ordered by
+    score: float  # calibrated, in [0, 1]
+    similarity: float | None
+    route: str
 
 
-def fuse(
-    ranked: dict[str, tuple[np.ndarray, np.ndarray]],
-    weights: dict[str, float],
-    method: str,
-    rrf_k: int,
-    spaces_of: Callable[[int], frozenset[str]] | None = None,
-) -> list[ChunkScore]:
-    """Reciprocal-rank fusion (default): scores of different models are not comparable, ranks are.
-
-    Each chunk's score is the weighted *mean* of its reciprocal ranks over the searched spaces that can
-    hold it (`spaces_of`), not the sum: otherwise a passage, present in two lists, would beat an image,
-    present only in the joint space, just for being counted twice. `max` keeps the best weighted cosine.
-    """
-    fused: dict[int, ChunkScore] = {}
-    for space, (scores, ids) in ranked.items():
-        weight = weights.get(space, 1.0)
-        for rank, (score, chunk_id) in enumerate(zip(scores.tolist(), ids.tolist())):
-            entry = fused.setdefault(chunk_id, ChunkScore(chunk_id, 0.0, -1.0))
-            entry.similarity = max(entry.similarity, score)
-            if method == "max":
-                entry.score = max(entry.score, weight * score)
-            else:
-                entry.score += weight / (rrf_k + rank + 1)
-    if method != "max" and spaces_of is not None:
-        for entry in fused.values():
-            applicable = spaces_of(entry.chunk_id) & ranked.keys()
-            entry.score /= sum(weights.get(space, 1.0) for space in applicable) or 1.0
-    return sorted(fused.values(), key=lambda c: (-c.score, -c.similarity, c.chunk_id))
+def merge(found: dict[int, Evidence], mode: Mode, lexical_weight: float) -> list[ChunkScore]:
+    best_bm25 = max((e.bm25 for e in found.values() if e.bm25), default=0.0) if mode is Mode.HYBRID else 0.0
+    out = []
+    for e in found.values():
+        if mode is Mode.LEXICAL:
+            if not e.bm25:
+                continue
+            out.append(ChunkScore(e.chunk_id, e.bm25, bm25_score(e.bm25), None, "lexical"))
+            continue
+        lexical = lexical_weight * (e.bm25 or 0.0) / best_bm25 if best_bm25 else 0.0
+        key = (e.z if e.z is not None else 0.0) + lexical
+        names = [n for n in (e.route, "lexical" if lexical > 0 else None) if n]
+        out.append(ChunkScore(e.chunk_id, key, evidence_score(key), e.similarity, "+".join(names)))
+    return sorted(out, key=lambda c: (-c.key, c.chunk_id))
 
 
 def best_per_item(scored: list[ChunkScore], owner: dict[int, int]) -> list[ChunkScore]:
-    """The best chunk of each item, in fused order; chunks whose item is unknown are dropped."""
+    """The best chunk of each item, in merged order; chunks whose item is unknown are dropped."""
     seen: set[int] = set()
     out = []
     for entry in scored:

@@ -1,5 +1,7 @@
-"""Any-to-any search: encode each query part into every space that applies, combine the parts per
-space, search each space with oversampling, fuse the ranked lists, and return one hit per item."""
+"""Any-to-any search: encode each query part into every space that applies, combine the parts per space,
+route each class of targets to the space that serves it (routing.py), calibrate each route's cosines to
+one scale (calibration.py), add lexical evidence (hybrid mode), merge (fusion.py) and return one hit per
+item."""
 
 from __future__ import annotations
 
@@ -10,8 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from anyseek.engine.errors import QueryError
-from anyseek.engine.records import ChunkKind, Hit, Query, QueryPart, SearchResults, Space
-from anyseek.engine.search.fusion import best_per_item, fuse
+from anyseek.engine.records import Hit, Query, QueryPart, SearchResults, Space
+from anyseek.engine.search import lexical
+from anyseek.engine.search.calibration import Calibration
+from anyseek.engine.search.fusion import Evidence, best_per_item, merge
+from anyseek.engine.search.routing import Mode, Route, plan
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import ChunkContext, Store
 from anyseek.engine.vectors.catalog import VectorCatalog
@@ -22,19 +27,19 @@ SNIPPET_CHARS = 240
 MIN_FETCH = 50
 
 
-def spaces_of_kind(text_spaces: str) -> dict[ChunkKind, frozenset[str]]:
-    """Which spaces hold a chunk of each kind: images only the joint space (see DESIGN), text chunks the
-    index's text_spaces. Fusion averages a chunk's ranks over these, so a passage is not penalised for
-    missing from a space it was never put in."""
-    text = frozenset(text_spaces.split(","))
-    return {ChunkKind.IMAGE: frozenset({Space.JOINT.value}), ChunkKind.PASSAGE: text, ChunkKind.SPEECH: text}
-
-
 @dataclass(slots=True)
 class EncodedQuery:
     vectors: dict[Space, np.ndarray] = field(default_factory=dict)
+    covers_all: set[Space] = field(default_factory=set)  # spaces in which every part is represented
+    words: list[str] = field(default_factory=list)  # text and transcripts of the positive parts
     transcripts: list[str] = field(default_factory=list)
     exclude_items: set[int] = field(default_factory=set)
+
+
+@dataclass(slots=True)
+class Candidates:
+    found: dict[int, Evidence]
+    exhausted: bool
 
 
 class Searcher:
@@ -43,27 +48,41 @@ class Searcher:
     ) -> None:
         self.store, self.catalog, self.encoders, self.settings = store, catalog, encoders, settings
         self._decode_audio, self._open_image = decode_audio, open_image
-        self._spaces_of_kind = spaces_of_kind(settings.text_spaces)
+        self.text_spaces = frozenset(Space(name) for name in settings.text_spaces.split(","))
+        self.calibration = Calibration(store, catalog, self.text_spaces)
 
     def search(self, query: Query) -> SearchResults:
-        encoded = self.encode(query.parts)
+        mode = Mode(query.mode or self.settings.search_mode)
         filters = query.filters
+        if mode is Mode.LEXICAL and filters.min_similarity is not None:
+            raise QueryError("--min-similarity filters cosines, which the lexical mode has none of")
+        encoded = self.encode(query.parts, dense=mode is not Mode.LEXICAL)
+        if query.spaces is not None:
+            encoded.vectors = {s: v for s, v in encoded.vectors.items() if s in query.spaces}
+        words = lexical.parse(encoded.words) if mode is not Mode.DENSE else lexical.LexicalQuery()
+        if mode is Mode.LEXICAL and not words:
+            raise QueryError("the lexical mode searches words; the query has none")
         exclude = encoded.exclude_items | set(filters.exclude_items)
         allowed = (
             self.store.allowed_chunk_ids(filters.modalities, filters.path_prefix) if filters.restricts_ids else None
         )
+        if words.required:
+            required = self.store.lexical_matches(words.required)
+            allowed = required if allowed is None else np.intersect1d(allowed, required)
         if allowed is not None and not len(allowed):
             return SearchResults((), tuple(encoded.transcripts))
+        routes = plan(set(encoded.vectors), encoded.covers_all, self.text_spaces, mode)
+        self.calibration.refresh(self.store.revision())
         fetch = max(query.k * self.settings.oversample, MIN_FETCH)
         while True:
-            ranked = self._ranked(encoded, fetch, allowed, filters.min_similarity)
-            hits, exhausted = self._hits(ranked, query.k, exclude, fetch)
-            if len(hits) >= query.k or exhausted:
+            candidates = self._candidates(routes, encoded, words, fetch, allowed, query)
+            hits, cut = self._hits(candidates, mode, query.k, exclude, filters.min_score)
+            if len(hits) >= query.k or candidates.exhausted or cut:
                 return SearchResults(tuple(hits), tuple(encoded.transcripts))
             fetch *= 4  # many chunks of few items filled the list: look deeper
 
     # --- encoding -------------------------------------------------------------------------------
-    def encode(self, parts: tuple[QueryPart, ...] | list[QueryPart]) -> EncodedQuery:
+    def encode(self, parts: tuple[QueryPart, ...] | list[QueryPart], dense: bool = True) -> EncodedQuery:
         if not parts:
             raise QueryError("empty query: give text, an image, a recording or an item")
         if not any(part.weight > 0 for part in parts):
@@ -71,8 +90,11 @@ class Searcher:
         encoded = EncodedQuery()
         sums: dict[Space, np.ndarray] = {}
         positive: set[Space] = set()
+        covers: set[Space] | None = None
         for part in parts:
-            for space, vector in self._encode_part(part, encoded).items():
+            vectors = self._encode_part(part, encoded, dense)
+            covers = set(vectors) if covers is None else covers & set(vectors)
+            for space, vector in vectors.items():
                 sums[space] = sums.get(space, 0) + part.weight * vector
                 if part.weight > 0:
                     positive.add(space)
@@ -80,15 +102,30 @@ class Searcher:
             norm = float(np.linalg.norm(sums[space]))
             if norm > 1e-6:
                 encoded.vectors[space] = (sums[space] / norm).astype(np.float32)
+        encoded.covers_all = covers or set()
         return encoded
 
     def _holds_vectors(self, space: Space) -> bool:
         """An empty space (the joint space of a documents-only index, say) is not worth a model pass."""
         return space in self.catalog.dims and len(self.catalog.index(space, sync=False)) > 0
 
-    def _encode_part(self, part: QueryPart, encoded: EncodedQuery) -> dict[Space, np.ndarray]:
+    def _encode_part(self, part: QueryPart, encoded: EncodedQuery, dense: bool) -> dict[Space, np.ndarray]:
         if part.text is not None:
-            return self._encode_text(part.text)
+            if not part.text.strip():
+                raise QueryError("empty text query")
+            if part.weight > 0:
+                encoded.words.append(part.text)
+            return self._encode_text(lexical.unquoted(part.text)) if dense else {}
+        if part.audio is not None:
+            transcript = self.encoders.speech.transcript(self._decode_audio(part.audio))
+            encoded.transcripts.append(transcript)
+            if not transcript:
+                raise QueryError(f"no speech recognised in {part.audio}")
+            if part.weight > 0:
+                encoded.words.append(transcript)
+            return self._encode_text(transcript) if dense else {}
+        if not dense:
+            raise QueryError("the lexical mode searches words: an image or an item as a query needs a dense mode")
         if part.image is not None:
             source = io.BytesIO(part.image) if isinstance(part.image, bytes | bytearray) else part.image
             image = self._open_image(source)
@@ -96,17 +133,11 @@ class Searcher:
                 return {}
             joint = self.encoders.joint
             return {Space.JOINT: joint.encode_images(joint.preprocess(image)[None])[0]}
-        if part.audio is not None:
-            transcript = self.encoders.speech.transcript(self._decode_audio(part.audio))
-            encoded.transcripts.append(transcript)
-            if not transcript:
-                raise QueryError(f"no speech recognised in {part.audio}")
-            return self._encode_text(transcript)
         return self._item_vectors(part.item_id, encoded)
 
     def _encode_text(self, text: str) -> dict[Space, np.ndarray]:
-        if not text.strip():
-            raise QueryError("empty text query")
+        if not text:
+            return {}
         encoders = {Space.JOINT: lambda: self.encoders.joint, Space.TEXT: lambda: self.encoders.text}
         return {
             space: encoder().encode_texts([text])[0]
@@ -125,34 +156,85 @@ class Searcher:
         }
 
     # --- searching ------------------------------------------------------------------------------
-    def _ranked(self, encoded: EncodedQuery, fetch: int, allowed, min_similarity) -> dict[str, tuple]:
-        ranked = {}
-        for space, vector in encoded.vectors.items():
-            if space not in self.catalog.dims:
-                continue  # nothing was ever stored in this space
-            scores, ids = self.catalog.index(space, sync=False).search(vector[None], fetch, allowed)[0]
-            if min_similarity is not None:
-                keep = scores >= min_similarity
-                scores, ids = scores[keep], ids[keep]
-            ranked[space.value] = (scores, ids, len(ids) < fetch)
-        return ranked
+    def _candidates(self, routes, encoded, words, fetch: int, allowed, query: Query) -> Candidates:
+        found: dict[int, Evidence] = {}
+        exhausted = True
+        nulls = self._nulls(routes, encoded)
+        for route in routes:
+            scores, ids = self._dense(route, encoded.vectors[route.space], fetch, allowed, query)
+            median, spread = nulls[route]
+            for cosine, chunk_id in zip(scores.tolist(), ids.tolist()):
+                found[chunk_id] = Evidence(chunk_id, (cosine - median) / spread, cosine, route.name)
+            exhausted &= len(ids) < fetch
+        if words:
+            filters = query.filters
+            ids, bm25 = self.store.lexical_search(words.expression, fetch, filters.modalities, filters.path_prefix)
+            exhausted &= len(ids) < fetch
+            unseen = []
+            for chunk_id, score in zip(ids.tolist(), bm25.tolist()):
+                if chunk_id in found:
+                    found[chunk_id].bm25 = score
+                else:
+                    found[chunk_id] = Evidence(chunk_id, bm25=score)
+                    unseen.append(chunk_id)
+            if routes:
+                self._score_unseen(found, unseen, routes, nulls, encoded, query.filters.min_similarity)
+        return Candidates(found, exhausted)
 
-    def _hits(self, ranked: dict[str, tuple], k: int, exclude: set[int], fetch: int) -> tuple[list[Hit], bool]:
-        weights = {Space.JOINT.value: self.settings.joint_weight, Space.TEXT.value: self.settings.text_weight}
-        lists = {space: (scores, ids) for space, (scores, ids, _) in ranked.items()}
-        # kinds and owners of every candidate (a light read); full rows only for the k hits returned
-        owners = self.store.chunk_owners({int(i) for _, ids in lists.values() for i in ids})
+    def _nulls(self, routes: list[Route], encoded: EncodedQuery) -> dict[Route, tuple[float, float]]:
+        """Each route's chance level and spread. Routes through one space share the widest spread: the
+        modality gap shifts a space's cosines between kinds of targets, it does not make one kind's
+        differences mean more, so a kind whose cosines happen to bunch up (images against passages) must
+        not turn small differences into large evidence."""
+        nulls = {route: self.calibration.null(route, encoded.vectors[route.space]) for route in routes}
+        widest: dict[Space, float] = {}
+        for route, (_, spread) in nulls.items():
+            widest[route.space] = max(widest.get(route.space, 0.0), spread)
+        return {route: (median, widest[route.space]) for route, (median, _) in nulls.items()}
 
-        def spaces_of(chunk_id: int) -> frozenset[str]:
-            owner = owners.get(chunk_id)
-            return self._spaces_of_kind[owner[0]] if owner else frozenset()
+    def _dense(self, route: Route, vector, fetch: int, allowed, query: Query):
+        selector = self.calibration.selector(route)
+        if selector is not None and allowed is not None:
+            selector = np.intersect1d(selector, allowed, assume_unique=True)
+        elif selector is None:
+            selector = allowed
+        if selector is not None and not len(selector):
+            return np.empty(0, np.float32), np.empty(0, np.int64)
+        scores, ids = self.catalog.index(route.space, sync=False).search(vector[None], fetch, selector)[0]
+        if query.filters.min_similarity is not None:
+            keep = scores >= query.filters.min_similarity
+            scores, ids = scores[keep], ids[keep]
+        return scores, ids
 
-        scored = fuse(lists, weights, self.settings.fusion, self.settings.rrf_k, spaces_of)
+    def _score_unseen(self, found, unseen: list[int], routes, nulls, encoded, min_similarity) -> None:
+        """Chunks only the words found get their exact cosine from their class's dense route, so the merge
+        weighs both kinds of evidence for every candidate (a handful of stored vectors, no model)."""
+        kinds = {cid: kind for cid, (kind, _) in self.store.chunk_owners(unseen).items()}
+        for route in routes:
+            ids = np.asarray([c for c in unseen if kinds.get(c) in route.kinds], np.int64)
+            if not len(ids):
+                continue
+            got, vectors = self.store.vectors(route.space, ids, self.catalog.dims[route.space])
+            median, spread = nulls[route]
+            for chunk_id, cosine in zip(got.tolist(), (vectors @ encoded.vectors[route.space]).tolist()):
+                if min_similarity is not None and cosine < min_similarity:
+                    del found[chunk_id]
+                    continue
+                entry = found[chunk_id]
+                entry.z, entry.similarity, entry.route = (cosine - median) / spread, cosine, route.name
+
+    def _hits(self, candidates: Candidates, mode: Mode, k: int, exclude: set[int], min_score) -> tuple[list, bool]:
+        """The hits, and whether min_score cut the list (then looking deeper finds only lower scores)."""
+        scored = merge(candidates.found, mode, self.settings.lexical_weight)
+        owners = self.store.chunk_owners([entry.chunk_id for entry in scored])
         owner = {cid: item_id for cid, (_, item_id) in owners.items() if item_id not in exclude}
         best = best_per_item(scored, owner)[:k]
+        cut = False
+        if min_score is not None:
+            kept = [entry for entry in best if entry.score >= min_score]
+            best, cut = kept, len(kept) < len(best)
         contexts = self.store.chunk_contexts([entry.chunk_id for entry in best])
-        exhausted = all(done for _, _, done in ranked.values())
-        return [_hit(entry, contexts[entry.chunk_id]) for entry in best if entry.chunk_id in contexts], exhausted
+        return [_hit(entry, contexts[entry.chunk_id]) for entry in best if entry.chunk_id in contexts], cut
 
 
 def _hit(entry, context: ChunkContext) -> Hit:
@@ -173,4 +255,5 @@ def _hit(entry, context: ChunkContext) -> Hit:
         char_start=chunk.char_start,
         char_end=chunk.char_end,
         raw_path=item.path,
+        route=entry.route,
     )

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, text
 
 from anyseek.engine.errors import SchemaError
+from anyseek.engine.store import lexical
 from anyseek.engine.store.models import Base
 
 
@@ -18,7 +19,12 @@ def m001_initial(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_vectors_chunk ON vectors (chunk_id)"))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial]
+def m002_lexical(conn: Connection) -> None:
+    """The FTS5 lexical index, filled from the chunks already stored (idempotent: a set difference)."""
+    lexical.repair(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial, m002_lexical]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -7,6 +7,7 @@ bumps `revision`, which the derived vector files record so a reopen can tell whe
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,9 +19,12 @@ from sqlalchemy.exc import OperationalError
 
 from anyseek.engine import faults
 from anyseek.engine.records import Chunk, ChunkKind, EmbeddedChunk, Item, Modality, Space
+from anyseek.engine.store import lexical
 from anyseek.engine.store.database import open_database
 from anyseek.engine.store.migrations import migrate
 from anyseek.engine.store.models import ChunkRow, ItemRow, MetaRow, RunRow, VectorRow
+
+log = logging.getLogger(__name__)
 
 BATCH_ROWS = 5000
 # Statements on the search path, built once: SQLAlchemy memoises a statement's cache key on the object,
@@ -124,10 +128,23 @@ class Store:
             try:
                 with self.engine.begin() as conn:
                     migrate(conn, str(self.path.parent))
+                self._repair_lexical()
                 return
             except OperationalError as exc:
                 if "already exists" not in str(exc) or attempt == 2:
                     raise
+
+    def _repair_lexical(self) -> None:
+        """Catch the lexical table up with the chunks if it is missing or behind (see store/lexical.py)."""
+        with self.engine.connect() as conn:
+            if not lexical.behind(conn):
+                return
+        try:
+            with self.engine.begin() as conn:
+                count = lexical.repair(conn)  # a set difference: harmless if another opener just did it
+            log.info("lexical index repaired: %d rows", count)
+        except OperationalError as exc:  # read-only or busy: words lag behind until the next open
+            log.warning("could not bring the lexical index up to date: %s", exc.orig)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -198,18 +215,20 @@ class Store:
             if rows:
                 statement = insert(ItemRow).returning(ItemRow.id, sort_by_parameter_order=True)
                 item_ids = conn.execute(statement, rows).scalars().all()
-                self._insert_chunks(conn, list(zip(item_ids, (write.chunks for write in writes))), changes)
+                owned = [(item_id, write.path, write.chunks) for item_id, write in zip(item_ids, writes)]
+                self._insert_chunks(conn, owned, changes)
             self._bump(conn)
             faults.checkpoint("store.commit")  # rows written, transaction not yet committed
         faults.checkpoint("store.committed")
         return changes
 
     def _insert_chunks(
-        self, conn: Connection, owned: list[tuple[int, list[EmbeddedChunk]]], changes: VectorChanges
+        self, conn: Connection, owned: list[tuple[int, bytes, list[EmbeddedChunk]]], changes: VectorChanges
     ) -> None:
-        chunks = [(item_id, c) for item_id, item_chunks in owned for c in item_chunks]
+        chunks = [(item_id, c) for item_id, _, item_chunks in owned for c in item_chunks]
         if not chunks:
             return
+        path_of = {item_id: path for item_id, path, _ in owned}
         rows = [
             {
                 "item_id": item_id,
@@ -224,6 +243,7 @@ class Store:
             for item_id, c in chunks
         ]
         ids = conn.execute(insert(ChunkRow).returning(ChunkRow.id, sort_by_parameter_order=True), rows).scalars().all()
+        lexical.insert(conn, ((cid, c.chunk.text, path_of[item_id]) for cid, (item_id, c) in zip(ids, chunks)))
         vector_rows = []
         per_space: dict[Space, tuple[list[int], list[np.ndarray]]] = {}
         for chunk_id, (_, embedded) in zip(ids, chunks):
@@ -241,7 +261,9 @@ class Store:
         removed: list[int] = []
         for start in range(0, len(item_ids), 500):
             batch = item_ids[start : start + 500]
-            removed += conn.execute(select(ChunkRow.id).where(ChunkRow.item_id.in_(batch))).scalars().all()
+            gone = conn.execute(select(ChunkRow.id).where(ChunkRow.item_id.in_(batch))).scalars().all()
+            lexical.delete(conn, gone)
+            removed += gone
             # Explicit deletes rather than relying on cascades: they work even if foreign keys were off.
             chunk_ids = select(ChunkRow.id).where(ChunkRow.item_id.in_(batch))
             conn.execute(delete(VectorRow).where(VectorRow.chunk_id.in_(chunk_ids)))
@@ -263,6 +285,7 @@ class Store:
             if other is not None and other != item_id:
                 changes.removed += self._delete_item_ids(conn, [other])
             conn.execute(update(ItemRow).where(ItemRow.id == item_id).values(path=path, size=size, mtime_ns=mtime_ns))
+            lexical.rename(conn, item_id, path)
             self._bump(conn)
         return changes
 
@@ -355,6 +378,29 @@ class Store:
             query = query.where(func.substr(ItemRow.path, 1, len(path_prefix)) == path_prefix)
         with self.engine.connect() as conn:
             return np.asarray(conn.execute(query).scalars().all(), dtype=np.int64)
+
+    def chunk_ids_of_kinds(self, space: Space, kinds: Iterable[ChunkKind]) -> np.ndarray:
+        """Chunks of these kinds with a vector in this space (a route's targets, when its space is mixed)."""
+        query = (
+            select(VectorRow.chunk_id)
+            .join(ChunkRow, ChunkRow.id == VectorRow.chunk_id)
+            .where(VectorRow.space == space.value, ChunkRow.kind.in_([k.value for k in kinds]))
+        )
+        with self.engine.connect() as conn:
+            return np.asarray(conn.execute(query).scalars().all(), dtype=np.int64)
+
+    def lexical_search(
+        self, expression: str, limit: int, modalities: tuple[Modality, ...] = (), path_prefix: bytes | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids matching an FTS5 expression, best BM25 first, with their (positive) BM25 scores."""
+        with self.engine.connect() as conn:
+            rows = lexical.search(conn, expression, limit, [m.value for m in modalities], path_prefix)
+        return np.asarray([r[0] for r in rows], np.int64), np.asarray([r[1] for r in rows], np.float64)
+
+    def lexical_matches(self, expression: str) -> np.ndarray:
+        """Every chunk id matching an FTS5 expression (the required phrases of a query)."""
+        with self.engine.connect() as conn:
+            return np.asarray(sorted(lexical.matches(conn, expression)), np.int64)
 
     # --- reporting ------------------------------------------------------------------------------
     def counts(self) -> dict[str, dict[str, int]]:

@@ -42,7 +42,7 @@ class Extracted:
 def extract(
     path: bytes, sniffed: Sniffed, joint: JointPreprocessor, settings: Settings, window: TokenWindow | None = None
 ) -> Extracted:
-    """`window` cuts text into passages (default: the joint model's; see EncoderSet.passage_window)."""
+    """`window` cuts text into passages (default: the joint model's; see EncoderSet.document_window)."""
     if sniffed.modality is Modality.IMAGE:
         draft = round(settings.jpeg_draft * joint.image_size) or None
         image = open_image(path, settings.max_image_pixels, draft_size=draft)

@@ -1,0 +1,79 @@
+"""`anyseek eval`: search quality on judged queries, cross-modal pairs and the approximate index. Parses,
+calls engine.evaluation, prints; the measuring lives in the engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from anyseek.cli import render
+
+
+def register(app: typer.Typer, friendly, open_engine) -> None:
+    """Add the `eval` command; `friendly` and `open_engine` are the app's error wrapper and index opener."""
+
+    @app.command("eval")
+    @friendly
+    def evaluate(
+        queries: Annotated[
+            Path | None,
+            typer.Argument(help='JSONL: {"query": "...", "relevant": ["path", ...]} per line (paths relative to it).'),
+        ] = None,
+        pairs: Annotated[
+            Path | None, typer.Option("--pairs", help="(image, caption) pairs: .csv, .jsonl or a folder.")
+        ] = None,
+        ann: Annotated[
+            bool, typer.Option("--ann", help="Recall of the live approximate index against exact search.")
+        ] = False,
+        json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    ) -> None:
+        """MRR@10, nDCG@10 and recall@1/5/10 of each search mode and route on judged queries; cross-modal
+        recall on pairs; approximate-index recall."""
+        from anyseek.engine import evaluation
+        from anyseek.engine.errors import QueryError
+
+        if not (queries or pairs):
+            raise QueryError("give a JSONL file of judged queries, --pairs, or both")
+        report: dict[str, object] = {}
+        with open_engine(create=False) as engine:
+            if queries:
+                judged, skipped = evaluation.indexed_only(engine, evaluation.load_queries(queries))
+                results = evaluation.evaluate(engine, judged)
+                report["queries"] = {name: m.as_dict() for name, m in results.items()}
+                report["skipped"] = skipped
+                if ann:
+                    report["ann"] = evaluation.ann_recall(engine, [q.query for q in judged])
+            if pairs:
+                from anyseek.engine.training.pairs import load_pairs
+
+                report["pairs"] = evaluation.pair_recall(engine, load_pairs(pairs))
+        render.print_json(report) if json else _print(report)
+
+
+def _print(report: dict) -> None:
+    if "queries" in report:
+        table = Table(title="judged queries", show_edge=False)
+        for column in ("configuration", "MRR@10", "nDCG@10", "R@1", "R@5", "R@10", "queries"):
+            table.add_column(column, justify="left" if column == "configuration" else "right")
+        for name, m in report["queries"].items():
+            values = (m["mrr10"], m["ndcg10"], m["recall1"], m["recall5"], m["recall10"])
+            table.add_row(name, *(f"{v:.3f}" for v in values), str(m["queries"]))
+        render.out.print(table)
+        if report.get("skipped"):
+            render.err.print(f"{report['skipped']} queries skipped: none of their relevant files is indexed")
+    for space, figures in (report.get("ann") or {}).items():
+        render.out.print(
+            f"{space} index ({figures['kind']}, {figures['vectors']} vectors): recall@10 {figures['recall']:.3f}"
+        )
+    if pairs := report.get("pairs"):
+        render.out.print(
+            f"pairs ({pairs['captions']} captions, {pairs['images']} images): "
+            + ", ".join(
+                f"{way.replace('_', ' ')} R@{k} {pairs[f'{way}_recall{k}']:.3f}"
+                for way in ("text_to_image", "image_to_text")
+                for k in (1, 5, 10)
+            )
+        )
