@@ -178,6 +178,10 @@ def search(
     min_similarity: Annotated[
         float | None, typer.Option("--min-similarity", help="Drop matches whose cosine similarity is lower.")
     ] = None,
+    after: Annotated[
+        str | None, typer.Option("--after", help="Only items captured on or after this date (2024-05-01).")
+    ] = None,
+    before: Annotated[str | None, typer.Option("--before", help="Only items captured before this date.")] = None,
     device: Device = None,
     json: Json = False,
 ) -> None:
@@ -198,6 +202,8 @@ def search(
             modalities=types or (),
             path_prefix=path,
             min_similarity=min_similarity,
+            after=after,
+            before=before,
         )
     render.search_json(results, query) if json else render.search_table(results)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
+from anyseek.engine.dates import DateLike, to_epoch
 from anyseek.engine.encoders import EncoderSet, Fingerprint
 from anyseek.engine.errors import IndexNotFoundError, ModelMismatchError, StorageError
 from anyseek.engine.records import (
@@ -232,9 +233,13 @@ class Engine:
         modalities: Iterable[Modality | str] = (),
         path_prefix: str | os.PathLike | None = None,
         min_similarity: float | None = None,
+        after: DateLike | None = None,
+        before: DateLike | None = None,
     ) -> SearchResults:
         """Search everything with text, an image (path, bytes or PIL image), a recording, an indexed item
-        (id or path: "more like this") or weighted `parts`; all given inputs are combined."""
+        (id or path: "more like this") or weighted `parts`; all given inputs are combined. `after`
+        (inclusive) and `before` (exclusive) keep items captured in that span (`"2024-05-01"`, a date,
+        a datetime or UTC epoch seconds); items without a capture date drop out."""
         parts = list(parts)
         if text is not None:
             parts.append(QueryPart(text=text))
@@ -244,7 +249,13 @@ class Engine:
             parts.append(QueryPart(audio=Path(audio)))
         if like is not None:
             parts.append(QueryPart(item_id=self._resolve_item(like)))
-        filters = Filters(tuple(Modality(m) for m in modalities), self._prefix(path_prefix), min_similarity)
+        filters = Filters(
+            tuple(Modality(m) for m in modalities),
+            self._prefix(path_prefix),
+            min_similarity,
+            captured_after=to_epoch(after, "after"),
+            captured_before=to_epoch(before, "before"),
+        )
         if len(self.catalog.dims) < len(SPACE_OF_ROLE):
             self._learn_dims()  # a writer may have stored a space's first vectors since this index opened
         self.catalog.refresh()

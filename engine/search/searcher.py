@@ -50,7 +50,11 @@ class Searcher:
         filters = query.filters
         exclude = encoded.exclude_items | set(filters.exclude_items)
         allowed = (
-            self.store.allowed_chunk_ids(filters.modalities, filters.path_prefix) if filters.restricts_ids else None
+            self.store.allowed_chunk_ids(
+                filters.modalities, filters.path_prefix, filters.captured_after, filters.captured_before
+            )
+            if filters.restricts_ids
+            else None
         )
         if allowed is not None and not len(allowed):
             return SearchResults((), tuple(encoded.transcripts))
@@ -173,4 +177,6 @@ def _hit(entry, context: ChunkContext) -> Hit:
         char_start=chunk.char_start,
         char_end=chunk.char_end,
         raw_path=item.path,
+        page=chunk.page,
+        captured_at=item.captured_at,
     )
