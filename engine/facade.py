@@ -50,7 +50,7 @@ from anyseek.engine.store.migrations import SCHEMA_VERSION
 from anyseek.engine.store.store import Store
 from anyseek.engine.vectors.catalog import VectorCatalog
 from anyseek.indexer.extract.audio import decode_audio
-from anyseek.indexer.extract.image import open_image
+from anyseek.indexer.extract.image import open_image, open_raw
 from anyseek.indexer.pipeline import Indexer
 from anyseek.indexer.scan import normalize_root
 from anyseek.indexer.sniff import sniff_file
@@ -294,6 +294,8 @@ class Engine:
     def _open_query_image(self, source):
         if isinstance(source, (str, os.PathLike)):
             source = os.fsencode(source)
+        if isinstance(source, bytes) and sniff_file(source).format == "raw":
+            return open_raw(source, self.settings.max_image_pixels).image  # its preview, as when indexed
         return open_image(source, self.settings.max_image_pixels)
 
     # --- reporting ------------------------------------------------------------------------------
