@@ -9,6 +9,7 @@ import os
 import zipfile
 from datetime import UTC
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -111,6 +112,10 @@ def test_dng_is_read_through_its_largest_preview_turned_upright():
     photo = open_raw(os.fsencode(FORMATS / "camera.dng"), CAP)
     width, height = MANIFEST["dng"]["preview_size"]
     assert photo.image.size == (height, width)
+    # orientation 6: the stored picture's left column becomes the upright picture's top row
+    stored = np.asarray(Image.open(io.BytesIO(preview.jpeg)).convert("RGB"), np.float32)
+    upright = np.asarray(photo.image, np.float32)
+    assert np.abs(upright[0, :, :] - stored[::-1, 0, :]).mean() < 2
     assert photo.captured_at == exif_time(MANIFEST["dng"]["taken"])
 
 

@@ -7,11 +7,13 @@ and a PDF passage its 1-based page; passages never straddle two pages.
 from __future__ import annotations
 
 import os
+import posixpath
 import re
 import threading
 import zipfile
 import zlib
 from collections.abc import Callable
+from urllib.parse import unquote
 from xml.etree import ElementTree
 
 from anyseek.engine.errors import ExtractionError
@@ -21,8 +23,11 @@ from anyseek.indexer.extract.text import decode_text
 
 PAGE_BREAK = "\n\n"
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-# PDFium is not thread-safe: one document at a time in a process (pypdfium2's documented rule).
+# PDFium is not thread-safe: one document at a time in a process (pypdfium2's documented rule). A PDF
+# stuck inside PDFium keeps the lock (its worker is abandoned, not killed): later PDFs fail after a wait
+# instead of each hanging until its own decode timeout.
 _pdfium_lock = threading.Lock()
+PDF_LOCK_WAIT_S = 90.0
 
 Splitter = Callable[[str], list[Chunk]]
 
@@ -36,11 +41,20 @@ def pdf_pages(path: bytes, max_chars: int) -> list[str]:
     """
     import pypdfium2
 
+    if not _pdfium_lock.acquire(timeout=PDF_LOCK_WAIT_S):
+        raise ExtractionError("another PDF has been stuck in the PDF reader for over a minute; retry this one later")
+    try:
+        return _read_pages(pypdfium2, path, max_chars)
+    finally:
+        _pdfium_lock.release()
+
+
+def _read_pages(pypdfium2, path: bytes, max_chars: int) -> list[str]:
     pages: list[str] = []
     total = 0
     # A file object, not the path: pypdfium2 reads bytes as the document itself, and a str path would
     # not round-trip a non-UTF-8 name.
-    with _pdfium_lock, open(path, "rb") as fh:
+    with open(path, "rb") as fh:
         try:
             pdf = pypdfium2.PdfDocument(fh)
         except pypdfium2.PdfiumError as exc:
@@ -143,7 +157,9 @@ def epub_text(path: bytes, max_chars: int) -> str:
             href = manifest.get(idref)
             if not href:
                 continue
-            markup = _read_member(archive, base + href, max_chars, "EPUB book")
+            # hrefs are URLs relative to the package file: `../Text/ch%201.xhtml`
+            member = posixpath.normpath(base + unquote(href.split("#", 1)[0]))
+            markup = _read_member(archive, member, max_chars, "EPUB book")
             # a chapter's <title> repeats its heading
             chapters.append(html_to_text(decode_text(markup), title=False))
             total += len(chapters[-1])
