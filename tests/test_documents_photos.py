@@ -106,6 +106,16 @@ def test_heic_is_turned_upright_by_its_exif_orientation_and_dated():
     assert photo.captured_at == exif_time(MANIFEST["heic"]["taken"], MANIFEST["heic"]["offset"])
 
 
+def test_jpeg_capture_date_comes_from_exif_date_time_original(tmp_path):
+    exif = Image.Exif()
+    exif[306] = "2025:01:01 00:00:00"  # DateTime: when the file was last written, not the shot
+    exif.get_ifd(0x8769)[36867] = "2021:08:09 07:06:05"
+    Image.new("RGB", (8, 8)).save(tmp_path / "shot.jpg", exif=exif.tobytes())
+    Image.new("RGB", (8, 8)).save(tmp_path / "plain.jpg")
+    assert open_photo(os.fsencode(tmp_path / "shot.jpg"), CAP).captured_at == exif_time("2021:08:09 07:06:05")
+    assert open_photo(os.fsencode(tmp_path / "plain.jpg"), CAP).captured_at is None
+
+
 def test_dng_is_read_through_its_largest_preview_turned_upright():
     preview = raw_preview((FORMATS / "camera.dng").read_bytes())
     assert Image.open(io.BytesIO(preview.jpeg)).size == tuple(MANIFEST["dng"]["preview_size"])

@@ -40,7 +40,7 @@ def formats_index(tmp_path_factory, encoders):
         shutil.copyfile(FORMATS / name, target)
     bad = root / "bad"
     bad.mkdir()
-    for name in ("report.pdf", "recipe.docx", "rotated.heic", "camera.dng"):
+    for name in ("report.pdf", "recipe.docx", "stories.epub", "rotated.heic", "camera.dng"):
         data = (FORMATS / name).read_bytes()
         (bad / name).write_bytes(data[: len(data) // 3])
     home = tmp_path_factory.mktemp("formats-index")
@@ -160,6 +160,7 @@ def test_unchanged_documents_and_photos_are_skipped_on_reindex(formats_index):
     [
         ("report.pdf", "PDF"),
         ("recipe.docx", "corrupt .docx document"),
+        ("stories.epub", "corrupt EPUB book"),
         ("rotated.heic", "image"),
         ("camera.dng", "RAW"),
     ],
