@@ -23,9 +23,12 @@ DOCUMENT_EXTENSIONS = {".pdf", ".docx", ".epub", ".html", ".htm", ".xhtml"}
 DOCUMENT_FORMATS = frozenset({"pdf", "docx", "epub", "html"})
 RAW_VARIANT_MAGIC = (b"IIRO", b"IIRS", b"MMOR", b"IIU\x00")  # Olympus ORF, Panasonic RW2
 EPUB_MIMETYPE = b"mimetypeapplication/epub+zip"
-# An HTML page: optional BOM, XML prolog, comments and whitespace, then a doctype or an <html>/<head> tag.
+# An HTML page by the WHATWG MIME sniffing patterns: optional BOM, XML prolog and whitespace, then one of
+# the tags a page (or a saved fragment) opens with, ended by a space or `>`.
 HTML_START = re.compile(
-    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head)[\s>]", re.I | re.S
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?"
+    rb"<(?:!doctype\s+html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body|br|p|!--)[\s>]",
+    re.I,
 )
 HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"}
 AUDIO_MP4_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A "}

@@ -59,6 +59,14 @@ def test_a_plain_zip_is_ignored_but_a_zip_named_docx_is_reported(tmp_path):
     assert "not a Word document" in sniff_file(os.fsencode(tmp_path / "fake.docx")).problem
 
 
+@pytest.mark.parametrize(
+    "start", [b"<!DOCTYPE html>", b"<?xml version='1.0'?>\n<html xmlns='x'>", b"  <div class=a>", b"<!-- saved -->"]
+)
+def test_html_is_recognised_by_its_opening_markup(tmp_path, start):
+    (tmp_path / "page").write_bytes(start + b"<p>Hello</p>")
+    assert sniff_file(os.fsencode(tmp_path / "page")).format == "html"
+
+
 def test_markdown_with_inline_html_stays_text(tmp_path):
     (tmp_path / "page.md").write_text("<html> is how a page begins\n\nin markdown notes")
     assert sniff_file(os.fsencode(tmp_path / "page.md")).format == "text"
