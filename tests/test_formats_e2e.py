@@ -20,7 +20,10 @@ from tests.test_cli_e2e import anyseek
 
 FORMATS = FIXTURES / "formats"
 MANIFEST = json.loads((FORMATS / "manifest.json").read_text())
-FILES = ["report.pdf", "scanned.pdf", "recipe.docx", "penguins.html", "stories.epub", "rotated.heic", "camera.dng"]
+FILES = [
+    *("report.pdf", "scanned.pdf", "locked.pdf", "unlocked.pdf", "recipe.docx", "penguins.html", "stories.epub"),
+    *("rotated.heic", "camera.dng"),
+]
 
 
 def _epoch(exif_stamp: str, offset: str = "+00:00") -> float:
@@ -85,6 +88,14 @@ def test_scanned_pdf_without_text_layer_is_reported_as_such(formats_index):
     root, _, report = formats_index
     reasons = {Path(e.path).name: e.reason for e in report.errors}
     assert "scanned PDF" in reasons["disguised-scanned"] and "no text layer" in reasons["disguised-scanned"]
+
+
+def test_password_locked_pdf_is_reported_and_an_openable_encrypted_one_is_indexed(formats_index):
+    root, engine, report = formats_index
+    reasons = {Path(e.path).name: e.reason for e in report.errors}
+    assert "locked with a password" in reasons["disguised-locked"]
+    hits = engine.search("new rowing boat paid by membership fees", k=5, modalities=["text"])
+    assert any(h.path.endswith("disguised-unlocked") and h.page == 3 for h in hits)
 
 
 @pytest.mark.parametrize(

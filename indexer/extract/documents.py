@@ -58,6 +58,8 @@ def _read_pages(pypdfium2, path: bytes, max_chars: int) -> list[str]:
         try:
             pdf = pypdfium2.PdfDocument(fh)
         except pypdfium2.PdfiumError as exc:
+            if "password" in str(exc).lower():
+                raise ExtractionError("PDF locked with a password: its text cannot be read") from None
             raise ExtractionError(f"corrupt or unreadable PDF: {_pdfium_reason(exc)}") from None
         try:
             for index in range(len(pdf)):
@@ -80,8 +82,6 @@ def _read_pages(pypdfium2, path: bytes, max_chars: int) -> list[str]:
 def _pdfium_reason(exc: Exception) -> str:
     """pypdfium2 says `Failed to load document (PDFium: Data format error).`: keep the cause."""
     text = str(exc)
-    if "password" in text.lower():
-        return "it is encrypted with a password"
     cause = re.search(r"PDFium: ([^)]*)", text)
     return cause.group(1).strip().lower() if cause else text or type(exc).__name__
 
