@@ -99,7 +99,9 @@ def is_dng(fh: BinaryIO) -> bool:
 
 
 def _office_zip(path: bytes, ext: str) -> Sniffed:
-    """A zip is a Word document when it holds word/document.xml (its central directory says so)."""
+    """A zip is a Word document when it holds word/document.xml (its central directory says so), and an
+    EPUB book when it holds META-INF/container.xml and an OPS mimetype (some tools store `mimetype`
+    compressed or not first, which hides the EPUB magic at byte 30)."""
     try:
         with open(path, "rb") as fh, zipfile.ZipFile(fh) as archive:
             names = set(archive.namelist())
@@ -109,6 +111,8 @@ def _office_zip(path: bytes, ext: str) -> Sniffed:
         return Sniffed(None, "")
     if "word/document.xml" in names:
         return Sniffed(Modality.TEXT, "docx")
+    if {"mimetype", "META-INF/container.xml"} <= names:
+        return Sniffed(Modality.TEXT, "epub")
     if ext in DOCUMENT_EXTENSIONS:
         return Sniffed(None, "", f"named {ext} but this zip archive is not a Word document or EPUB book")
     return Sniffed(None, "")

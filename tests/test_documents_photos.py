@@ -67,6 +67,16 @@ def test_html_is_recognised_by_its_opening_markup(tmp_path, start):
     assert sniff_file(os.fsencode(tmp_path / "page")).format == "html"
 
 
+def test_epub_whose_mimetype_entry_is_not_first_is_still_a_book(tmp_path):
+    source = zipfile.ZipFile(FORMATS / "stories.epub")
+    with zipfile.ZipFile(tmp_path / "book", "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in reversed(source.namelist()):  # mimetype last, and compressed
+            archive.writestr(name, source.read(name))
+    book = os.fsencode(tmp_path / "book")
+    assert sniff_file(book).format == "epub"
+    assert MANIFEST["epub"][1] in epub_text(book, 10**8)
+
+
 def test_markdown_with_inline_html_stays_text(tmp_path):
     (tmp_path / "page.md").write_text("<html> is how a page begins\n\nin markdown notes")
     assert sniff_file(os.fsencode(tmp_path / "page.md")).format == "text"
