@@ -185,6 +185,10 @@ def search(
     mode: Annotated[
         str | None, typer.Option("--mode", help="hybrid (default), dense (embeddings only) or lexical (words only).")
     ] = None,
+    after: Annotated[
+        str | None, typer.Option("--after", help="Only items captured on or after this date (2024-05-01).")
+    ] = None,
+    before: Annotated[str | None, typer.Option("--before", help="Only items captured before this date.")] = None,
     device: Device = None,
     json: Json = False,
 ) -> None:
@@ -207,6 +211,8 @@ def search(
             min_similarity=min_similarity,
             min_score=min_score,
             mode=mode,
+            after=after,
+            before=before,
         )
     render.search_json(results, query) if json else render.search_table(results)
 

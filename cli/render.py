@@ -8,7 +8,7 @@ import sys
 from rich.console import Console
 from rich.table import Table
 
-from anyseek.engine.records import IndexReport, IndexStatus, SearchResults
+from anyseek.engine.records import IndexReport, IndexStatus, SearchResults, iso_time
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
@@ -28,10 +28,16 @@ def print_json(data: object) -> None:
 
 
 def where(hit) -> str:
+    place = []
+    if hit.captured_at is not None:
+        place.append(iso_time(hit.captured_at)[:16].replace("T", " "))
+    if hit.page is not None:
+        place.append(f"p. {hit.page}")
     if hit.start is not None:
-        text = f"{clock(hit.start)}–{clock(hit.end)}"
-        return f"{text}  {hit.snippet}" if hit.snippet else text
-    return hit.snippet or ""
+        place.append(f"{clock(hit.start)}–{clock(hit.end)}")
+    if hit.snippet:
+        place.append(hit.snippet)
+    return "  ".join(place)
 
 
 def search_table(results: SearchResults) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
+from anyseek.engine.dates import DateLike, to_epoch
 from anyseek.engine.encoders import EncoderSet, Fingerprint
 from anyseek.engine.errors import IndexNotFoundError, ModelMismatchError, QueryError, StorageError
 from anyseek.engine.records import (
@@ -50,7 +51,7 @@ from anyseek.engine.store.migrations import SCHEMA_VERSION
 from anyseek.engine.store.store import Store
 from anyseek.engine.vectors.catalog import VectorCatalog
 from anyseek.indexer.extract.audio import decode_audio
-from anyseek.indexer.extract.image import open_image
+from anyseek.indexer.extract.image import open_image, open_raw
 from anyseek.indexer.pipeline import Indexer
 from anyseek.indexer.scan import normalize_root
 from anyseek.indexer.sniff import sniff_file
@@ -249,12 +250,16 @@ class Engine:
         min_score: float | None = None,
         mode: str | None = None,
         spaces: Iterable[str] | None = None,
+        after: DateLike | None = None,
+        before: DateLike | None = None,
     ) -> SearchResults:
         """Search everything with text, an image (path, bytes or PIL image), a recording, an indexed item
         (id or path: "more like this") or weighted `parts`; all given inputs are combined. `mode`: hybrid
         (default: the search_mode setting), dense or lexical; `min_score` drops hits below that
         calibrated score (0-1), `min_similarity` below that raw cosine. `spaces` limits the dense search
-        to those spaces (to measure one route alone, see engine/evaluation.py)."""
+        to those spaces (to measure one route alone, see engine/evaluation.py). `after` (inclusive) and
+        `before` (exclusive) keep items captured in that span (`"2024-05-01"`, a date, a datetime or UTC
+        epoch seconds); items without a capture date drop out."""
         parts = list(parts)
         if text is not None:
             parts.append(QueryPart(text=text))
@@ -265,7 +270,12 @@ class Engine:
         if like is not None:
             parts.append(QueryPart(item_id=self._resolve_item(like)))
         filters = Filters(
-            tuple(Modality(m) for m in modalities), self._prefix(path_prefix), min_similarity, min_score=min_score
+            tuple(Modality(m) for m in modalities),
+            self._prefix(path_prefix),
+            min_similarity,
+            captured_after=to_epoch(after, "after"),
+            captured_before=to_epoch(before, "before"),
+            min_score=min_score,
         )
         if len(self.catalog.dims) < len(SPACE_OF_ROLE):
             self._learn_dims()  # a writer may have stored a space's first vectors since this index opened
@@ -305,6 +315,8 @@ class Engine:
     def _open_query_image(self, source):
         if isinstance(source, (str, os.PathLike)):
             source = os.fsencode(source)
+        if isinstance(source, bytes) and sniff_file(source).format == "raw":
+            return open_raw(source, self.settings.max_image_pixels).image  # its preview, as when indexed
         return open_image(source, self.settings.max_image_pixels)
 
     # --- reporting ------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -30,6 +31,13 @@ class Space(StrEnum):
     TEXT = "text"  # sentence-transformers: every text-bearing chunk
 
 
+def iso_time(epoch: float | None) -> str | None:
+    """UTC epoch seconds as ISO 8601 (`2024-05-01T10:30:00Z`)."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def display_path(raw: bytes) -> str:
     """A printable form of a stored path; undecodable bytes become U+FFFD."""
     return os.fsdecode(raw).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
@@ -47,6 +55,7 @@ class Chunk:
     start_s: float | None = None
     end_s: float | None = None
     id: int | None = None
+    page: int | None = None  # 1-based page of a paginated document (PDF)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +71,7 @@ class Item:
     status: str  # "ok" or "error"
     error: str | None
     indexed_at: float
+    captured_at: float | None = None  # when the photo (or video) was taken: UTC epoch seconds
 
     @property
     def display_path(self) -> str:
@@ -91,10 +101,13 @@ class Filters:
     min_similarity: float | None = None  # raw cosine of the dense route
     exclude_items: tuple[int, ...] = ()
     min_score: float | None = None  # calibrated score, in [0, 1]
+    captured_after: float | None = None  # epoch seconds, inclusive; items without a capture date drop out
+    captured_before: float | None = None  # epoch seconds, exclusive
 
     @property
     def restricts_ids(self) -> bool:
-        return bool(self.modalities or self.path_prefix)
+        dated = self.captured_after is not None or self.captured_before is not None
+        return bool(self.modalities or self.path_prefix or dated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +138,8 @@ class Hit:
     char_end: int | None = None
     raw_path: bytes = b""
     route: str = ""  # what found it: "text", "joint", "lexical", or a dense route plus "+lexical"
+    page: int | None = None  # 1-based, for paginated documents
+    captured_at: float | None = None  # UTC epoch seconds, where the file records when it was taken
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -140,6 +155,8 @@ class Hit:
             "end": self.end,
             "char_start": self.char_start,
             "char_end": self.char_end,
+            "page": self.page,
+            "captured_at": iso_time(self.captured_at),
         }
 
 

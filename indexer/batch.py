@@ -61,10 +61,16 @@ class EmbedBatch:
                 else:
                     vectors = {space: by_key[key] for space, by_key in text_vectors.items()}
                 chunks.append(EmbeddedChunk(chunk, vectors))
-            entry = prepared.entry
+            entry, extracted = prepared.entry, prepared.extracted
             writes.append(
                 ItemWrite(
-                    entry.path, entry.size, entry.mtime_ns, prepared.content_hash, prepared.extracted.modality, chunks
+                    entry.path,
+                    entry.size,
+                    entry.mtime_ns,
+                    prepared.content_hash,
+                    extracted.modality,
+                    chunks,
+                    captured_at=extracted.captured_at,
                 )
             )
         replaced = {p.entry.path for p in files if p.previous is not None}

@@ -1,20 +1,40 @@
-"""Content type from magic bytes. The extension is only a hint, used for formats with no magic (text)."""
+"""Content type from magic bytes. The extension is only a hint, used for formats with no magic (text) and
+to tell a camera RAW file from a plain TIFF. Documents are text: PDF by `%PDF-`, DOCX and EPUB by what
+their zip holds, HTML by its opening markup."""
 
 from __future__ import annotations
 
 import os
+import re
+import struct
+import zipfile
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from anyseek.engine.records import Modality
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 AUDIO_EXTENSIONS = {".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac"}
 TEXT_EXTENSIONS = {".txt", ".md", ".markdown", ".rst", ".text"}
+# Markup formats where inline HTML is normal: such a file stays plain text even if it opens with a tag.
+MARKUP_EXTENSIONS = {".md", ".markdown", ".rst"}
+RAW_EXTENSIONS = {".dng", ".cr2", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".pef", ".srw"}
+DOCUMENT_EXTENSIONS = {".pdf", ".docx", ".epub", ".html", ".htm", ".xhtml"}
+DOCUMENT_FORMATS = frozenset({"pdf", "docx", "epub", "html"})
+RAW_VARIANT_MAGIC = (b"IIRO", b"IIRS", b"MMOR", b"IIU\x00")  # Olympus ORF, Panasonic RW2
+EPUB_MIMETYPE = b"mimetypeapplication/epub+zip"
+# An HTML page by the WHATWG MIME sniffing patterns: optional BOM, XML prolog and whitespace, then one of
+# the tags a page (or a saved fragment) opens with, ended by a space or `>`.
+HTML_START = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*>\s*)?"
+    rb"<(?:!doctype\s+html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body|br|p|!--)[\s>]",
+    re.I,
+)
 HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"}
 AUDIO_MP4_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A "}
 MP4_AUDIO_HINT = {".m4a", ".aac"}
 BMP_DIB_SIZES = {12, 40, 52, 56, 64, 108, 124}
-HEADER_BYTES = 64
+HEADER_BYTES = 512
 TEXT_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
@@ -36,7 +56,7 @@ def sniff_bytes(head: bytes, ext: str) -> Sniffed:
         return found
     if ext in TEXT_EXTENSIONS:
         return Sniffed(Modality.TEXT, "text")
-    expected = "image" if ext in IMAGE_EXTENSIONS else "audio" if ext in AUDIO_EXTENSIONS else None
+    expected = _expected_kind(ext)
     if expected is None:
         return Sniffed(None, "")
     if not head:
@@ -44,10 +64,58 @@ def sniff_bytes(head: bytes, ext: str) -> Sniffed:
     return Sniffed(None, "", f"named {ext} but its content is not a recognised {expected} format ({_describe(head)})")
 
 
+def _expected_kind(ext: str) -> str | None:
+    if ext in IMAGE_EXTENSIONS or ext in RAW_EXTENSIONS:
+        return "image"
+    if ext in AUDIO_EXTENSIONS:
+        return "audio"
+    return "document" if ext in DOCUMENT_EXTENSIONS else None
+
+
 def sniff_file(path: bytes) -> Sniffed:
     with open(path, "rb") as fh:
         head = fh.read(HEADER_BYTES)
-    return sniff_bytes(head, extension(path))
+        ext = extension(path)
+        if head.startswith(b"PK\x03\x04") and head[30:58] != EPUB_MIMETYPE:
+            return _office_zip(path, ext)
+        found = sniff_bytes(head, ext)
+        if found.format == "tiff" and is_dng(fh):
+            return Sniffed(Modality.IMAGE, "raw")
+    return found
+
+
+def is_dng(fh: BinaryIO) -> bool:
+    """Whether a TIFF's first IFD has the DNGVersion tag (50706): a DNG whatever its name."""
+    try:
+        fh.seek(0)
+        head = fh.read(8)
+        order = "<" if head[:2] == b"II" else ">"
+        fh.seek(struct.unpack(order + "I", head[4:8])[0])
+        count = min(struct.unpack(order + "H", fh.read(2))[0], 1024)
+        entries = fh.read(12 * count)
+    except (struct.error, OSError, ValueError):
+        return False
+    return any(struct.unpack_from(order + "H", entries, 12 * i)[0] == 50706 for i in range(len(entries) // 12))
+
+
+def _office_zip(path: bytes, ext: str) -> Sniffed:
+    """A zip is a Word document when it holds word/document.xml (its central directory says so), and an
+    EPUB book when it holds META-INF/container.xml and an OPS mimetype (some tools store `mimetype`
+    compressed or not first, which hides the EPUB magic at byte 30)."""
+    try:
+        with open(path, "rb") as fh, zipfile.ZipFile(fh) as archive:
+            names = set(archive.namelist())
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        if ext in DOCUMENT_EXTENSIONS:
+            return Sniffed(None, "", f"corrupt {ext} document: not a readable zip archive ({exc})")
+        return Sniffed(None, "")
+    if "word/document.xml" in names:
+        return Sniffed(Modality.TEXT, "docx")
+    if {"mimetype", "META-INF/container.xml"} <= names:
+        return Sniffed(Modality.TEXT, "epub")
+    if ext in DOCUMENT_EXTENSIONS:
+        return Sniffed(None, "", f"named {ext} but this zip archive is not a Word document or EPUB book")
+    return Sniffed(None, "")
 
 
 def _magic(head: bytes, ext: str) -> Sniffed | None:
@@ -65,7 +133,16 @@ def _magic(head: bytes, ext: str) -> Sniffed | None:
     if head[:2] == b"BM" and len(head) >= 18 and int.from_bytes(head[14:18], "little") in BMP_DIB_SIZES:
         return Sniffed(image, "bmp")
     if head[:4] in (b"II*\x00", b"MM\x00*"):
-        return Sniffed(image, "tiff")
+        # Most camera RAW formats are TIFF inside; CR2 also marks itself at byte 8.
+        return Sniffed(image, "raw" if ext in RAW_EXTENSIONS or head[8:10] == b"CR" else "tiff")
+    if head[:4] in RAW_VARIANT_MAGIC:
+        return Sniffed(image, "raw")
+    if head.startswith(b"%PDF-"):
+        return Sniffed(Modality.TEXT, "pdf")
+    if head.startswith(b"PK\x03\x04") and head[30:58] == EPUB_MIMETYPE:
+        return Sniffed(Modality.TEXT, "epub")
+    if ext not in MARKUP_EXTENSIONS and HTML_START.match(head):
+        return Sniffed(Modality.TEXT, "html")
     if head[4:8] == b"ftyp":
         return _iso_media(head, ext)
     if head.startswith(b"fLaC"):

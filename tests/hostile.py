@@ -1,4 +1,4 @@
-"""The hostile corpus: bad input of every kind mixed into a folder of good images, text and speech.
+"""The hostile corpus: bad input of every kind mixed into a folder of good images, documents and speech.
 
 `build_hostile_corpus` returns what a correct run must report: for each bad file a substring of its
 error reason, and the good files that must end up searchable.
@@ -6,9 +6,11 @@ error reason, and the good files that must end up searchable.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import struct
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from tests.media import SPEECH, photo
+
+FORMATS = Path(__file__).parent / "fixtures" / "formats"
 
 
 @dataclass
@@ -93,12 +97,36 @@ def build_hostile_corpus(root: Path, big_text_mb: int = 200) -> HostileCorpus:
         for _ in range(big_text_mb * 1024 * 1024 // len(line) + 1):
             fh.write(line)
     corpus.bad[os.fsencode(big)] = "max_text_bytes"
+    _documents_and_raw(corpus)
     return corpus
 
 
-def _encode(image, fmt: str) -> bytes:
-    import io
+def _documents_and_raw(corpus: HostileCorpus) -> None:
+    """12: documents and camera RAW, good and broken (fixtures from tests/fixtures/formats)."""
+    pdf, docx, dng = (FORMATS / name for name in ("report.pdf", "recipe.docx", "camera.dng"))
+    _write(corpus, b"good/report.pdf", pdf.read_bytes())
+    _write(corpus, b"good/recipe.docx", docx.read_bytes())
+    _write(corpus, b"good/saved-page.htm", (FORMATS / "penguins.html").read_bytes())
+    _write(corpus, b"good/camera.dng", dng.read_bytes())
+    _write(corpus, b"bad/truncated.pdf", pdf.read_bytes()[:400], "corrupt or unreadable PDF")
+    _write(corpus, b"bad/scanned.pdf", (FORMATS / "scanned.pdf").read_bytes(), "scanned PDF")
+    _write(corpus, b"bad/truncated.docx", docx.read_bytes()[:500], "corrupt .docx document")
+    _write(corpus, b"bad/bomb.docx", _zip_bomb(), "max_text_bytes")
+    _write(corpus, b"bad/truncated.dng", dng.read_bytes()[:2000], "corrupt camera RAW")
 
+
+def _zip_bomb() -> bytes:
+    """A Word document whose text part declares 4 GB once inflated (the central directory lies)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"<w:document/>")
+    data = bytearray(buffer.getvalue())
+    central = data.rindex(b"PK\x01\x02")
+    data[central + 24 : central + 28] = struct.pack("<I", 0xFFFFFFF0)  # uncompressed size
+    return bytes(data)
+
+
+def _encode(image, fmt: str) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format=fmt)
     return buffer.getvalue()

@@ -65,6 +65,8 @@ def test_every_good_file_is_searchable(hostile_run, encoders):
         assert eng.search(image=corpus.root / "good" / "phone.heic", k=1)[0].path.endswith("phone.heic")
         hit = eng.search(text="broken file name, perfectly good text", k=1, modalities=["text"])[0]
         assert hit.raw_path == os.fsencode(corpus.root) + b"/caf\xe9/\xff\xfenotes.txt"
+        hits = eng.search(text="lamp replaced with a modern lens in spring", k=3, modalities=["text"])
+        assert any(h.path.endswith("report.pdf") and h.page == 2 for h in hits)
 
 
 def test_peak_memory_stays_bounded(hostile_run):

@@ -64,7 +64,11 @@ class Searcher:
             raise QueryError("the lexical mode searches words; the query has none")
         exclude = encoded.exclude_items | set(filters.exclude_items)
         allowed = (
-            self.store.allowed_chunk_ids(filters.modalities, filters.path_prefix) if filters.restricts_ids else None
+            self.store.allowed_chunk_ids(
+                filters.modalities, filters.path_prefix, filters.captured_after, filters.captured_before
+            )
+            if filters.restricts_ids
+            else None
         )
         if words.required:
             required = self.store.lexical_matches(words.required)
@@ -169,6 +173,9 @@ class Searcher:
         if words:
             filters = query.filters
             ids, bm25 = self.store.lexical_search(words.expression, fetch, filters.modalities, filters.path_prefix)
+            if allowed is not None:  # filters the FTS query does not apply itself (capture dates, phrases)
+                keep = np.isin(ids, allowed)
+                ids, bm25 = ids[keep], bm25[keep]
             exhausted &= len(ids) < fetch
             unseen = []
             for chunk_id, score in zip(ids.tolist(), bm25.tolist()):
@@ -256,4 +263,6 @@ def _hit(entry, context: ChunkContext) -> Hit:
         char_end=chunk.char_end,
         raw_path=item.path,
         route=entry.route,
+        page=chunk.page,
+        captured_at=item.captured_at,
     )

@@ -24,7 +24,21 @@ def m002_lexical(conn: Connection) -> None:
     lexical.repair(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial, m002_lexical]
+def _columns(conn: Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(text(f"PRAGMA table_info({table})"))}
+
+
+def m003_pages_and_capture_dates(conn: Connection) -> None:
+    """chunks.page (PDF passages) and items.captured_at (EXIF date). Idempotent: a fresh index made by
+    m001 from the current models has both already."""
+    if "page" not in _columns(conn, "chunks"):
+        conn.execute(text("ALTER TABLE chunks ADD COLUMN page INTEGER"))
+    if "captured_at" not in _columns(conn, "items"):
+        conn.execute(text("ALTER TABLE items ADD COLUMN captured_at FLOAT"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_items_captured_at ON items (captured_at)"))
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial, m002_lexical, m003_pages_and_capture_dates]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -28,6 +28,8 @@ class ItemRow(Base):
     status: Mapped[str] = mapped_column(String, index=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     indexed_at: Mapped[float] = mapped_column(Float)
+    # When the photo or video was taken (EXIF, container metadata): UTC epoch seconds, for date filters.
+    captured_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
 
 
 class ChunkRow(Base):
@@ -43,6 +45,7 @@ class ChunkRow(Base):
     char_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
     start_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     end_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    page: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1-based page of a paginated document
 
 
 class VectorRow(Base):

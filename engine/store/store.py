@@ -50,6 +50,7 @@ class ItemWrite:
     chunks: list[EmbeddedChunk] = field(default_factory=list)
     error: str | None = None
     ignored: bool = False  # no supported type: remembered so unchanged re-runs need not open it again
+    captured_at: float | None = None  # UTC epoch seconds (EXIF DateTimeOriginal, container metadata)
 
     @property
     def status(self) -> str:
@@ -96,13 +97,30 @@ def roundtrip(vector: np.ndarray) -> np.ndarray:
 def _item(row) -> Item:
     modality = Modality(row.modality) if row.modality else None
     return Item(
-        row.id, row.path, modality, row.size, row.mtime_ns, row.content_hash, row.status, row.error, row.indexed_at
+        row.id,
+        row.path,
+        modality,
+        row.size,
+        row.mtime_ns,
+        row.content_hash,
+        row.status,
+        row.error,
+        row.indexed_at,
+        row.captured_at,
     )
 
 
 def _chunk(row) -> Chunk:
     return Chunk(
-        ChunkKind(row.kind), row.ordinal, row.text, row.char_start, row.char_end, row.start_s, row.end_s, row.id
+        ChunkKind(row.kind),
+        row.ordinal,
+        row.text,
+        row.char_start,
+        row.char_end,
+        row.start_s,
+        row.end_s,
+        row.id,
+        row.page,
     )
 
 
@@ -209,6 +227,7 @@ class Store:
                     "status": write.status,
                     "error": write.error,
                     "indexed_at": now,
+                    "captured_at": write.captured_at,
                 }
                 for write in writes
             ]
@@ -239,6 +258,7 @@ class Store:
                 "char_end": c.chunk.char_end,
                 "start_s": c.chunk.start_s,
                 "end_s": c.chunk.end_s,
+                "page": c.chunk.page,
             }
             for item_id, c in chunks
         ]
@@ -306,7 +326,7 @@ class Store:
         for row in vector_rows:
             by_chunk.setdefault(row.chunk_id, {})[Space(row.space)] = np.frombuffer(row.data, np.float16)
         write.chunks = [EmbeddedChunk(_chunk(r), by_chunk.get(r.id, {})) for r in chunk_rows]
-        write.modality = source.modality
+        write.modality, write.captured_at = source.modality, source.captured_at
         return self.write_items([write])
 
     # --- vectors --------------------------------------------------------------------------------
@@ -370,8 +390,18 @@ class Store:
                 out.update((row.id, (ChunkKind(row.kind), row.item_id)) for row in rows)
         return out
 
-    def allowed_chunk_ids(self, modalities: tuple[Modality, ...], path_prefix: bytes | None) -> np.ndarray:
+    def allowed_chunk_ids(
+        self,
+        modalities: tuple[Modality, ...],
+        path_prefix: bytes | None,
+        captured_after: float | None = None,
+        captured_before: float | None = None,
+    ) -> np.ndarray:
         query = select(ChunkRow.id).join(ItemRow, ItemRow.id == ChunkRow.item_id)
+        if captured_after is not None:
+            query = query.where(ItemRow.captured_at >= captured_after)
+        if captured_before is not None:
+            query = query.where(ItemRow.captured_at < captured_before)
         if modalities:
             query = query.where(ItemRow.modality.in_([m.value for m in modalities]))
         if path_prefix:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -12,9 +13,10 @@ from anyseek.engine.errors import ExtractionError
 from anyseek.engine.records import Chunk, ChunkKind, Modality
 from anyseek.engine.settings import Settings
 from anyseek.indexer.extract.audio import decode_audio
-from anyseek.indexer.extract.image import open_image
+from anyseek.indexer.extract.documents import document_passages
+from anyseek.indexer.extract.image import open_photo, open_raw
 from anyseek.indexer.extract.text import decode_text, split_passages
-from anyseek.indexer.sniff import Sniffed
+from anyseek.indexer.sniff import DOCUMENT_FORMATS, Sniffed
 
 
 class TokenWindow(Protocol):
@@ -37,6 +39,7 @@ class Extracted:
     chunks: list[Chunk] = field(default_factory=list)
     pixels: np.ndarray | None = None
     audio: np.ndarray | None = None
+    captured_at: float | None = None  # UTC epoch seconds, from EXIF
 
 
 def extract(
@@ -45,8 +48,14 @@ def extract(
     """`window` cuts text into passages (default: the joint model's; see EncoderSet.document_window)."""
     if sniffed.modality is Modality.IMAGE:
         draft = round(settings.jpeg_draft * joint.image_size) or None
-        image = open_image(path, settings.max_image_pixels, draft_size=draft)
-        return Extracted(Modality.IMAGE, [Chunk(ChunkKind.IMAGE, 0)], pixels=joint.preprocess(image))
+        opener = open_raw if sniffed.format == "raw" else open_photo
+        photo = opener(path, settings.max_image_pixels, draft_size=draft)
+        pixels = joint.preprocess(photo.image)
+        return Extracted(Modality.IMAGE, [Chunk(ChunkKind.IMAGE, 0)], pixels=pixels, captured_at=photo.captured_at)
+    if sniffed.modality is Modality.TEXT and sniffed.format in DOCUMENT_FORMATS:
+        window = window or joint
+        split = functools.partial(split_passages, count_tokens=window.count_tokens, max_tokens=window.max_tokens)
+        return Extracted(Modality.TEXT, document_passages(path, sniffed.format, split, settings.max_text_bytes))
     if sniffed.modality is Modality.TEXT:
         size = os.path.getsize(path)
         if size > settings.max_text_bytes:

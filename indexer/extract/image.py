@@ -1,13 +1,30 @@
-"""Images: safe decode (pixel cap checked before decoding), EXIF orientation, first frame of animations."""
+"""Images: safe decode (pixel cap checked before decoding), EXIF orientation, first frame of animations,
+capture date; camera RAW files by their embedded preview."""
 
 from __future__ import annotations
 
+import io
+import mmap
 import threading
 import warnings
+from dataclasses import dataclass
 
 from PIL import Image, ImageOps
 
 from anyseek.engine.errors import ExtractionError
+from anyseek.indexer.extract.exif import exif_time, image_capture_time
+from anyseek.indexer.extract.raw import raw_preview
+
+# EXIF orientation -> the transpose that makes the picture upright (as ImageOps.exif_transpose does)
+ORIENTATION = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 _heif_lock = threading.Lock()
 _heif_registered = False
@@ -27,6 +44,12 @@ def _register_heif() -> None:
             _heif_registered = True
 
 
+@dataclass(frozen=True, slots=True)
+class Photo:
+    image: Image.Image  # RGB, upright
+    captured_at: float | None  # UTC epoch seconds, from EXIF
+
+
 def open_image(source, max_pixels: int, draft_size: int | None = None) -> Image.Image:
     """Decode an image (path, file object or PIL image) to RGB.
 
@@ -35,9 +58,14 @@ def open_image(source, max_pixels: int, draft_size: int | None = None) -> Image.
     """
     if isinstance(source, Image.Image):
         return source.convert("RGB")
+    return open_photo(source, max_pixels, draft_size).image
+
+
+def open_photo(source, max_pixels: int, draft_size: int | None = None) -> Photo:
+    """open_image, plus the capture date. `source` is a path (bytes) or a file object."""
     if isinstance(source, bytes):
         with open(source, "rb") as fh:
-            return open_image(fh, max_pixels, draft_size)
+            return open_photo(fh, max_pixels, draft_size)
     _register_heif()
     try:
         with warnings.catch_warnings():
@@ -48,8 +76,9 @@ def open_image(source, max_pixels: int, draft_size: int | None = None) -> Image.
                     image.draft("RGB", (draft_size, draft_size))
                 image.seek(0)
                 image.load()
+                captured_at = image_capture_time(image)
                 oriented = ImageOps.exif_transpose(image)
-                return oriented.convert("RGB")
+                return Photo(oriented.convert("RGB"), captured_at)
     except ExtractionError:
         raise
     except Image.DecompressionBombError as exc:
@@ -73,3 +102,30 @@ def _check_pixels(image: Image.Image, max_pixels: int) -> None:
             f"image is {width}×{height} ({width * height / 1e6:.0f} MP), over the "
             f"{max_pixels / 1e6:.0f} MP cap (setting max_image_pixels)"
         )
+
+
+def open_raw(path: bytes, max_pixels: int, draft_size: int | None = None) -> Photo:
+    """A camera RAW file through its embedded JPEG preview, turned upright by the RAW's own orientation
+    (previews rarely carry one), dated by the RAW's EXIF."""
+    with open(path, "rb") as fh:
+        try:
+            data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:
+            raise ExtractionError("empty file (0 bytes)") from None
+        with data:
+            preview = raw_preview(data)
+    photo = open_photo(io.BytesIO(preview.jpeg), max_pixels, draft_size)
+    image = photo.image
+    if preview.orientation in ORIENTATION and not _has_orientation(preview.jpeg):
+        image = image.transpose(ORIENTATION[preview.orientation])
+    captured_at = exif_time(preview.datetime_original, preview.offset_original) or photo.captured_at
+    return Photo(image, captured_at)
+
+
+def _has_orientation(jpeg: bytes) -> bool:
+    """Whether the preview carries its own orientation (then open_photo has applied it already)."""
+    try:
+        with Image.open(io.BytesIO(jpeg)) as image:
+            return image.getexif().get(0x0112, 1) != 1
+    except (OSError, SyntaxError, ValueError):
+        return False
