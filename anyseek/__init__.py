@@ -20,6 +20,8 @@ from anyseek.engine.errors import (
     ModelMismatchError,
     ModelUnavailableError,
     QueryError,
+    QueryFileNotFoundError,
+    RootUnavailableError,
     SchemaError,
     StorageError,
 )
@@ -60,7 +62,9 @@ __all__ = [
     "ModelUnavailableError",
     "Progress",
     "QueryError",
+    "QueryFileNotFoundError",
     "QueryPart",
+    "RootUnavailableError",
     "SchemaError",
     "SearchResults",
     "StorageError",

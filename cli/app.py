@@ -89,10 +89,10 @@ def friendly(command):
         except AnyseekError as exc:
             if STATE.debug:
                 raise
-            render.err.print(f"error: {exc}", markup=False, soft_wrap=True)
+            render.error(str(exc))
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
-            render.err.print("interrupted")
+            render.error("interrupted")
             raise typer.Exit(130) from None
 
     return wrapper
@@ -102,6 +102,53 @@ def open_engine(create: bool = True, **overrides):
     from anyseek.engine import Engine
 
     return Engine.open(STATE.index, create=create, config_file=STATE.config, **overrides)
+
+
+def _command_index(value: Path | None) -> Path | None:
+    """`--index` is accepted after the command too (`anyseek search --index DIR red`); there it wins."""
+    if value is not None:
+        STATE.index = value
+    return value
+
+
+def _as_parameter_error(check):
+    """Run an engine argument check at parse time, so the CLI and the API give the same message; from
+    the CLI it is a usage error (exit status 2)."""
+
+    def callback(value):
+        from anyseek.engine.errors import QueryError
+
+        if value is None:
+            return value
+        try:
+            return check(value)
+        except QueryError as exc:
+            raise typer.BadParameter(str(exc)) from None
+
+    return callback
+
+
+def check_min_similarity(value: float) -> float:
+    from anyseek.engine.arguments import check_min_similarity as check
+
+    return check(value)
+
+
+def _types(values: list[str]) -> list[str]:
+    from anyseek.engine.arguments import parse_modalities
+
+    return [m.value for m in parse_modalities(values)]
+
+
+def _query_files(what: str):
+    def check(value):
+        from anyseek.engine.arguments import check_query_file
+
+        if isinstance(value, list):
+            return [check_query_file(v, what) for v in value]
+        return check_query_file(value, what)
+
+    return check
 
 
 JointModel = Annotated[
@@ -116,7 +163,11 @@ JointPretrained = Annotated[
 TextModel = Annotated[str | None, typer.Option(help="sentence-transformers model (default all-MiniLM-L6-v2)")]
 SpeechModel = Annotated[str | None, typer.Option(help="faster-whisper size or CTranslate2 directory (default tiny.en)")]
 Device = Annotated[str | None, typer.Option(help="auto, cpu or cuda[:N]")]
-Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+Json = Annotated[bool, typer.Option("--json", help="Machine-readable output (see README, JSON output).")]
+IndexDir = Annotated[
+    Path | None,
+    typer.Option("--index", callback=_command_index, help="Index directory (also accepted before the command)."),
+]
 
 
 @app.command()
@@ -134,8 +185,18 @@ def index(
             help="Where passages and speech go, for a new index: joint,text (default) or text (documents only)."
         ),
     ] = None,
-    workers: Annotated[int | None, typer.Option(help="Decode workers.")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Decode workers.")] = None,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune", help="A folder that lists no files really is empty: forget what the index holds under it."
+        ),
+    ] = False,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Decode again the files that failed before, although unchanged.")
+    ] = False,
     json: Json = False,
+    index_dir: IndexDir = None,
 ) -> None:
     """Index folders: new files are embedded, changed ones re-embedded, moved ones re-linked, deleted ones
     dropped. Safe to interrupt and re-run."""
@@ -150,8 +211,8 @@ def index(
         workers=workers,
     ) as engine:
         with IndexProgress(enabled=not json and sys.stderr.isatty()) as progress:
-            report = engine.index(paths, on_progress=progress)
-    render.print_json(report.as_dict()) if json else render.index_summary(report)
+            report = engine.index(paths, on_progress=progress, prune=prune, retry_failed=retry_failed)
+    render.index_json(report) if json else render.index_summary(report)
     if report.interrupted:
         raise typer.Exit(130)
 
@@ -166,18 +227,34 @@ def search(
     query: Annotated[
         str | None, typer.Argument(help="Text, or a combination such as 'dog + ./beach.jpg - cartoon' or '2:dog'.")
     ] = None,
-    image: Annotated[list[Path] | None, typer.Option("--image", help="Search by this image.")] = None,
+    image: Annotated[
+        list[Path] | None,
+        typer.Option("--image", callback=_as_parameter_error(_query_files("image")), help="Search by this image."),
+    ] = None,
     audio: Annotated[
-        Path | None, typer.Option("--audio", help="Transcribe this recording and search with what it says.")
+        Path | None,
+        typer.Option(
+            "--audio",
+            callback=_as_parameter_error(_query_files("recording")),
+            help="Transcribe this recording and search with what it says.",
+        ),
     ] = None,
     like: Annotated[str | None, typer.Option("--like", help="More like this indexed file (path or item id).")] = None,
     k: Annotated[int, typer.Option("-k", "--limit", min=1, help="Number of results.")] = 10,
     types: Annotated[
-        list[str] | None, typer.Option("--type", "-t", help="Only image, text or audio (repeatable).")
+        list[str] | None,
+        typer.Option(
+            "--type", "-t", callback=_as_parameter_error(_types), help="Only image, text or audio (repeatable)."
+        ),
     ] = None,
     path: Annotated[Path | None, typer.Option("--path", help="Only files under this path.")] = None,
     min_similarity: Annotated[
-        float | None, typer.Option("--min-similarity", help="Drop matches whose cosine similarity is lower.")
+        float | None,
+        typer.Option(
+            "--min-similarity",
+            callback=_as_parameter_error(check_min_similarity),
+            help="Drop matches whose cosine similarity is lower (-1 to 1).",
+        ),
     ] = None,
     min_score: Annotated[
         float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Drop matches whose score (0-1) is lower.")
@@ -191,6 +268,10 @@ def search(
     before: Annotated[str | None, typer.Option("--before", help="Only items captured before this date.")] = None,
     device: Device = None,
     json: Json = False,
+    paths_only: Annotated[
+        bool, typer.Option("--paths", "-f", help="Only the paths, one per line (their exact bytes), for scripts.")
+    ] = False,
+    index_dir: IndexDir = None,
 ) -> None:
     """Search the index by text, image, recording or indexed item; every input given is combined."""
     from anyseek.engine.errors import QueryError
@@ -214,21 +295,27 @@ def search(
             after=after,
             before=before,
         )
+    render.warnings(results.warnings)
+    if paths_only:
+        render.search_paths(results)
+        return
     render.search_json(results, query) if json else render.search_table(results)
 
 
 @app.command()
 @friendly
-def status(json: Json = False) -> None:
+def status(json: Json = False, index_dir: IndexDir = None) -> None:
     """Counts per modality, models, size on disk, last run, errors and effective settings."""
     with open_engine(create=False) as engine:
         result = engine.status()
-    render.print_json(result.as_dict()) if json else render.status_table(result)
+    render.status_json(result) if json else render.status_table(result)
 
 
 @app.command()
 @friendly
-def remove(paths: Annotated[list[Path], typer.Argument(help="Files or folders to forget.")]) -> None:
+def remove(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to forget.")], index_dir: IndexDir = None
+) -> None:
     """Remove files (or everything under folders) from the index. The files themselves are not touched."""
     with open_engine(create=False) as engine:
         removed = engine.remove(paths)
@@ -239,5 +326,30 @@ register_train(app)
 register_eval(app, friendly, open_engine)
 
 
+def _click_errors():
+    try:  # typer vendors its own copy of click from 0.26 on
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - older typer with click itself
+        from click import exceptions
+    return exceptions
+
+
 def run() -> None:
-    app()
+    """Exit status: 0 success, 1 an anyseek error, 2 a usage error, 130 interrupted. Every error is one
+    plain line on stderr (usage errors too, which typer would draw in a box, plus a hint)."""
+    errors = _click_errors()
+    try:
+        code = app(standalone_mode=False, prog_name="anyseek")
+    except errors.NoArgsIsHelpError as exc:
+        exc.show()  # the help, as for -h; status 2, since no command was given
+        code = exc.exit_code
+    except errors.UsageError as exc:
+        render.usage_error(exc.format_message(), exc.ctx.command_path if exc.ctx else "anyseek")
+        code = exc.exit_code
+    except errors.ClickException as exc:
+        render.error(exc.format_message())
+        code = exc.exit_code
+    except errors.Abort:
+        render.error("interrupted")
+        code = 130
+    sys.exit(code if isinstance(code, int) else 0)

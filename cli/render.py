@@ -6,12 +6,46 @@ import json
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from anyseek.engine.records import IndexReport, IndexStatus, SearchResults, iso_time
 
-out = Console(highlight=False, soft_wrap=False)
-err = Console(stderr=True, highlight=False)
+JSON_VERSION = 1  # bumped when a field changes meaning or goes; new fields may appear without a bump
+UNWRAPPED = 1 << 20  # a pipe or a file has no width: lines stay whole for grep, cut and awk
+
+
+def _console(stream) -> Console:
+    tty = stream.isatty()
+    return Console(file=stream, highlight=False, soft_wrap=not tty, width=None if tty else UNWRAPPED, emoji=False)
+
+
+class _Lazy:
+    """The console of sys.stdout / sys.stderr as they are when used (tests and callers may swap them)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(_console(getattr(sys, self._name)), attr)
+
+
+out = _Lazy("stdout")
+err = _Lazy("stderr")
+
+
+def error(message: str) -> None:
+    err.print(f"error: {message}", markup=False, soft_wrap=True)
+
+
+def usage_error(message: str, command_path: str) -> None:
+    error(message)
+    err.print(f"try '{command_path} -h'", markup=False, soft_wrap=True)
+
+
+def warnings(messages) -> None:
+    for message in messages:
+        err.print(f"warning: {message}", markup=False, soft_wrap=True)
 
 
 def clock(seconds: float | None) -> str:
@@ -42,7 +76,7 @@ def where(hit) -> str:
 
 def search_table(results: SearchResults) -> None:
     for transcript in results.transcripts:
-        out.print(f"[dim]heard:[/dim] {transcript}")
+        out.print(f"[dim]heard:[/dim] {escape(transcript)}")
     if not results:
         out.print("no results")
         return
@@ -57,13 +91,43 @@ def search_table(results: SearchResults) -> None:
     ):
         table.add_column(column, justify=justify, overflow="fold")
     for rank, hit in enumerate(results, 1):
-        similarity = "" if hit.similarity is None else f"{hit.similarity:.3f}"
-        table.add_row(str(rank), f"{hit.score:.3f}", similarity, str(hit.modality), hit.path, where(hit))
+        table.add_row(
+            str(rank),
+            f"{hit.score:.3f}",
+            "" if hit.similarity is None else f"{hit.similarity:.3f}",
+            str(hit.modality),
+            escape(hit.path),
+            escape(where(hit)),
+        )
     out.print(table)
 
 
 def search_json(results: SearchResults, query: str | None) -> None:
-    print_json({"query": query, "transcripts": list(results.transcripts), "hits": [h.to_dict() for h in results]})
+    print_json(
+        {
+            "version": JSON_VERSION,
+            "query": query,
+            "transcripts": list(results.transcripts),
+            "warnings": list(results.warnings),
+            "hits": [h.to_dict() for h in results],
+        }
+    )
+
+
+def search_paths(results: SearchResults) -> None:
+    """One path per line, its exact bytes (a name that is not UTF-8 still opens)."""
+    stream = sys.stdout.buffer
+    for hit in results:
+        stream.write((hit.raw_path or hit.path.encode()) + b"\n")
+    stream.flush()
+
+
+def index_json(report: IndexReport) -> None:
+    print_json({"version": JSON_VERSION, **report.as_dict()})
+
+
+def status_json(status: IndexStatus) -> None:
+    print_json({"version": JSON_VERSION, **status.as_dict()})
 
 
 def index_summary(report: IndexReport) -> None:
@@ -71,12 +135,14 @@ def index_summary(report: IndexReport) -> None:
     out.print(
         f"{state} in {report.seconds:.1f}s: {report.scanned} files seen, {report.added} added, "
         f"{report.updated} updated, {report.moved} moved, {report.copied} duplicates, {report.deleted} deleted, "
-        f"{report.unchanged} unchanged, {report.ignored} ignored, {report.failed} failed ({report.chunks} chunks)"
+        f"{report.unchanged} unchanged, {report.ignored} ignored, {report.failed} failed"
+        + (f" ({report.known_failed} unchanged since they failed; --retry-failed)" if report.known_failed else "")
+        + f" ({report.chunks} chunks)"
     )
     for problem in report.problems[:10]:
-        err.print(f"[yellow]skipped[/yellow] {problem.path}: {problem.reason}")
-    for error in report.errors[:10]:
-        err.print(f"[red]error[/red] {error.path}: {error.reason}")
+        err.print(f"[yellow]skipped[/yellow] {escape(problem.path)}: {escape(problem.reason)}")
+    for failure in report.errors[:10]:
+        err.print(f"[red]error[/red] {escape(failure.path)}: {escape(failure.reason)}")
     if len(report.errors) > 10:
         err.print(f"… and {len(report.errors) - 10} more errors (see `anyseek status`)")
 
@@ -108,5 +174,5 @@ def status_table(status: IndexStatus) -> None:
         )
     table.add_row("settings", ", ".join(f"{k}={v}" for k, v in status.settings.items() if v is not None))
     out.print(table)
-    for error in status.first_errors:
-        err.print(f"[red]error[/red] {error.path}: {error.reason}")
+    for failure in status.first_errors:
+        err.print(f"[red]error[/red] {escape(failure.path)}: {escape(failure.reason)}")

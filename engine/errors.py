@@ -45,3 +45,11 @@ class TrainingError(AnyseekError):
 
 class StorageError(AnyseekError):
     """The disk refused a write (full, read-only, I/O error)."""
+
+
+class RootUnavailableError(AnyseekError):
+    """A folder given to `index` is missing, cannot be listed, or looks unmounted. Nothing was changed."""
+
+
+class QueryFileNotFoundError(QueryError, FileNotFoundError):
+    """A file given as a query (an image or a recording) does not exist or is not a file."""

@@ -18,6 +18,13 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
+from anyseek.engine.arguments import (
+    check_k,
+    check_min_similarity,
+    check_query_file,
+    check_text,
+    parse_modalities,
+)
 from anyseek.engine.dates import DateLike, to_epoch
 from anyseek.engine.encoders import EncoderSet, Fingerprint
 from anyseek.engine.errors import IndexNotFoundError, ModelMismatchError, QueryError, StorageError
@@ -45,7 +52,7 @@ from anyseek.engine.settings import (
     load_settings,
     normalize_text_spaces,
 )
-from anyseek.engine.store.database import DB_FILE
+from anyseek.engine.store.database import DB_FILE, is_writable
 from anyseek.engine.store.lock import WriterLock
 from anyseek.engine.store.migrations import SCHEMA_VERSION
 from anyseek.engine.store.store import Store
@@ -54,11 +61,12 @@ from anyseek.indexer.extract.audio import decode_audio
 from anyseek.indexer.extract.image import open_image, open_raw
 from anyseek.indexer.pipeline import Indexer
 from anyseek.indexer.scan import normalize_root
-from anyseek.indexer.sniff import sniff_file
+from anyseek.indexer.sniff import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, TEXT_EXTENSIONS, sniff_file
 
 log = logging.getLogger(__name__)
 
 SPACE_OF_ROLE = {"joint": Space.JOINT, "text": Space.TEXT}
+KNOWN_EXTENSIONS = IMAGE_EXTENSIONS | AUDIO_EXTENSIONS | TEXT_EXTENSIONS
 
 
 def canonical_model(name: str) -> str:
@@ -83,6 +91,42 @@ def _spaces(spaces: Iterable[str] | None) -> tuple[Space, ...] | None:
         return None if spaces is None else tuple(Space(s) for s in spaces)
     except ValueError:
         raise QueryError(f"spaces must be among {', '.join(s.value for s in Space)}, got {spaces!r}") from None
+
+
+def _make_home(home: Path) -> None:
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"cannot create the index at {home}: {exc.strerror or exc}; choose another place with --index "
+            f"or ANYSEEK_HOME"
+        ) from None
+
+
+def _open_store(home: Path) -> Store:
+    """A database this process cannot write (a read-only share, a mounted backup) opens for reading."""
+    path = home / DB_FILE
+    store = Store(path, read_only=path.exists() and not is_writable(path))
+    if not store.read_only:
+        try:
+            with store.engine.connect():
+                pass
+        except OperationalError as exc:
+            store.close()
+            raise StorageError(f"cannot open the index at {home}: {exc.orig}") from None
+    return store
+
+
+def _missing_file_warnings(parts: list[QueryPart]):
+    """A text term shaped like a file name (a slash, a media extension) that names no file was probably
+    meant as a file: it is searched as text, and the caller is told."""
+    for part in parts:
+        if part.text is None:
+            continue
+        term = part.text.strip()
+        looks_like_file = "/" in term or os.path.splitext(term)[1].lower() in KNOWN_EXTENSIONS
+        if looks_like_file and not Path(term).expanduser().exists():
+            yield f"{term!r} is not a file here, so it was searched as text"
 
 
 class Engine:
@@ -123,14 +167,17 @@ class Engine:
         if not (home / DB_FILE).exists():
             if not create:
                 raise IndexNotFoundError(f"no index at {home}; create one with `anyseek index FOLDER`")
-            home.mkdir(parents=True, exist_ok=True)
-        store = Store(home / DB_FILE)
+            _make_home(home)
+        store = _open_store(home)
         try:
             store.initialize()
             if not create and store.get_meta("models") is None:
-                # a writer created the file a moment ago and has not recorded its models yet; opening now
-                # would record the defaults in its place
-                raise IndexNotFoundError(f"the index at {home} is still being created; try again in a moment")
+                # a writer created the file a moment ago and has not loaded a model yet (or its first run
+                # could not load one): nothing is searchable, and this reader must not pick the models
+                raise IndexNotFoundError(
+                    f"the index at {home} holds nothing searchable yet (being created, or its first run could "
+                    f"not load a model); try again in a moment, or run `anyseek index FOLDER`"
+                )
             return cls(home, settings, store, encoders)
         except BaseException:
             store.close()
@@ -147,20 +194,26 @@ class Engine:
 
     # --- models ---------------------------------------------------------------------------------
     def _resolve_specs(self) -> ModelSpecs:
-        stored = self.store.get_meta("models")
+        """The index's models where it has recorded them, else the requested ones, else the defaults. A
+        model is recorded once it has loaded (see _check_fingerprint): a first run that could not load the
+        default model (offline) leaves the index free to be retried with another."""
+        stored = self.store.get_meta("models") or {}
         requested = {name: canonical_model(value) for name, value in self.settings.requested_models().items()}
-        if stored is None:
-            specs = dataclasses.replace(ModelSpecs(), **requested)
-            self.store.set_meta("models", dataclasses.asdict(specs))
-            return specs
         for name, value in requested.items():
-            if stored.get(name) != value:
+            if name in stored and stored[name] != value:
                 raise ModelMismatchError(
                     f"the index at {self.home} was built with {name}={stored.get(name)!r}, not {value!r}; "
                     f"leave {name} unset to use the index's model, or build a new index with "
                     f"`anyseek --index NEW_DIR index ...` (or delete {self.home} to rebuild it)"
                 )
-        return ModelSpecs(**{name: stored[name] for name in MODEL_FIELDS})
+        recorded = {name: value for name, value in stored.items() if name in MODEL_FIELDS}
+        return dataclasses.replace(ModelSpecs(), **{**requested, **recorded})
+
+    def _record_model(self, role: str) -> None:
+        stored = self.store.get_meta("models") or {}
+        fields = {name: getattr(self.specs, name) for name in MODEL_FIELDS if name.startswith(f"{role}_")}
+        if any(name not in stored for name in fields):
+            self.store.set_meta("models", {**stored, **fields})
 
     def _resolve_text_spaces(self) -> str:
         """Stored with the index like the models: passages embedded in one set of spaces cannot be searched
@@ -192,22 +245,37 @@ class Engine:
         if known != fingerprint.as_dict():
             fingerprints[fingerprint.role] = fingerprint.as_dict()
             self.store.set_meta("fingerprints", fingerprints)
+        self._record_model(fingerprint.role)
         if space := SPACE_OF_ROLE.get(fingerprint.role):
             self.catalog.dims[space] = fingerprint.dim
 
     # --- indexing -------------------------------------------------------------------------------
     def index(
-        self, paths: Iterable[str | os.PathLike], on_progress: Callable[[Progress], None] | None = None
+        self,
+        paths: Iterable[str | os.PathLike],
+        on_progress: Callable[[Progress], None] | None = None,
+        *,
+        prune: bool = False,
+        retry_failed: bool = False,
     ) -> IndexReport:
         """Add, update, move and delete to mirror the given folders or files. Safe to re-run at any time;
-        an interrupted run keeps what it committed and the next one resumes."""
+        an interrupted run keeps what it committed and the next one resumes.
+
+        A root that is missing or cannot be listed raises RootUnavailableError and changes nothing. So does
+        a root that lists no files while the index holds items under it (an unmounted drive), unless
+        `prune=True` says the files really are gone.
+
+        A file that failed before and has not changed since is not decoded again (it stays in the report's
+        errors and in `status`), unless `retry_failed=True` or anyseek or its decoders changed since.
+        No model is loaded until a file has decoded and needs one."""
+        self._check_writable()
         with WriterLock(self.home):
             run_id = self.store.start_run("index")
             status, report = "failed", IndexReport()
             try:
                 self.catalog.load_all()
                 indexer = Indexer(self.store, self.catalog, self.encoders, self.settings, self.home)
-                report = indexer.run(list(paths), on_progress)
+                report = indexer.run(list(paths), on_progress, prune=prune, retry_failed=retry_failed)
                 status = "interrupted" if report.interrupted else "completed"
             except KeyboardInterrupt:
                 status = "interrupted"
@@ -220,8 +288,16 @@ class Engine:
                 self.store.finish_run(run_id, status, report.as_dict())
         return report
 
+    def _check_writable(self) -> None:
+        if self.store.read_only:
+            raise StorageError(
+                f"the index at {self.home} is read-only here (its folder or database cannot be written); "
+                f"searching works, indexing needs write access"
+            )
+
     def remove(self, paths: Iterable[str | os.PathLike]) -> int:
         """Forget the given files or everything under the given folders. Returns the number of items."""
+        self._check_writable()
         with WriterLock(self.home):
             self.catalog.load_all()
             items = self.store.items_under([normalize_root(p) for p in paths])
@@ -244,7 +320,7 @@ class Engine:
         like: int | str | os.PathLike | None = None,
         parts: Iterable[QueryPart] = (),
         k: int = 10,
-        modalities: Iterable[Modality | str] = (),
+        modalities: Iterable[Modality | str] | str = (),
         path_prefix: str | os.PathLike | None = None,
         min_similarity: float | None = None,
         min_score: float | None = None,
@@ -259,20 +335,27 @@ class Engine:
         calibrated score (0-1), `min_similarity` below that raw cosine. `spaces` limits the dense search
         to those spaces (to measure one route alone, see engine/evaluation.py). `after` (inclusive) and
         `before` (exclusive) keep items captured in that span (`"2024-05-01"`, a date, a datetime or UTC
-        epoch seconds); items without a capture date drop out."""
+        epoch seconds); items without a capture date drop out. `modalities`: "image", "text", "audio" or
+        several of them. Bad arguments raise QueryError (a missing file: QueryFileNotFoundError) with the
+        message the CLI prints."""
         parts = list(parts)
         if text is not None:
-            parts.append(QueryPart(text=text))
+            parts.append(QueryPart(text=check_text(text)))
         if image is not None:
             parts.append(QueryPart(image=image))
         if audio is not None:
             parts.append(QueryPart(audio=Path(audio)))
         if like is not None:
             parts.append(QueryPart(item_id=self._resolve_item(like)))
+        for part in parts:
+            if isinstance(part.image, (str, os.PathLike)):
+                check_query_file(part.image, "image")
+            if part.audio is not None:
+                check_query_file(part.audio, "recording")
         filters = Filters(
-            tuple(Modality(m) for m in modalities),
+            parse_modalities(modalities),
             self._prefix(path_prefix),
-            min_similarity,
+            check_min_similarity(min_similarity),
             captured_after=to_epoch(after, "after"),
             captured_before=to_epoch(before, "before"),
             min_score=min_score,
@@ -280,7 +363,11 @@ class Engine:
         if len(self.catalog.dims) < len(SPACE_OF_ROLE):
             self._learn_dims()  # a writer may have stored a space's first vectors since this index opened
         self.catalog.refresh()
-        return self._searcher.search(Query(tuple(parts), k, filters, _mode(mode), _spaces(spaces)))
+        query = Query(tuple(parts), check_k(k), filters, _mode(mode), _spaces(spaces))
+        results = self._searcher.search(query)
+        if warnings := tuple(_missing_file_warnings(parts)):
+            results = dataclasses.replace(results, warnings=results.warnings + warnings)
+        return results
 
     def _learn_dims(self) -> None:
         for space, dim in _stored_dims(self.store.get_meta("fingerprints", {})).items():
@@ -335,6 +422,6 @@ class Engine:
             ignored=counts["status"].get("ignored", 0),
             disk_bytes=disk,
             last_run=self.store.last_run(),
-            first_errors=[FileError(i.display_path, i.error or "") for i in self.store.errors(10)],
+            first_errors=[FileError(i.display_path, i.error or "", i.path) for i in self.store.errors(10)],
             settings=self.settings.as_dict(),
         )

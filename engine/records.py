@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -91,7 +92,9 @@ class QueryPart:
     def __post_init__(self) -> None:
         given = [v is not None for v in (self.text, self.image, self.audio, self.item_id)]
         if sum(given) != 1:
-            raise ValueError("a query part needs exactly one of text, image, audio or item_id")
+            from anyseek.engine.errors import QueryError
+
+            raise QueryError("a query part needs exactly one of text, image, audio or item_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +144,15 @@ class Hit:
     page: int | None = None  # 1-based, for paginated documents
     captured_at: float | None = None  # UTC epoch seconds, where the file records when it was taken
 
+    def __post_init__(self) -> None:
+        # float16 storage and float32 sums can put a vector's cosine with itself a hair over 1
+        if self.similarity > 1.0:
+            object.__setattr__(self, "similarity", 1.0)
+
     def to_dict(self) -> dict[str, object]:
+        return with_raw_path(self._fields(), self.raw_path)
+
+    def _fields(self) -> dict[str, object]:
         return {
             "item_id": self.item_id,
             "path": self.path,
@@ -166,6 +177,7 @@ class SearchResults(Sequence[Hit]):
 
     hits: tuple[Hit, ...]
     transcripts: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # e.g. a term that looks like a file that does not exist, read as text
 
     def __getitem__(self, index):  # type: ignore[override]
         return self.hits[index]
@@ -187,8 +199,22 @@ class EmbeddedChunk:
 
 @dataclass(frozen=True, slots=True)
 class FileError:
-    path: str
+    path: str  # printable (see display_path)
     reason: str
+    raw_path: bytes = b""  # the exact bytes, for a script to open the file
+
+    def to_dict(self) -> dict[str, object]:
+        return with_raw_path({"path": self.path, "reason": self.reason}, self.raw_path)
+
+
+def with_raw_path(data: dict[str, object], raw: bytes) -> dict[str, object]:
+    """A path that is not valid UTF-8 also goes out as `path_b64`, the base64 of its exact bytes: JSON text
+    cannot hold them, and the printable `path` has replacement characters a script cannot open."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        data["path_b64"] = base64.b64encode(raw).decode("ascii")
+    return data
 
 
 @dataclass(slots=True)
@@ -205,6 +231,7 @@ class IndexReport:
     ignored: int = 0  # files of no supported type
     chunks: int = 0
     failed: int = 0
+    known_failed: int = 0  # of `failed`: failed before, unchanged since, so not tried again (retry_failed)
     errors: list[FileError] = field(default_factory=list)
     problems: list[FileError] = field(default_factory=list)  # folders: loops, unreadable
     interrupted: bool = False
@@ -216,8 +243,8 @@ class IndexReport:
 
     def as_dict(self) -> dict[str, object]:
         out = {name: getattr(self, name) for name in self.__slots__ if name not in ("errors", "problems")}
-        out["errors"] = [{"path": e.path, "reason": e.reason} for e in self.errors]
-        out["problems"] = [{"path": e.path, "reason": e.reason} for e in self.problems]
+        out["errors"] = [e.to_dict() for e in self.errors]
+        out["problems"] = [e.to_dict() for e in self.problems]
         return out
 
 
@@ -250,5 +277,5 @@ class IndexStatus:
 
     def as_dict(self) -> dict[str, object]:
         out = {name: getattr(self, name) for name in self.__slots__}
-        out["first_errors"] = [{"path": e.path, "reason": e.reason} for e in self.first_errors]
+        out["first_errors"] = [e.to_dict() for e in self.first_errors]
         return out

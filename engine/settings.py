@@ -149,4 +149,6 @@ def load_settings(home: Path, overrides: dict[str, Any] | None = None, config_fi
             raise ConfigError(f"setting {name!r} must be one of {', '.join(allowed)}, got {values[name]!r}")
     if values.get("text_spaces"):
         values["text_spaces"] = normalize_text_spaces(values["text_spaces"])
+    if "workers" in values and values["workers"] < 1:
+        raise ConfigError(f"setting 'workers' (decode workers) must be at least 1, got {values['workers']}")
     return Settings(**values)

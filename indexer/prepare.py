@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from enum import StrEnum
 
-from anyseek.engine.errors import ExtractionError
+from anyseek.engine.errors import AnyseekError, ExtractionError
 from anyseek.engine.records import Item
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import Store
@@ -73,6 +73,12 @@ class MoveClaims:
             return item
 
 
+def _kind(exc: Exception) -> str:
+    """`EOFError`, `struct.error`: the bare name of some library exceptions says nothing."""
+    kind = type(exc)
+    return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+
 class Preparer:
     def __init__(
         self, store: Store, joint: JointPreprocessor, settings: Settings, claims: MoveClaims, window: TokenWindow
@@ -85,12 +91,17 @@ class Preparer:
             self._prepare(result)
         except ExtractionError as exc:
             result.outcome, result.error = Outcome.FAILED, str(exc)
+        except AnyseekError:
+            raise  # a model that cannot load (now loaded lazily, from here) stops the run with its own error
         except FileNotFoundError:
             result.outcome, result.error = Outcome.FAILED, "file disappeared while being indexed"
         except PermissionError:
             result.outcome, result.error = Outcome.FAILED, "permission denied: cannot read the file"
         except (OSError, MemoryError) as exc:
             result.outcome, result.error = Outcome.FAILED, f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # noqa: BLE001 - the file boundary: a malformed file makes decoder libraries
+            # raise anything (EOFError, struct.error, IndexError, ...); it is this file's error, not the run's
+            result.outcome, result.error = Outcome.FAILED, f"cannot decode: {_kind(exc)}: {exc}"
         return result
 
     def _prepare(self, result: Prepared) -> None:

@@ -32,6 +32,22 @@ class ScanResult:
     problems: list[ScanProblem] = field(default_factory=list)
     # Folders we could not list: items the index holds under them are kept, not deleted.
     unreadable_dirs: list[bytes] = field(default_factory=list)
+    # Roots that do not exist or cannot be listed, with the reason: the run must change nothing under them.
+    unavailable_roots: dict[bytes, str] = field(default_factory=dict)
+
+    def unavailable(self, root: bytes) -> str | None:
+        """Why a root cannot be read (missing, not listable), or None when it was walked."""
+        if root in self.unavailable_roots:
+            return self.unavailable_roots[root]
+        if root in self.unreadable_dirs:
+            return next((p.reason for p in self.problems if p.path == root), "cannot list folder")
+        return None
+
+    def lists_nothing_under(self, root: bytes) -> bool:
+        """True when the walk found no file at all under the root (an empty folder, an unmounted drive)."""
+        prefix = root.rstrip(b"/") + b"/"
+        paths = [f.path for f in self.files] + [p.path for p in self.problems if p.is_file]
+        return not any(path == root or path.startswith(prefix) for path in paths)
 
 
 def normalize_root(path: Path | str | bytes) -> bytes:
@@ -49,7 +65,7 @@ def scan(roots: Iterable[bytes], skip: Iterable[bytes] = ()) -> ScanResult:
         try:
             info = os.stat(root)
         except OSError as exc:
-            result.problems.append(ScanProblem(root, f"cannot read: {exc.strerror or exc}", False))
+            result.unavailable_roots[root] = exc.strerror or str(exc)
             continue
         if stat.S_ISDIR(info.st_mode):
             _walk(root, visited, skip_set, result)

@@ -79,6 +79,13 @@ class DecodePool:
         self._jobs.put((future, fn, args))
         return future
 
+    def restart_clocks(self) -> None:
+        """Every running job's time limit starts again now (its worker was waiting, not decoding)."""
+        now = time.monotonic()
+        with self._lock:
+            for future, (_, thread) in list(self._started.items()):
+                self._started[future] = (now, thread)
+
     def reap_overdue(self) -> int:
         """Fail every job running longer than the limit and replace its thread. Returns how many."""
         if not self.timeout_s:

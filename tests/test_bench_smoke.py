@@ -19,7 +19,10 @@ def test_ann_benchmark_runs_small_and_reports_recall_for_every_kind(monkeypatch)
     assert sweeps["flat"][0]["recall"] == 1.0
     for kind in ann.SWEEPS:
         recalls = [row["recall"] for row in sweeps[kind]]
-        assert all(0.0 <= r <= 1.0 for r in recalls)
+        # at its widest setting each index finds nearly what exact search finds (measured at 2,000
+        # vectors: hnsw and ivf-flat 1.0, ivf-pq 0.945, compression costing the rest); a broken id
+        # mapping or metric scores near 0
+        assert recalls[-1] >= (0.8 if kind == "ivf-pq" else 0.95), (kind, recalls)
         assert recalls[-1] >= recalls[0] - 1e-9, f"{kind}: a wider search must not find less"
     assert figures["bytes_per_vector_serialized"]["ivf-pq"] < figures["bytes_per_vector_serialized"]["flat"]
     assert any(row.metric.startswith("auto choice") for row in result.rows)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import sys
 import threading
@@ -16,7 +15,7 @@ from anyseek.engine.records import display_path
 from anyseek.indexer import prepare
 from tests.conftest import TEST_MODEL_FLAGS
 from tests.hostile import build_hostile_corpus
-from tests.test_cli_e2e import anyseek
+from tests.test_cli_e2e import anyseek, anyseek_peak_rss
 
 RSS_CAP_BYTES = 3 * 2**30
 
@@ -25,14 +24,7 @@ RSS_CAP_BYTES = 3 * 2**30
 def hostile_run(tmp_path_factory):
     corpus = build_hostile_corpus(tmp_path_factory.mktemp("hostile"))
     index = tmp_path_factory.mktemp("hostile-index")
-    done = anyseek(
-        "index",
-        str(corpus.root),
-        *TEST_MODEL_FLAGS,
-        "--json",
-        index=index,
-    )
-    peak_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    done, peak_rss = anyseek_peak_rss("index", str(corpus.root), *TEST_MODEL_FLAGS, "--json", index=index)
     yield corpus, index, done, peak_rss
     os.remove(corpus.root / "bad" / "huge.txt")
 

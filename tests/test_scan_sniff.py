@@ -60,11 +60,12 @@ def test_scan_skips_the_given_folders(root):
     assert found(scan([root], skip=[root + b"/my-index"])) == [visible]
 
 
-def test_a_file_given_as_root_is_returned_and_a_missing_root_is_a_problem(root):
+def test_a_file_given_as_root_is_returned_and_a_missing_root_is_unavailable(root):
     single = touch(root + b"/one.jpg")
     result = scan([single, root + b"/nope"])
     assert found(result) == [single]
-    assert [(p.path, p.is_file) for p in result.problems] == [(root + b"/nope", False)]
+    assert result.unavailable(single) is None
+    assert "No such file" in result.unavailable(root + b"/nope")
 
 
 def test_a_folder_linking_to_its_parent_is_reported_as_a_loop_and_the_scan_ends(root):
@@ -133,6 +134,9 @@ def test_a_folder_that_cannot_be_listed_is_reported_not_raised(root, monkeypatch
     assert result.unreadable_dirs == [root + b"/locked"], "its indexed items must be kept, not deleted"
     assert [p.path for p in result.problems] == [root + b"/locked"]
     assert "Permission denied" in result.problems[0].reason
+    assert result.unavailable(root) is None and "Permission denied" in scan([root + b"/locked"]).unavailable(
+        root + b"/locked"
+    )
 
 
 def test_files_and_folders_removed_during_the_scan_are_left_out_without_problems(root, monkeypatch):

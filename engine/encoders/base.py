@@ -34,8 +34,19 @@ def loading(role: str, name: str, how_to_provide: str) -> Iterator[None]:
     except AnyseekError:
         raise
     except Exception as exc:  # noqa: BLE001 - model libraries raise anything; this is the boundary
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        from anyseek.engine.encoders.resolve import hub_found_unreachable
+
         log.debug("loading %s model %s failed", role, name, exc_info=True)
-        raise ModelUnavailableError(
-            f"cannot load the {role} model {name!r} ({type(exc).__name__}: {reason[:200]}). {how_to_provide}"
-        ) from exc
+        if hub_found_unreachable():  # the library's own words would be a page about failed downloads
+            reason = "it is not downloaded here, and the model hub cannot be reached"
+        else:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            reason = f"{type(exc).__name__}: {_shorten(first)}" if first else type(exc).__name__
+        raise ModelUnavailableError(f"cannot load the {role} model {name!r} ({reason}). {how_to_provide}") from exc
+
+
+def _shorten(reason: str, limit: int = 240) -> str:
+    """A library's reason, cut at a word boundary (never mid-word) when it is long."""
+    if len(reason) <= limit:
+        return reason
+    return reason[:limit].rsplit(" ", 1)[0] + " …"

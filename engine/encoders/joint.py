@@ -9,12 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from anyseek.engine.encoders.base import Fingerprint, loading
+from anyseek.engine.encoders.resolve import offline_unless_hub_reachable
 
 log = logging.getLogger(__name__)
 
 HOW_TO_PROVIDE = (
-    "Connect to the internet once so open_clip can cache it, or point --joint-pretrained at a local "
-    "checkpoint file, or --joint-model at a local open_clip directory (open_clip_config.json + weights)."
+    "Connect to the internet once so open_clip can cache it (later runs work offline, HF_HUB_OFFLINE=1), "
+    "or point --joint-pretrained at a local checkpoint file, or --joint-model at a local open_clip "
+    "directory (open_clip_config.json + weights)."
 )
 
 
@@ -24,6 +26,24 @@ def model_identifier(name: str) -> str:
     if not name.startswith(("hf-hub:", "local-dir:")) and (path / "open_clip_config.json").is_file():
         return f"local-dir:{path.resolve()}"
     return name
+
+
+def configured_image_size(model_name: str) -> int | None:
+    """The input size from the model's config alone, without loading weights; None when unknown."""
+    import json
+
+    import open_clip
+
+    identifier = model_identifier(model_name)
+    if identifier.startswith("local-dir:"):
+        config_file = Path(identifier.split(":", 1)[1]) / "open_clip_config.json"
+        config = json.loads(config_file.read_text()).get("model_cfg", {})
+    elif identifier.startswith("hf-hub:"):
+        return None
+    else:
+        config = open_clip.get_model_config(identifier) or {}
+    size = config.get("vision_cfg", {}).get("image_size")
+    return int(size[0] if isinstance(size, (tuple, list)) else size) if size else None
 
 
 def parse_pretrained(pretrained: str) -> tuple[str | None, int | None]:
@@ -66,6 +86,8 @@ class ClipEncoder:
         if identifier.startswith(("hf-hub:", "local-dir:")):
             # open_clip reads the weights from the hub repo or the directory; `pretrained` does not apply
             weights, seed, source = None, None, identifier.split(":", 1)[0]
+        if seed is None and not identifier.startswith("local-dir:") and not Path(weights or "").is_file():
+            offline_unless_hub_reachable()  # fail (or load the cached copy) at once when offline
         with loading("joint", f"{model_name} ({source})", HOW_TO_PROVIDE):
             if seed is not None:
                 torch.manual_seed(seed)

@@ -57,3 +57,14 @@ def migrate(conn: Connection, location: str) -> None:
     for number in range(version, SCHEMA_VERSION):
         MIGRATIONS[number](conn)
         conn.execute(text(f"PRAGMA user_version = {number + 1}"))
+
+
+def check_readable(conn: Connection, location: str) -> None:
+    """For a reader without write access, which cannot migrate: the schema must be exactly this one."""
+    version = current_version(conn)
+    if version != SCHEMA_VERSION:
+        migrate_hint = "upgrade anyseek" if version > SCHEMA_VERSION else "open it once with write access"
+        raise SchemaError(
+            f"the index at {location} has schema version {version}, this anyseek reads {SCHEMA_VERSION}, "
+            f"and the index is read-only; {migrate_hint} to use it"
+        )

@@ -21,7 +21,7 @@ from anyseek.engine import faults
 from anyseek.engine.records import Chunk, ChunkKind, EmbeddedChunk, Item, Modality, Space
 from anyseek.engine.store import lexical
 from anyseek.engine.store.database import open_database
-from anyseek.engine.store.migrations import migrate
+from anyseek.engine.store.migrations import check_readable, migrate
 from anyseek.engine.store.models import ChunkRow, ItemRow, MetaRow, RunRow, VectorRow
 
 log = logging.getLogger(__name__)
@@ -134,14 +134,19 @@ def _under(roots: Iterable[bytes]):
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.engine = open_database(path)
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        """`read_only`: a reader without write access (see database.py); it never writes, metadata included."""
+        self.path, self.read_only = path, read_only
+        self.engine = open_database(path, read_only)
 
     def initialize(self) -> None:
         """Create or migrate the schema. Two processes opening a new index at once (a writer and a reader)
         can both see version 0; the loser's CREATE fails once the winner has committed, and a second look
         finds the schema in place (create_all skips existing tables)."""
+        if self.read_only:
+            with self.engine.connect() as conn:
+                check_readable(conn, str(self.path.parent))
+            return
         for attempt in range(3):
             try:
                 with self.engine.begin() as conn:
@@ -174,6 +179,8 @@ class Store:
         return default if value is None else json.loads(value)
 
     def set_meta(self, key: str, value, conn: Connection | None = None) -> None:
+        if self.read_only:
+            return  # a reader's bookkeeping (a first fingerprint, a default) is left to the next writer
         if conn is None:
             with self.engine.begin() as own:
                 return self.set_meta(key, value, own)

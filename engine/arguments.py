@@ -1,0 +1,60 @@
+"""The checks on what a caller gives the Engine: the Python API and the CLI share them, so a mistake gets
+the same message (and the same documented error type) from either."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from anyseek.engine.errors import QueryError, QueryFileNotFoundError
+from anyseek.engine.records import Modality
+
+
+def parse_modalities(values: Iterable[Modality | str] | str | None) -> tuple[Modality, ...]:
+    """`"image"` alone means one type (what someone writing `modalities="image"` means); case is ignored."""
+    if values is None:
+        return ()
+    if isinstance(values, (str, Modality)):
+        values = [values]
+    known = ", ".join(m.value for m in Modality)
+    out = []
+    for value in values:
+        if not isinstance(value, str):
+            raise QueryError(f"a type must be one of {known}, not {value!r}")
+        try:
+            out.append(Modality(value.strip().lower()))
+        except ValueError:
+            raise QueryError(f"unknown type {value!r}; the types are {known}") from None
+    return tuple(dict.fromkeys(out))
+
+
+def check_query_file(path: str | os.PathLike, what: str) -> Path:
+    """An image or recording given as a query must be an existing file."""
+    found = Path(path).expanduser()
+    if found.is_dir():
+        raise QueryFileNotFoundError(f"the {what} {path} is a folder; give a file")
+    if not found.is_file():
+        raise QueryFileNotFoundError(f"the {what} {path} does not exist")
+    return found
+
+
+def check_text(text: object) -> str:
+    if not isinstance(text, str):
+        raise QueryError(f"text must be a string, not {type(text).__name__} ({text!r})")
+    return text
+
+
+def check_k(k: object) -> int:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise QueryError(f"k (the number of results) must be a whole number of at least 1, not {k!r}")
+    return k
+
+
+def check_min_similarity(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or not -1 <= value <= 1:
+        raise QueryError(f"min_similarity is a cosine similarity, between -1 and 1, not {value!r}")
+    return float(value)
