@@ -23,6 +23,7 @@ from anyseek.engine.arguments import (
     check_min_similarity,
     check_query_file,
     check_text,
+    missing_file_warnings,
     parse_modalities,
 )
 from anyseek.engine.encoders import EncoderSet, Fingerprint
@@ -100,18 +101,6 @@ def _open_store(home: Path) -> Store:
             store.close()
             raise StorageError(f"cannot open the index at {home}: {exc.orig}") from None
     return store
-
-
-def _missing_file_warnings(parts: list[QueryPart]):
-    """A text term shaped like a file name (a slash, a media extension) that names no file was probably
-    meant as a file: it is searched as text, and the caller is told."""
-    for part in parts:
-        if part.text is None:
-            continue
-        term = part.text.strip()
-        looks_like_file = "/" in term or os.path.splitext(term)[1].lower() in KNOWN_EXTENSIONS
-        if looks_like_file and not Path(term).expanduser().exists():
-            yield f"{term!r} is not a file here, so it was searched as text"
 
 
 class Engine:
@@ -332,7 +321,7 @@ class Engine:
             self._learn_dims()  # a writer may have stored a space's first vectors since this index opened
         self.catalog.refresh()
         results = self._searcher.search(Query(tuple(parts), check_k(k), filters))
-        if warnings := tuple(_missing_file_warnings(parts)):
+        if warnings := missing_file_warnings(parts, KNOWN_EXTENSIONS):
             results = dataclasses.replace(results, warnings=results.warnings + warnings)
         return results
 
