@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from anyseek.engine.errors import QueryError, QueryFileNotFoundError
-from anyseek.engine.records import Modality
+from anyseek.engine.records import Modality, QueryPart
 
 
 def parse_modalities(values: Iterable[Modality | str] | str | None) -> tuple[Modality, ...]:
@@ -58,3 +58,15 @@ def check_min_similarity(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or not -1 <= value <= 1:
         raise QueryError(f"min_similarity is a cosine similarity, between -1 and 1, not {value!r}")
     return float(value)
+
+
+def missing_file_warnings(parts: Iterable[QueryPart], extensions: set[str]) -> tuple[str, ...]:
+    """A text term shaped like a file name (a slash, a known extension) that names no file was probably
+    meant as a file: it is searched as text, and the caller is told."""
+    out = []
+    for part in parts:
+        term = part.text.strip() if part.text is not None else ""
+        looks_like_file = "/" in term or os.path.splitext(term)[1].lower() in extensions
+        if looks_like_file and not Path(term).expanduser().exists():
+            out.append(f"{term!r} is not a file here, so it was searched as text")
+    return tuple(out)

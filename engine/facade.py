@@ -23,6 +23,7 @@ from anyseek.engine.arguments import (
     check_min_similarity,
     check_query_file,
     check_text,
+    missing_file_warnings,
     parse_modalities,
 )
 from anyseek.engine.dates import DateLike, to_epoch
@@ -115,18 +116,6 @@ def _open_store(home: Path) -> Store:
             store.close()
             raise StorageError(f"cannot open the index at {home}: {exc.orig}") from None
     return store
-
-
-def _missing_file_warnings(parts: list[QueryPart]):
-    """A text term shaped like a file name (a slash, a media extension) that names no file was probably
-    meant as a file: it is searched as text, and the caller is told."""
-    for part in parts:
-        if part.text is None:
-            continue
-        term = part.text.strip()
-        looks_like_file = "/" in term or os.path.splitext(term)[1].lower() in KNOWN_EXTENSIONS
-        if looks_like_file and not Path(term).expanduser().exists():
-            yield f"{term!r} is not a file here, so it was searched as text"
 
 
 class Engine:
@@ -365,7 +354,7 @@ class Engine:
         self.catalog.refresh()
         query = Query(tuple(parts), check_k(k), filters, _mode(mode), _spaces(spaces))
         results = self._searcher.search(query)
-        if warnings := tuple(_missing_file_warnings(parts)):
+        if warnings := missing_file_warnings(parts, KNOWN_EXTENSIONS):
             results = dataclasses.replace(results, warnings=results.warnings + warnings)
         return results
 

@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 
-from anyseek.engine.errors import RootUnavailableError
 from anyseek.engine.records import FileError, IndexReport, Item, Progress, display_path
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import ItemWrite, Store
 from anyseek.engine.vectors.catalog import VectorCatalog
 from anyseek.indexer.batch import EmbedBatch
+from anyseek.indexer.lazy_models import LazyJoint, LazyWindow, ModelLoads
 from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
-from anyseek.indexer.scan import FileEntry, ScanResult, normalize_root, scan
+from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, normalize_root, scan
 from anyseek.indexer.workers import DecodePool, DecodeTimeout
 
 log = logging.getLogger(__name__)
@@ -34,95 +33,6 @@ ProgressCallback = Callable[[Progress], None]
 # Decode threads yield to the models when both share the CPU (see DecodePool); on a GPU the CPU is the
 # decoders' own. bench/images.py measured it: see README, Benchmarks.
 DECODE_NICE = 10
-
-
-def check_roots(roots: list[bytes], scanned: ScanResult, known: dict[bytes, Item], prune: bool) -> None:
-    """Refuse, before any write, a run that would read a missing or unmounted root as "all deleted":
-    embeddings are the expensive part of an index, and a typo or an unplugged drive must not cost them."""
-    for root in roots:
-        shown = display_path(root)
-        if reason := scanned.unavailable(root):
-            raise RootUnavailableError(
-                f"cannot read {shown}: {reason}; nothing was changed (a typo, or a drive that is not mounted? "
-                f"to forget what the index holds there, use `anyseek remove {shown}`)"
-            )
-        if prune or not scanned.lists_nothing_under(root):
-            continue
-        held = sum(1 for item in _under(known, root) if item.status == "ok")
-        if held:
-            raise RootUnavailableError(
-                f"{shown} lists no files but the index holds {held} item(s) under it; nothing was changed "
-                f"(a drive that is not mounted? if the files really are gone, run again with --prune)"
-            )
-
-
-def _under(known: dict[bytes, Item], root: bytes) -> list[Item]:
-    prefix = root.rstrip(b"/") + b"/"
-    return [item for path, item in known.items() if path == root or path.startswith(prefix)]
-
-
-class ModelLoads:
-    """Counts model loads under way in the decode workers: a file's decode timer must not run while the
-    worker that holds it waits for a model to load (seconds to a minute, once per run)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.loading = 0
-        self.finished = 0
-
-    def resolve(self, get):
-        with self._lock:
-            self.loading += 1
-        try:
-            return get()
-        finally:
-            with self._lock:
-                self.loading -= 1
-                self.finished += 1
-
-
-class LazyJoint:
-    """The joint model as the decode workers see it, loaded on first real use: a run whose files all fail
-    to decode (or need no model) never pays for loading one. The input size comes from the model's config
-    when it can, since a JPEG is decoded at reduced scale before the model is needed."""
-
-    def __init__(self, encoders, loads: ModelLoads) -> None:
-        self._encoders, self._loads = encoders, loads
-        self._image_size: int | None = None
-        self._model = None
-
-    @property
-    def image_size(self) -> int:
-        if self._image_size is None:
-            from anyseek.engine.encoders.joint import configured_image_size
-
-            try:
-                self._image_size = configured_image_size(self._encoders.specs.joint_model)
-            except (OSError, ValueError, KeyError):
-                self._image_size = None
-            self._image_size = self._image_size or self._get().image_size
-        return self._image_size
-
-    def _get(self):
-        if self._model is None:
-            self._model = self._loads.resolve(lambda: self._encoders.joint)
-        return self._model
-
-    def __getattr__(self, name: str):
-        return getattr(self._get(), name)
-
-
-class LazyWindow:
-    """The passage window's model, loaded when the first text needs cutting."""
-
-    def __init__(self, encoders, text_spaces: str, loads: ModelLoads) -> None:
-        self._encoders, self._text_spaces, self._loads = encoders, text_spaces, loads
-        self._model = None
-
-    def __getattr__(self, name: str):
-        if self._model is None:
-            self._model = self._loads.resolve(lambda: self._encoders.document_window(self._text_spaces))
-        return getattr(self._model, name)
 
 
 def decoder_versions() -> str:

@@ -9,6 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from anyseek.engine.errors import RootUnavailableError
+from anyseek.engine.records import Item, display_path
+
 log = logging.getLogger(__name__)
 
 
@@ -116,3 +119,28 @@ def _visit(entry: os.DirEntry, subdirs: list[bytes], result: ScanResult) -> None
         subdirs.append(entry.path)
     elif stat.S_ISREG(info.st_mode):
         result.files.append(FileEntry(entry.path, info.st_size, info.st_mtime_ns))
+
+
+def check_roots(roots: list[bytes], scanned: ScanResult, known: dict[bytes, Item], prune: bool) -> None:
+    """Refuse, before any write, a run that would read a missing or unmounted root as "all deleted":
+    embeddings are the expensive part of an index, and a typo or an unplugged drive must not cost them."""
+    for root in roots:
+        shown = display_path(root)
+        if reason := scanned.unavailable(root):
+            raise RootUnavailableError(
+                f"cannot read {shown}: {reason}; nothing was changed (a typo, or a drive that is not mounted? "
+                f"to forget what the index holds there, use `anyseek remove {shown}`)"
+            )
+        if prune or not scanned.lists_nothing_under(root):
+            continue
+        held = sum(1 for item in _under(known, root) if item.status == "ok")
+        if held:
+            raise RootUnavailableError(
+                f"{shown} lists no files but the index holds {held} item(s) under it; nothing was changed "
+                f"(a drive that is not mounted? if the files really are gone, run again with --prune)"
+            )
+
+
+def _under(known: dict[bytes, Item], root: bytes) -> list[Item]:
+    prefix = root.rstrip(b"/") + b"/"
+    return [item for path, item in known.items() if path == root or path.startswith(prefix)]
