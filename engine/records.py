@@ -15,12 +15,17 @@ class Modality(StrEnum):
     IMAGE = "image"
     TEXT = "text"
     AUDIO = "audio"
+    VIDEO = "video"
 
 
 class ChunkKind(StrEnum):
     IMAGE = "image"  # the whole picture
     PASSAGE = "passage"  # a span of a text document, with character offsets
-    SPEECH = "speech"  # a time window of a recording, with its transcript
+    SPEECH = "speech"  # a time window of a recording (or a video's sound track), with its transcript
+    FRAME = "frame"  # a picture of a video, with its time (start) and the next kept frame's (end)
+
+
+VISUAL_KINDS = frozenset({ChunkKind.IMAGE, ChunkKind.FRAME})  # embedded by the image tower, joint space only
 
 
 class Space(StrEnum):
@@ -104,6 +109,19 @@ class Query:
 
 
 @dataclass(frozen=True, slots=True)
+class Moment:
+    """A strong moment of a timed item (a video, a recording): where a player could seek."""
+
+    start: float
+    end: float
+    score: float
+    kind: ChunkKind
+
+    def to_dict(self) -> dict[str, object]:
+        return {"start": self.start, "end": self.end, "score": round(self.score, 6), "kind": str(self.kind)}
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     """One result: an item, represented by its best-matching chunk."""
 
@@ -114,11 +132,12 @@ class Hit:
     similarity: float  # best cosine similarity of the chunk in any searched space
     chunk_id: int
     snippet: str | None = None
-    start: float | None = None  # seconds, for speech
+    start: float | None = None  # seconds, for speech and video frames
     end: float | None = None
     char_start: int | None = None
     char_end: int | None = None
     raw_path: bytes = b""
+    moments: tuple[Moment, ...] = ()  # timed items: the strong moments, best first (this hit's own included)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -133,6 +152,7 @@ class Hit:
             "end": self.end,
             "char_start": self.char_start,
             "char_end": self.char_end,
+            **({"moments": [m.to_dict() for m in self.moments]} if self.moments else {}),
         }
 
 
