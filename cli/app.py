@@ -172,7 +172,7 @@ def search(
     like: Annotated[str | None, typer.Option("--like", help="More like this indexed file (path or item id).")] = None,
     k: Annotated[int, typer.Option("-k", "--limit", min=1, help="Number of results.")] = 10,
     types: Annotated[
-        list[str] | None, typer.Option("--type", "-t", help="Only image, text or audio (repeatable).")
+        list[str] | None, typer.Option("--type", "-t", help="Only image, text, audio or video (repeatable).")
     ] = None,
     path: Annotated[Path | None, typer.Option("--path", help="Only files under this path.")] = None,
     min_similarity: Annotated[

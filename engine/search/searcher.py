@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from anyseek.engine.errors import QueryError
-from anyseek.engine.records import ChunkKind, Hit, Query, QueryPart, SearchResults, Space
-from anyseek.engine.search.fusion import best_per_item, fuse
+from anyseek.engine.records import ChunkKind, Hit, Moment, Query, QueryPart, SearchResults, Space
+from anyseek.engine.search.fusion import best_per_item, fuse, strong_chunks
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import ChunkContext, Store
 from anyseek.engine.vectors.catalog import VectorCatalog
@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 240
 MIN_FETCH = 50
+# A timed hit (video, recording) lists its other strong moments: chunks within this share of its best
+# chunk's fused score, at most this many.
+MOMENT_RATIO = 0.8
+MAX_MOMENTS = 5
 
 
 def spaces_of_kind(text_spaces: str) -> dict[ChunkKind, frozenset[str]]:
@@ -27,7 +31,8 @@ def spaces_of_kind(text_spaces: str) -> dict[ChunkKind, frozenset[str]]:
     index's text_spaces. Fusion averages a chunk's ranks over these, so a passage is not penalised for
     missing from a space it was never put in."""
     text = frozenset(text_spaces.split(","))
-    return {ChunkKind.IMAGE: frozenset({Space.JOINT.value}), ChunkKind.PASSAGE: text, ChunkKind.SPEECH: text}
+    joint = frozenset({Space.JOINT.value})
+    return {ChunkKind.IMAGE: joint, ChunkKind.FRAME: joint, ChunkKind.PASSAGE: text, ChunkKind.SPEECH: text}
 
 
 @dataclass(slots=True)
@@ -150,12 +155,29 @@ class Searcher:
         scored = fuse(lists, weights, self.settings.fusion, self.settings.rrf_k, spaces_of)
         owner = {cid: item_id for cid, (_, item_id) in owners.items() if item_id not in exclude}
         best = best_per_item(scored, owner)[:k]
-        contexts = self.store.chunk_contexts([entry.chunk_id for entry in best])
+        strong = strong_chunks(scored, owner, {owner[e.chunk_id] for e in best}, MOMENT_RATIO, MAX_MOMENTS)
+        moment_ids = [entry.chunk_id for entries in strong.values() for entry in entries]
+        contexts = self.store.chunk_contexts({entry.chunk_id for entry in best} | set(moment_ids))
         exhausted = all(done for _, _, done in ranked.values())
-        return [_hit(entry, contexts[entry.chunk_id]) for entry in best if entry.chunk_id in contexts], exhausted
+        hits = []
+        for entry in best:
+            if entry.chunk_id in contexts:
+                moments = _moments(strong.get(owner[entry.chunk_id], []), contexts)
+                hits.append(_hit(entry, contexts[entry.chunk_id], moments))
+        return hits, exhausted
 
 
-def _hit(entry, context: ChunkContext) -> Hit:
+def _moments(entries, contexts: dict[int, ChunkContext]) -> tuple[Moment, ...]:
+    """Timed chunks only (frames, speech windows): a passage has no moment."""
+    moments = []
+    for entry in entries:
+        chunk = contexts[entry.chunk_id].chunk if entry.chunk_id in contexts else None
+        if chunk is not None and chunk.start_s is not None:
+            moments.append(Moment(chunk.start_s, chunk.end_s or chunk.start_s, entry.score, chunk.kind))
+    return tuple(moments)
+
+
+def _hit(entry, context: ChunkContext, moments: tuple[Moment, ...] = ()) -> Hit:
     chunk, item = context.chunk, context.item
     snippet = chunk.text
     if snippet and len(snippet) > SNIPPET_CHARS:
@@ -173,4 +195,5 @@ def _hit(entry, context: ChunkContext) -> Hit:
         char_start=chunk.char_start,
         char_end=chunk.char_end,
         raw_path=item.path,
+        moments=moments,
     )
