@@ -108,5 +108,7 @@ class KeyframeGate:
         return []
 
     def finish(self) -> list:
-        out, self._pending = self._pending[:1], []
+        """The last group has no next keyframe to show what changed in it: decode it whole (under
+        dense_gop_s of frames), so a short clip, or a change in the last seconds, is not missed."""
+        out, self._pending = self._pending, []
         return out
