@@ -77,7 +77,7 @@ class Settings:
     max_video_frames: int = 300
     video_min_interval_s: float = 1.0  # no two frames of a video closer than this
     video_max_interval_s: float = 10.0  # a frame at least this often, even when nothing changes
-    video_scene_threshold: float = 0.12  # picture change (0-1, pixels and colours) that takes a frame
+    video_scene_threshold: float = 0.08  # picture change (0-1, pixels and colours) that takes a frame; bench/video.py
     speech_min_window_s: float = 4.0
     speech_max_window_s: float = 30.0
     speech_max_gap_s: float = 1.5

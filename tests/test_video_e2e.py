@@ -160,6 +160,7 @@ def test_text_finds_the_video_at_the_moment_it_shows_that(demo_videos, name, sce
     assert overlap(top, scene["start_s"], scene["end_s"]) >= 0.5 * (scene["end_s"] - scene["start_s"])
 
 
+@pytest.mark.slow  # a CLI process loading its models (~20 s); Hit.to_dict's moments are tested above
 def test_cli_json_lists_the_moments_of_a_video(demo_videos):
     done = anyseek("search", "a blue square", "--type", "video", "-k", "2", "--json", index=demo_videos)
     assert done.returncode == 0, done.stderr

@@ -27,7 +27,8 @@ from anyseek.indexer.sniff import sniff_bytes, sniff_file
 
 VIDEO = Path(__file__).parent / "fixtures" / "video"
 MANIFEST = json.loads((VIDEO / "manifest.json").read_text())["files"]
-RULES = SampleRules(min_interval_s=1.0, max_interval_s=10.0, threshold=0.12, max_frames=300)
+DEFAULTS = load_settings(Path("/nonexistent"), {})
+RULES = SampleRules(1.0, 10.0, DEFAULTS.video_scene_threshold, max_frames=300)
 LIMITS = VideoLimits(max_seconds=3 * 3600, max_pixels=40_000_000)
 SIDE = 32
 
@@ -71,7 +72,7 @@ def test_a_cut_is_kept_and_slow_drift_is_not():
 
 
 def test_no_two_kept_frames_are_closer_than_the_minimum_and_none_further_apart_than_the_maximum():
-    rules = SampleRules(min_interval_s=1.0, max_interval_s=3.0, threshold=0.12, max_frames=100)
+    rules = SampleRules(min_interval_s=1.0, max_interval_s=3.0, threshold=RULES.threshold, max_frames=100)
     sampler = SceneSampler(rules)
     for i, t in enumerate(np.arange(0, 12, 0.2)):
         sampler.offer(float(t), flat(i % 2))  # a cut at every probe
@@ -99,7 +100,7 @@ def test_change_sees_a_new_scene_and_shrugs_at_a_small_shift():
     shifted = np.roll(scene, 1, axis=1)
     other = scene.copy()
     other[8:24, 8:24] = (0.1, 0.2, 0.9)  # the same place, now blue
-    assert change(scene, shifted) < 0.12 <= change(scene, other)
+    assert change(scene, shifted) < RULES.threshold <= change(scene, other)
 
 
 def test_each_kept_frame_spans_until_the_next_one():
@@ -250,7 +251,7 @@ def test_missing_or_clockless_creation_times_are_none(value):
     assert parse_creation_time(value) is None
 
 
-SETTINGS = load_settings(Path("/nonexistent"), {})
+SETTINGS = DEFAULTS
 
 
 def write_two_scenes(path: Path, codec: str) -> None:
@@ -276,3 +277,23 @@ def test_other_codecs_and_containers_are_videos_too(tmp_path, name, codec):
     assert sniff_file(os.fsencode(path)).modality is Modality.VIDEO
     video = decode("", path=path)
     assert [round(start) for start, _ in video.spans] == [0, 1]
+
+
+def test_a_portrait_phone_video_reaches_the_model_upright(tmp_path):
+    import av
+
+    path = tmp_path / "portrait.mp4"
+    with av.open(str(path), "w") as out:  # stored landscape, red left and blue right, shown turned 90°
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p"
+        stream.set_display_rotation(90)
+        rgb = np.zeros((96, 128, 3), np.uint8)
+        rgb[:, :64], rgb[:, 64:] = (220, 20, 20), (20, 20, 220)
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    pixels = decode("", path=path).pixels[0].astype(np.float32)  # (3, side, side), channels first
+    top, bottom = pixels[:, : SIDE // 2].mean(axis=(1, 2)), pixels[:, SIDE // 2 :].mean(axis=(1, 2))
+    assert top[2] > top[0] and bottom[0] > bottom[2]  # a quarter turn counterclockwise: the right side on top

@@ -174,7 +174,7 @@ class _Decoder:
         scale = min(1.0, self.side / min(width, height))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         rgb = frame.reformat(width=size[0], height=size[1], format="rgb24", interpolation="AREA").to_ndarray()
-        return self.preprocess(Image.fromarray(rgb)).astype(np.float16)
+        return self.preprocess(upright(Image.fromarray(rgb), frame.rotation)).astype(np.float16)
 
     def _result(self) -> DecodedVideo:
         if not self.pixels:
@@ -187,6 +187,14 @@ class _Decoder:
         return DecodedVideo(
             spans(self.sampler.kept, end), np.stack(self.pixels), speech, end or self.sampler.kept[-1], self.stats
         )
+
+
+def upright(image: Image.Image, rotation: int) -> Image.Image:
+    """Phones store portrait video as landscape pictures plus a display rotation (counterclockwise
+    degrees, as FFmpeg reports it); the model must see what a player shows, as with EXIF orientation."""
+    turn = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180, 270: Image.Transpose.ROTATE_270}
+    step = turn.get(round(rotation / 90) * 90 % 360)
+    return image.transpose(step) if step is not None else image
 
 
 def _duration(container) -> float | None:
