@@ -297,3 +297,27 @@ def test_a_portrait_phone_video_reaches_the_model_upright(tmp_path):
     pixels = decode("", path=path).pixels[0].astype(np.float32)  # (3, side, side), channels first
     top, bottom = pixels[:, : SIDE // 2].mean(axis=(1, 2)), pixels[:, SIDE // 2 :].mean(axis=(1, 2))
     assert top[2] > top[0] and bottom[0] > bottom[2]  # a quarter turn counterclockwise: the right side on top
+
+
+def test_a_long_decode_that_keeps_moving_outlives_the_file_timeout_and_a_stuck_one_does_not():
+    import time
+
+    from anyseek.indexer.workers import DecodePool, DecodeTimeout, still_working
+
+    def slow(moving: bool) -> str:
+        for _ in range(12):  # 1.2 s, over the 0.5 s limit
+            time.sleep(0.1)
+            if moving:
+                still_working()
+        return "done"
+
+    pool = DecodePool(2, timeout_s=0.5)
+    moving, stuck = pool.submit(slow, True), pool.submit(slow, False)
+    deadline = time.monotonic() + 10
+    while not (moving.done() and stuck.done()) and time.monotonic() < deadline:
+        pool.reap_overdue()
+        time.sleep(0.05)
+    pool.shutdown()
+    assert moving.result() == "done"
+    with pytest.raises(DecodeTimeout):
+        stuck.result()

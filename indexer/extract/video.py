@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +22,7 @@ from PIL import Image
 from anyseek.engine.errors import ExtractionError
 from anyseek.indexer.extract.audio import MIN_SAMPLES, AudioCollector
 from anyseek.indexer.extract.scenes import KeyframeGate, SampleRules, SceneSampler, spans
+from anyseek.indexer.workers import still_working
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,7 @@ THUMB_SIDE = 32
 PROBE_STEP_S = 0.2  # inside a fully decoded group, at most five thumbnails a second
 DENSE_GOP_S = 2.0  # a group of pictures this short is represented by its keyframe (see scenes.py)
 TRUNCATION_SLACK_S = 1.0
+HEARTBEAT_S = 5.0  # how often a long decode tells the pool it is still moving (see workers.still_working)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,7 @@ class _Decoder:
         self.pixels: list[np.ndarray] = []
         self.last_probe = -1e9
         self.stream_end = 0.0
+        self.heartbeat = time.monotonic()
 
     def run(self) -> DecodedVideo:
         streams = [self.video] + ([self.audio] if self.audio else [])
@@ -131,6 +135,9 @@ class _Decoder:
         if not packet.size:
             return  # the demuxer's end-of-stream marker; the decoder is flushed at the end
         self.stats.packets += 1
+        if time.monotonic() - self.heartbeat > HEARTBEAT_S:
+            self.heartbeat = time.monotonic()
+            still_working()
         time_s = self._packet_time(packet)
         if time_s is not None and time_s > self.max_seconds:
             raise ExtractionError(f"video is longer than {self.max_seconds / 3600:.1f} h (setting max_video_seconds)")
