@@ -18,7 +18,13 @@ def m001_initial(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_vectors_chunk ON vectors (chunk_id)"))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial]
+def m002_video_frames(conn: Connection) -> None:
+    """Video items and their frame chunks need no new column (modality and kind are strings), but an
+    anyseek from before videos would fail on a chunk kind it does not know; the version this step adds
+    makes it refuse such an index with its clear "newer schema" message instead. Nothing to alter."""
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [m001_initial, m002_video_frames]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
