@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.run [--only NAME ...] [--quick] [--out bench-results/results.json]
 
-Names: images, reindex, speech, query, ann, txtai, quality. --quick uses small sizes (a smoke run of a few
+Names: images, reindex, speech, video, query, ann, txtai, quality. --quick uses small sizes (a smoke run of a few
 minutes; its figures mean little). Every goal is a ratio measured side by side within one run.
 """
 
@@ -22,6 +22,7 @@ MODULES = {
     "images": "bench.images",
     "reindex": "bench.reindex",
     "speech": "bench.speech",
+    "video": "bench.video",
     "query": "bench.query",
     "ann": "bench.ann",
     "txtai": "bench.txtai_compare",

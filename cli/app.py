@@ -244,7 +244,7 @@ def search(
     types: Annotated[
         list[str] | None,
         typer.Option(
-            "--type", "-t", callback=_as_parameter_error(_types), help="Only image, text or audio (repeatable)."
+            "--type", "-t", callback=_as_parameter_error(_types), help="Only image, text, audio or video (repeatable)."
         ),
     ] = None,
     path: Annotated[Path | None, typer.Option("--path", help="Only files under this path.")] = None,

@@ -17,12 +17,17 @@ class Modality(StrEnum):
     IMAGE = "image"
     TEXT = "text"
     AUDIO = "audio"
+    VIDEO = "video"
 
 
 class ChunkKind(StrEnum):
     IMAGE = "image"  # the whole picture
     PASSAGE = "passage"  # a span of a text document, with character offsets
-    SPEECH = "speech"  # a time window of a recording, with its transcript
+    SPEECH = "speech"  # a time window of a recording (or a video's sound track), with its transcript
+    FRAME = "frame"  # a picture of a video, with its time (start) and the next kept frame's (end)
+
+
+VISUAL_KINDS = frozenset({ChunkKind.IMAGE, ChunkKind.FRAME})  # embedded by the image tower, joint space only
 
 
 class Space(StrEnum):
@@ -123,6 +128,19 @@ class Query:
 
 
 @dataclass(frozen=True, slots=True)
+class Moment:
+    """A strong moment of a timed item (a video, a recording): where a player could seek."""
+
+    start: float
+    end: float
+    score: float
+    kind: ChunkKind
+
+    def to_dict(self) -> dict[str, object]:
+        return {"start": self.start, "end": self.end, "score": round(self.score, 6), "kind": str(self.kind)}
+
+
+@dataclass(frozen=True, slots=True)
 class Hit:
     """One result: an item, represented by its best-matching chunk."""
 
@@ -135,7 +153,7 @@ class Hit:
     similarity: float | None  # raw cosine in the route's space; None for a lexical-only match
     chunk_id: int
     snippet: str | None = None
-    start: float | None = None  # seconds, for speech
+    start: float | None = None  # seconds, for speech and video frames
     end: float | None = None
     char_start: int | None = None
     char_end: int | None = None
@@ -143,11 +161,14 @@ class Hit:
     route: str = ""  # what found it: "text", "joint", "lexical", or a dense route plus "+lexical"
     page: int | None = None  # 1-based, for paginated documents
     captured_at: float | None = None  # UTC epoch seconds, where the file records when it was taken
+    moments: tuple[Moment, ...] = ()  # timed items: the strong moments, best first (this hit's own included)
 
     def __post_init__(self) -> None:
         # float16 storage and float32 sums can put a vector's cosine with itself a hair over 1
         if self.similarity > 1.0:
-            object.__setattr__(self, "similarity", 1.0)
+            object.__setattr__(
+                self, "similarity", 1.0
+            )  # timed items: the strong moments, best first (this hit's own included)
 
     def to_dict(self) -> dict[str, object]:
         return with_raw_path(self._fields(), self.raw_path)
@@ -168,6 +189,7 @@ class Hit:
             "char_end": self.char_end,
             "page": self.page,
             "captured_at": iso_time(self.captured_at),
+            **({"moments": [m.to_dict() for m in self.moments]} if self.moments else {}),
         }
 
 

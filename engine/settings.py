@@ -70,6 +70,14 @@ class Settings:
     max_file_bytes: int = 4 * 1024 * 1024 * 1024
     file_timeout_s: float = 120.0  # a file still decoding after this long is failed (0: no limit)
     max_audio_seconds: float = 3 * 3600.0  # decoded 16 kHz audio costs 230 MB per hour
+    # Video: a longer or larger one is that file's error; max_video_frames is spread over the whole video
+    # (the interval between frames stretches), so a long video is sampled thinner, not cut short.
+    max_video_seconds: float = 3 * 3600.0
+    max_video_pixels: int = 40_000_000  # 8K is 33 MP a frame
+    max_video_frames: int = 300
+    video_min_interval_s: float = 1.0  # no two frames of a video closer than this
+    video_max_interval_s: float = 10.0  # a frame at least this often, even when nothing changes
+    video_scene_threshold: float = 0.08  # picture change (0-1, pixels and colours) that takes a frame; bench/video.py
     speech_min_window_s: float = 4.0
     speech_max_window_s: float = 30.0
     speech_max_gap_s: float = 1.5
@@ -151,4 +159,22 @@ def load_settings(home: Path, overrides: dict[str, Any] | None = None, config_fi
         values["text_spaces"] = normalize_text_spaces(values["text_spaces"])
     if "workers" in values and values["workers"] < 1:
         raise ConfigError(f"setting 'workers' (decode workers) must be at least 1, got {values['workers']}")
-    return Settings(**values)
+    settings = Settings(**values)
+    check_video_settings(settings)
+    return settings
+
+
+def check_video_settings(settings: Settings) -> None:
+    """Video limits that would make sampling meaningless or endless are refused up front."""
+    for name in ("max_video_seconds", "max_video_pixels", "max_video_frames", "video_min_interval_s"):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"setting {name!r} must be greater than 0, got {getattr(settings, name)!r}")
+    if settings.video_max_interval_s < settings.video_min_interval_s:
+        raise ConfigError(
+            f"setting 'video_max_interval_s' ({settings.video_max_interval_s}) must be at least "
+            f"video_min_interval_s ({settings.video_min_interval_s})"
+        )
+    if not 0 < settings.video_scene_threshold < 1:
+        raise ConfigError(
+            f"setting 'video_scene_threshold' must be between 0 and 1, got {settings.video_scene_threshold!r}"
+        )

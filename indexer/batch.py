@@ -1,13 +1,14 @@
-"""A batch of decoded files on its way through the models: transcribe audio, embed images and text,
-and turn each file into one ItemWrite. A file whose model step fails becomes an error write."""
+"""A batch of decoded files on its way through the models: transcribe audio, embed images, video frames and
+text, and turn each file into one ItemWrite. A file whose model step fails becomes an error write."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import numpy as np
 
-from anyseek.engine.records import ChunkKind, EmbeddedChunk, Modality, Space
+from anyseek.engine.records import VISUAL_KINDS, EmbeddedChunk, Space
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import ItemWrite
 from anyseek.indexer.extract.audio import WindowRules, speech_windows
@@ -35,7 +36,8 @@ class EmbedBatch:
 
     def ready(self) -> bool:
         images = sum(1 for p in self._files if p.extracted.pixels is not None)
-        texts = sum(len(p.extracted.chunks) for p in self._files if p.extracted.pixels is None)
+        images += sum(len(p.extracted.frames) for p in self._files if p.extracted.frames is not None)
+        texts = sum(1 for p in self._files for c in p.extracted.chunks if c.kind not in VISUAL_KINDS)
         audio = sum(1 for p in self._files if p.extracted.audio is not None)
         return (
             images >= self.settings.image_batch
@@ -56,7 +58,7 @@ class EmbedBatch:
             chunks = []
             for chunk in prepared.extracted.chunks:
                 key = (id(prepared), chunk.ordinal)
-                if chunk.kind is ChunkKind.IMAGE:
+                if chunk.kind in VISUAL_KINDS:
                     vectors = {Space.JOINT: image_vectors[key]}
                 else:
                     vectors = {space: by_key[key] for space, by_key in text_vectors.items()}
@@ -78,7 +80,7 @@ class EmbedBatch:
 
     def _transcribe(self, prepared: Prepared, writes: list[ItemWrite]) -> bool:
         extracted = prepared.extracted
-        if extracted.modality is not Modality.AUDIO:
+        if extracted.audio is None:  # nothing to hear: not a recording, or a video without a sound track
             return True
         try:
             words = self.encoders.speech.transcribe(extracted.audio)
@@ -102,30 +104,33 @@ class EmbedBatch:
             self.settings.speech_max_gap_s,
             window.max_tokens,
         )
-        extracted.chunks = speech_windows(words, rules, window.count_tokens)
+        first = len(extracted.chunks)  # a video's frames come first; its speech windows follow
+        windows = speech_windows(words, rules, window.count_tokens)
+        extracted.chunks += [dataclasses.replace(w, ordinal=first + w.ordinal) for w in windows]
         extracted.audio = None  # release the samples as soon as they are transcribed
         return True
 
     def _embed_images(self, files: list[Prepared]) -> dict[tuple[int, int], np.ndarray]:
         keyed = [((id(p), 0), p.extracted.pixels) for p in files if p.extracted.pixels is not None]
+        for p in files:
+            if p.extracted.frames is not None:  # frame i is chunk ordinal i (frames come before speech)
+                keyed += [((id(p), i), frame) for i, frame in enumerate(p.extracted.frames)]
         if not keyed:
             return {}
         out = {}
         step = self.settings.image_batch
         for start in range(0, len(keyed), step):
             part = keyed[start : start + step]
-            vectors = self.encoders.joint.encode_images(np.stack([pixels for _, pixels in part]))
+            inputs = np.stack([pixels for _, pixels in part]).astype(np.float32, copy=False)  # frames are float16
+            vectors = self.encoders.joint.encode_images(inputs)
             out.update({key: vector for (key, _), vector in zip(part, vectors)})
         for p in files:
-            p.extracted.pixels = None
+            p.extracted.pixels = p.extracted.frames = None
         return out
 
     def _embed_texts(self, files: list[Prepared]) -> dict[Space, dict[tuple[int, int], np.ndarray]]:
         keyed = [
-            ((id(p), c.ordinal), c.text or "")
-            for p in files
-            for c in p.extracted.chunks
-            if c.kind is not ChunkKind.IMAGE
+            ((id(p), c.ordinal), c.text or "") for p in files for c in p.extracted.chunks if c.kind not in VISUAL_KINDS
         ]
         if not keyed:
             return {}

@@ -30,6 +30,13 @@ HTML_START = re.compile(
     rb"<(?:!doctype\s+html|html|head|script|iframe|h1|div|font|table|a|style|title|b|body|br|p|!--)[\s>]",
     re.I,
 )
+VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".avi", ".3gp", ".3g2"}
+# ISO media brands of video files (phones: "qt  " on iPhones, mp42/isom on Android). A container with no
+# picture inside turns out a recording when it is opened (indexer/extract/video.py probe).
+VIDEO_MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ", b"M4VH"}
+VIDEO_MP4_BRANDS |= {b"M4VP", b"qt  ", b"XAVC", b"MSNV", b"mmp4", b"dash", b"f4v ", b"3gp4", b"3gp5", b"3gp6"}
+VIDEO_MP4_BRANDS |= {b"3g2a", b"3ge6", b"3gs7", b"CAEP"}
+QUICKTIME_ATOMS = {b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"}  # old .mov files have no ftyp
 HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis"}
 AUDIO_MP4_BRANDS = {b"M4A ", b"M4B ", b"M4P ", b"F4A "}
 MP4_AUDIO_HINT = {".m4a", ".aac"}
@@ -69,6 +76,8 @@ def _expected_kind(ext: str) -> str | None:
         return "image"
     if ext in AUDIO_EXTENSIONS:
         return "audio"
+    if ext in VIDEO_EXTENSIONS:
+        return "video"
     return "document" if ext in DOCUMENT_EXTENSIONS else None
 
 
@@ -145,6 +154,12 @@ def _magic(head: bytes, ext: str) -> Sniffed | None:
         return Sniffed(Modality.TEXT, "html")
     if head[4:8] == b"ftyp":
         return _iso_media(head, ext)
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return Sniffed(Modality.VIDEO, "avi")
+    if head.startswith(b"\x1a\x45\xdf\xa3"):  # EBML: Matroska or WebM, audio-only ones included
+        return Sniffed(Modality.VIDEO, "webm" if b"webm" in head else "mkv")
+    if head[4:8] in QUICKTIME_ATOMS and ext in VIDEO_EXTENSIONS:
+        return Sniffed(Modality.VIDEO, "mov")
     if head.startswith(b"fLaC"):
         return Sniffed(audio, "flac")
     if head.startswith(b"OggS"):
@@ -160,7 +175,9 @@ def _iso_media(head: bytes, ext: str) -> Sniffed | None:
         return Sniffed(Modality.IMAGE, "avif" if brand.startswith(b"avi") else "heif")
     if brand in AUDIO_MP4_BRANDS or ext in MP4_AUDIO_HINT:
         return Sniffed(Modality.AUDIO, "m4a")
-    return None  # mp4/mov video: supported once video indexing lands
+    if brand in VIDEO_MP4_BRANDS or brand.startswith(b"3g") or ext in VIDEO_EXTENSIONS:
+        return Sniffed(Modality.VIDEO, "mov" if brand == b"qt  " else "mp4")
+    return None
 
 
 def _mpeg_sync(head: bytes) -> bool:

@@ -16,6 +16,16 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 _STOP = object()
+_local = threading.local()  # the pool a decode thread works for, so a job can say it is still moving
+
+
+def still_working() -> None:
+    """Called from inside a job that is slow but progressing (a long video decodes for minutes): its time
+    limit starts again, so file_timeout_s catches a decoder that hangs, not one with a lot to do.
+    Outside a pool's thread it does nothing."""
+    pool = getattr(_local, "pool", None)
+    if pool is not None:
+        pool._restart_clock(threading.current_thread())
 
 
 class DecodeTimeout(Exception):
@@ -42,6 +52,7 @@ class DecodePool:
         thread.start()
 
     def _work(self) -> None:
+        _local.pool = self
         if self.nice and sys.platform.startswith("linux"):
             try:  # on Linux a thread id names just this thread; elsewhere it would renice the process
                 tid = threading.get_native_id()
@@ -73,6 +84,12 @@ class DecodePool:
                 future.set_exception(exception)
             else:
                 future.set_result(result)
+
+    def _restart_clock(self, thread: threading.Thread) -> None:
+        with self._lock:
+            for future, (_, owner) in self._started.items():
+                if owner is thread:
+                    self._started[future] = (time.monotonic(), owner)
 
     def submit(self, fn: Callable, *args) -> Future:
         future: Future = Future()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.media import SPEECH, photo
+from tests.media import SPEECH, VIDEO, photo
 
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
 
@@ -98,6 +98,12 @@ def build_hostile_corpus(root: Path, big_text_mb: int = 200) -> HostileCorpus:
             fh.write(line)
     corpus.bad[os.fsencode(big)] = "max_text_bytes"
     _documents_and_raw(corpus)
+    # 12: videos: a good one, one cut after its index, one cut before it, words named .mov
+    _write(corpus, b"good/clip.webm", (VIDEO / "silent.webm").read_bytes())
+    scenes, talk = (VIDEO / "scenes.mp4").read_bytes(), (VIDEO / "talk.mp4").read_bytes()
+    _write(corpus, b"bad/cut.mp4", scenes[: len(scenes) // 2], "truncated video")
+    _write(corpus, b"bad/headless.mp4", talk[: len(talk) // 3], "cannot read video")
+    _write(corpus, b"bad/words.mov", b"a shopping list, not a film\n", "not a recognised video")
     return corpus
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 SPEECH = Path(__file__).parent / "fixtures" / "speech"
+VIDEO = Path(__file__).parent / "fixtures" / "video"
 
 NOTES = {
     "budget-notes.md": "# Planning\n\nThe budget for next year covers travel, equipment and two new hires.\n\n"

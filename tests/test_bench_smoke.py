@@ -30,3 +30,20 @@ def test_ann_benchmark_runs_small_and_reports_recall_for_every_kind(monkeypatch)
 
 def test_recall_at_counts_shared_ids():
     assert ann.recall_at(np.array([[1, 2, 3]]), np.array([[3, 4, 1]])) == 2 / 3
+
+
+def test_video_benchmark_bare_path_decodes_exactly_the_frames_the_index_keeps(tmp_path):
+    """bench/video.py's (a) must feed the model the frames anyseek keeps, or its ratio compares unequal work."""
+    import shutil
+
+    from anyseek.indexer.extract.audio import AudioCollector
+    from bench import video
+    from tests.test_video_extract import VIDEO, TinyJoint
+
+    for name in ("scenes.mp4", "talk.mp4"):
+        shutil.copyfile(VIDEO / name, tmp_path / name)
+    joint = TinyJoint()
+    _, decoded, kept = video.sampling_only(tmp_path, joint)
+    assert kept == 5 and 0 < decoded
+    pixels, audio = video._bare_decode(tmp_path / "talk.mp4", {0.0, 5.0}, joint, AudioCollector(60))
+    assert len(pixels) == 2 and len(audio) > 16000 * 9

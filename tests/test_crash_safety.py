@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 
 from anyseek.engine.records import ChunkKind
-from tests.conftest import TEST_SETTINGS
+from tests.conftest import FIXTURES, TEST_SETTINGS
 from tests.crash_helpers import index_command, run_env
 from tests.media import build_media_folder
 
@@ -23,7 +24,10 @@ QUERIES = ["the budget for next year", "tomatoes and watering", "snow in the har
 
 @pytest.fixture(scope="module")
 def crash_media(tmp_path_factory):
-    return build_media_folder(tmp_path_factory.mktemp("crash-media"))
+    media = build_media_folder(tmp_path_factory.mktemp("crash-media"))
+    (media / "videos").mkdir()
+    shutil.copyfile(FIXTURES / "video" / "clip.mov", media / "videos" / "clip.mov")  # a frame and speech
+    return media
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +58,8 @@ def assert_consistent(index_dir, encoders) -> None:
     for space, chunk_id in vectors:
         by_space.setdefault(space, []).append(chunk_id)
     assert sorted(by_space.get("joint", [])) == sorted(chunks)
-    text_bearing = sorted(c for c, kind in chunks.items() if kind != ChunkKind.IMAGE.value)
+    visual = (ChunkKind.IMAGE.value, ChunkKind.FRAME.value)
+    text_bearing = sorted(c for c, kind in chunks.items() if kind not in visual)
     assert sorted(by_space.get("text", [])) == text_bearing
     from anyseek.engine import Engine
 
@@ -72,7 +77,7 @@ def finish_and_compare(index_dir, media, encoders, reference) -> None:
     with Engine.open(index_dir, encoders=encoders, **TEST_SETTINGS) as eng:
         report = eng.index([media])
         assert not report.interrupted and report.failed == 0
-        assert eng.status().items == {"image": 7, "text": 4, "audio": 3}
+        assert eng.status().items == {"image": 7, "text": 4, "audio": 3, "video": 1}
         assert results_of(eng) == reference
     assert_consistent(index_dir, encoders)
 

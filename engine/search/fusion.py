@@ -62,3 +62,19 @@ def best_per_item(scored: list[ChunkScore], owner: dict[int, int]) -> list[Chunk
         seen.add(item_id)
         out.append(entry)
     return out
+
+
+def strong_chunks(
+    scored: list[ChunkScore], owner: dict[int, int], items: set[int], ratio: float, limit: int
+) -> dict[int, list[ChunkScore]]:
+    """For each of `items`, its chunks scoring at least `ratio` of its best one, best first, at most
+    `limit`: the other moments of a video or recording worth seeking to."""
+    out: dict[int, list[ChunkScore]] = {}
+    for entry in scored:
+        item_id = owner.get(entry.chunk_id)
+        if item_id not in items:
+            continue
+        found = out.setdefault(item_id, [])
+        if len(found) < limit and (not found or entry.score >= ratio * found[0].score):
+            found.append(entry)
+    return out

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from anyseek.engine.errors import QueryError
-from anyseek.engine.records import Hit, Query, QueryPart, SearchResults, Space
+from anyseek.engine.records import Hit, Moment, Query, QueryPart, SearchResults, Space
 from anyseek.engine.search import lexical
 from anyseek.engine.search.calibration import Calibration
-from anyseek.engine.search.fusion import Evidence, best_per_item, merge
+from anyseek.engine.search.fusion import Evidence, best_per_item, merge, strong_chunks
 from anyseek.engine.search.routing import Mode, Route, plan
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import ChunkContext, Store
@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 
 SNIPPET_CHARS = 240
 MIN_FETCH = 50
+# A timed hit (video, recording) lists its other strong moments: chunks within this share of its best
+# chunk's fused score, at most this many.
+MOMENT_RATIO = 0.8
+MAX_MOMENTS = 5
 
 
 @dataclass(slots=True)
@@ -240,11 +244,28 @@ class Searcher:
         if min_score is not None:
             kept = [entry for entry in best if entry.score >= min_score]
             best, cut = kept, len(kept) < len(best)
-        contexts = self.store.chunk_contexts([entry.chunk_id for entry in best])
-        return [_hit(entry, contexts[entry.chunk_id]) for entry in best if entry.chunk_id in contexts], cut
+        strong = strong_chunks(scored, owner, {owner[e.chunk_id] for e in best}, MOMENT_RATIO, MAX_MOMENTS)
+        moment_ids = [entry.chunk_id for entries in strong.values() for entry in entries]
+        contexts = self.store.chunk_contexts({entry.chunk_id for entry in best} | set(moment_ids))
+        hits = []
+        for entry in best:
+            if entry.chunk_id in contexts:
+                moments = _moments(strong.get(owner[entry.chunk_id], []), contexts)
+                hits.append(_hit(entry, contexts[entry.chunk_id], moments))
+        return hits, cut
 
 
-def _hit(entry, context: ChunkContext) -> Hit:
+def _moments(entries, contexts: dict[int, ChunkContext]) -> tuple[Moment, ...]:
+    """Timed chunks only (frames, speech windows): a passage has no moment."""
+    moments = []
+    for entry in entries:
+        chunk = contexts[entry.chunk_id].chunk if entry.chunk_id in contexts else None
+        if chunk is not None and chunk.start_s is not None:
+            moments.append(Moment(chunk.start_s, chunk.end_s or chunk.start_s, entry.score, chunk.kind))
+    return tuple(moments)
+
+
+def _hit(entry, context: ChunkContext, moments: tuple[Moment, ...] = ()) -> Hit:
     chunk, item = context.chunk, context.item
     snippet = chunk.text
     if snippet and len(snippet) > SNIPPET_CHARS:
@@ -265,4 +286,5 @@ def _hit(entry, context: ChunkContext) -> Hit:
         route=entry.route,
         page=chunk.page,
         captured_at=item.captured_at,
+        moments=moments,
     )

@@ -51,7 +51,7 @@ def parse_query(
             parts.append(QueryPart(weight, image=path))
         elif modality is Modality.AUDIO:
             parts.append(QueryPart(weight, audio=path))
-        elif modality is Modality.TEXT and (item_id := find_item(path)) is not None:
+        elif modality in (Modality.TEXT, Modality.VIDEO) and (item_id := find_item(path)) is not None:
             parts.append(QueryPart(weight, item_id=item_id))
         else:
             parts.append(QueryPart(weight, text=term))

@@ -15,7 +15,9 @@ from anyseek.engine.settings import Settings
 from anyseek.indexer.extract.audio import decode_audio
 from anyseek.indexer.extract.documents import document_passages
 from anyseek.indexer.extract.image import open_photo, open_raw
+from anyseek.indexer.extract.scenes import SampleRules
 from anyseek.indexer.extract.text import decode_text, split_passages
+from anyseek.indexer.extract.video import VideoLimits, creation_time, decode_video, probe
 from anyseek.indexer.sniff import DOCUMENT_FORMATS, Sniffed
 
 
@@ -33,13 +35,15 @@ class JointPreprocessor(TokenWindow, Protocol):
 
 @dataclass(slots=True)
 class Extracted:
-    """A decoded file. Audio gets its chunks later, once Whisper has transcribed it."""
+    """A decoded file. Audio (a recording's, a video's sound track) gets its chunks later, once Whisper has
+    transcribed it; they follow any frame chunks."""
 
     modality: Modality
     chunks: list[Chunk] = field(default_factory=list)
     pixels: np.ndarray | None = None
     audio: np.ndarray | None = None
     captured_at: float | None = None  # UTC epoch seconds, from EXIF
+    frames: np.ndarray | None = None  # a video's model inputs, one per FRAME chunk, in chunk order
 
 
 def extract(
@@ -69,4 +73,28 @@ def extract(
         return Extracted(Modality.TEXT, split_passages(text, window.count_tokens, window.max_tokens))
     if sniffed.modality is Modality.AUDIO:
         return Extracted(Modality.AUDIO, audio=decode_audio(path, settings.max_audio_seconds))
+    if sniffed.modality is Modality.VIDEO:
+        return extract_video(path, joint, settings)
     raise ExtractionError(sniffed.problem or "unsupported file type")
+
+
+def extract_video(path: bytes, joint: JointPreprocessor, settings: Settings) -> Extracted:
+    """Frames where the picture changes, plus the sound track for Whisper. A container with sound and no
+    picture (an audio-only mp4 or webm) is a recording."""
+    picture, sound = probe(path)
+    if not picture and not sound:
+        raise ExtractionError("no picture or sound stream in the file (damaged or truncated?)")
+    if not picture:
+        return Extracted(Modality.AUDIO, audio=decode_audio(path, settings.max_audio_seconds))
+    rules = SampleRules(
+        settings.video_min_interval_s,
+        settings.video_max_interval_s,
+        settings.video_scene_threshold,
+        settings.max_video_frames,
+    )
+    limits = VideoLimits(settings.max_video_seconds, settings.max_video_pixels)
+    video = decode_video(path, rules, limits, joint.preprocess, joint.image_size)
+    chunks = [Chunk(ChunkKind.FRAME, i, start_s=start, end_s=end) for i, (start, end) in enumerate(video.spans)]
+    recorded = creation_time(path)
+    captured_at = recorded.timestamp() if recorded else None
+    return Extracted(Modality.VIDEO, chunks, audio=video.audio, frames=video.pixels, captured_at=captured_at)

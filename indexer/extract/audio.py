@@ -27,27 +27,48 @@ def decode_audio(source, max_seconds: float) -> np.ndarray:
             if not container.streams.audio:
                 raise ExtractionError("no audio stream in the file")
             stream = container.streams.audio[0]
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-            chunks, total, limit = [], 0, int(max_seconds * SAMPLE_RATE)
+            collector = AudioCollector(max_seconds)
             for frame in container.decode(stream):
-                for out in resampler.resample(frame):
-                    samples = out.to_ndarray().reshape(-1)
-                    chunks.append(samples)
-                    total += len(samples)
-                if total > limit:
-                    raise ExtractionError(
-                        f"recording is longer than {max_seconds / 3600:.1f} h (setting max_audio_seconds)"
-                    )
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+                collector.add(frame)
+            audio = collector.finish()
     except ExtractionError:
         raise
     except (av.error.FFmpegError, OSError, ValueError, IndexError) as exc:
         raise ExtractionError(f"cannot decode audio: {str(exc) or type(exc).__name__}") from None
-    audio = np.concatenate(chunks).astype(np.float32) if chunks else np.empty(0, np.float32)
-    if len(audio) < SAMPLE_RATE // 10:
+    if len(audio) < MIN_SAMPLES:
         raise ExtractionError("no audio samples (empty or silent-length recording)")
     return audio
+
+
+MIN_SAMPLES = SAMPLE_RATE // 10
+
+
+class AudioCollector:
+    """Decoded audio frames -> 16 kHz mono float32, with a length cap. Shared by recordings and the sound
+    track of videos, so both reach Whisper in the same form."""
+
+    def __init__(self, max_seconds: float, setting: str = "max_audio_seconds", what: str = "recording") -> None:
+        import av
+
+        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+        self._chunks: list[np.ndarray] = []
+        self._total, self._limit = 0, int(max_seconds * SAMPLE_RATE)
+        self._message = f"{what} is longer than {max_seconds / 3600:.1f} h (setting {setting})"
+
+    def add(self, frame) -> None:
+        for out in self._resampler.resample(frame):
+            samples = out.to_ndarray().reshape(-1)
+            self._chunks.append(samples)
+            self._total += len(samples)
+        if self._total > self._limit:
+            raise ExtractionError(self._message)
+
+    def finish(self) -> np.ndarray:
+        for out in self._resampler.resample(None):
+            self._chunks.append(out.to_ndarray().reshape(-1))
+        audio = np.concatenate(self._chunks).astype(np.float32) if self._chunks else np.empty(0, np.float32)
+        self._chunks = []
+        return audio
 
 
 @dataclass(frozen=True, slots=True)
