@@ -218,17 +218,10 @@ def decode_everything(folder: Path) -> tuple[float, int]:
 
 def sampling_only(folder: Path, joint) -> tuple[float, int, int]:
     """anyseek's own decoding, no model: the keyframe gate, the probes and the kept frames' model inputs."""
-    from anyseek.indexer.extract.scenes import SampleRules
-    from anyseek.indexer.extract.video import VideoLimits, decode_video
+    from anyseek.indexer.extract import video_rules
+    from anyseek.indexer.extract.video import decode_video
 
-    defaults = Settings()
-    rules = SampleRules(
-        defaults.video_min_interval_s,
-        defaults.video_max_interval_s,
-        defaults.video_scene_threshold,
-        defaults.max_video_frames,
-    )
-    limits = VideoLimits(defaults.max_video_seconds, defaults.max_video_pixels)
+    rules, limits = video_rules(Settings())
     start, decoded, kept = time.perf_counter(), 0, 0
     for path in sorted(folder.glob("*.mp4")):
         video = decode_video(bytes(path), rules, limits, joint.preprocess, joint.image_size)

@@ -165,7 +165,7 @@ class Hit:
 
     def __post_init__(self) -> None:
         # float16 storage and float32 sums can put a vector's cosine with itself a hair over 1
-        if self.similarity > 1.0:
+        if self.similarity is not None and self.similarity > 1.0:
             object.__setattr__(
                 self, "similarity", 1.0
             )  # timed items: the strong moments, best first (this hit's own included)

@@ -154,6 +154,10 @@ def test_capture_date_filters_keep_photos_taken_in_the_span(formats_index):
     assert names(engine.search("a photo", k=10, before="2024-01-01")) == {"rotated.heic"}
     assert names(engine.search("a photo", k=10, after="2024-05-03", before="2024-05-04")) == {"camera.dng"}
     assert not engine.search("a photo", k=10, after="2025-01-01")
+    # the words route honours the dates too: the lighthouse report has no capture date
+    assert any("report" in name for name in names(engine.search("lighthouse", k=10, mode="lexical")))
+    assert not engine.search("lighthouse", k=10, mode="lexical", after="2020-01-01")
+    assert names(engine.search("camera", k=10, mode="hybrid", before="2024-01-01")) == {"rotated.heic"}
     with pytest.raises(QueryError, match="not a date"):
         engine.search("a photo", after="last tuesday")
 

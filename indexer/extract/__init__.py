@@ -78,6 +78,17 @@ def extract(
     raise ExtractionError(sniffed.problem or "unsupported file type")
 
 
+def video_rules(settings: Settings) -> tuple[SampleRules, VideoLimits]:
+    """How a video is sampled and what it may cost, from the settings."""
+    rules = SampleRules(
+        settings.video_min_interval_s,
+        settings.video_max_interval_s,
+        settings.video_scene_threshold,
+        settings.max_video_frames,
+    )
+    return rules, VideoLimits(settings.max_video_seconds, settings.max_video_pixels)
+
+
 def extract_video(path: bytes, joint: JointPreprocessor, settings: Settings) -> Extracted:
     """Frames where the picture changes, plus the sound track for Whisper. A container with sound and no
     picture (an audio-only mp4 or webm) is a recording."""
@@ -86,14 +97,7 @@ def extract_video(path: bytes, joint: JointPreprocessor, settings: Settings) -> 
         raise ExtractionError("no picture or sound stream in the file (damaged or truncated?)")
     if not picture:
         return Extracted(Modality.AUDIO, audio=decode_audio(path, settings.max_audio_seconds))
-    rules = SampleRules(
-        settings.video_min_interval_s,
-        settings.video_max_interval_s,
-        settings.video_scene_threshold,
-        settings.max_video_frames,
-    )
-    limits = VideoLimits(settings.max_video_seconds, settings.max_video_pixels)
-    video = decode_video(path, rules, limits, joint.preprocess, joint.image_size)
+    video = decode_video(path, *video_rules(settings), joint.preprocess, joint.image_size)
     chunks = [Chunk(ChunkKind.FRAME, i, start_s=start, end_s=end) for i, (start, end) in enumerate(video.spans)]
     recorded = creation_time(path)
     captured_at = recorded.timestamp() if recorded else None
