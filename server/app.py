@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, Upl
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 
 from anyseek.engine.jobs import JobManager
 from anyseek.server import docs, errors
@@ -52,6 +53,26 @@ MEDIA_HEADERS = {
 ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 410, 413, 415, 416, 422)}
 
 
+class FairLock:
+    """First come, first served. A plain Lock lets whichever waiter the scheduler wakes cut the line, and
+    under load that starved the slower image searches (p50 3x the text searches' in bench/load.py)."""
+
+    def __init__(self) -> None:
+        self._turn = threading.Condition()
+        self._next_ticket = self._serving = 0
+
+    def __enter__(self) -> None:
+        with self._turn:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._turn.wait_for(lambda: self._serving == ticket)
+
+    def __exit__(self, *exc: object) -> None:
+        with self._turn:
+            self._serving += 1
+            self._turn.notify_all()
+
+
 @dataclass(slots=True)
 class Service:
     """What the routes share: the reading Engine, the job manager and this server's identity."""
@@ -61,7 +82,7 @@ class Service:
     instance: str = field(default_factory=lambda: uuid.uuid4().hex)
     # One search at a time on the reading Engine: its vector catalog follows the writer's commits and must
     # not be refreshed by two requests at once. A search takes tens of ms; the models use every core anyway.
-    search_lock: threading.Lock = field(default_factory=threading.Lock)
+    search_lock: FairLock = field(default_factory=FairLock)
     stopping: threading.Event = field(default_factory=threading.Event)
 
 
@@ -144,7 +165,7 @@ def _router() -> APIRouter:
                 )
             return search_out(results, q, round((time.perf_counter() - started) * 1000, 2), 0, 0.0)
 
-        return await asyncio.to_thread(run)
+        return await run_in_threadpool(run)  # the pool the other routes use: one queue for all searches
 
     @router.get("/items/{item_id}", response_model=ItemOut, dependencies=[Depends(reader)])
     def item(item_id: ItemId, request: Request) -> dict:

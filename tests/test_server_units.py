@@ -85,3 +85,28 @@ def test_discovery_round_trip_and_stale_pid(tmp_path):
     discovery.remove(tmp_path, info)  # not ours: stays
     assert discovery.read(tmp_path) == other
     assert discovery.pid_alive(os.getpid())
+
+
+def test_search_lock_serves_in_arrival_order():
+    import threading
+    import time
+
+    from anyseek.server.app import FairLock
+
+    lock, order = FairLock(), []
+
+    def search(n: int) -> None:
+        with lock:
+            order.append(n)
+
+    with lock:
+        threads = []
+        for n in range(8):
+            thread = threading.Thread(target=search, args=(n,))
+            thread.start()
+            threads.append(thread)
+            while lock._next_ticket < n + 2:  # wait until this one has its ticket
+                time.sleep(0.001)
+    for thread in threads:
+        thread.join(10)
+    assert order == list(range(8))
