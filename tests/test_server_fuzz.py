@@ -14,7 +14,7 @@ from schemathesis.generation import GenerationMode
 
 from tests.server_helpers import AUTH, BASE, PORT, TOKEN
 
-EXAMPLES = 20  # per operation and mode: ~15 operations x 2 modes x 20 requests
+EXAMPLES = 12  # per operation and mode: ~14 operations x 2 modes x 12 requests
 HOST = {"Host": f"127.0.0.1:{PORT}"}
 
 
