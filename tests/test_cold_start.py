@@ -52,3 +52,13 @@ def test_the_cli_imports_no_model_library_until_a_command_needs_one():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_cli_that_asks_a_server_imports_neither_numpy_nor_package_metadata():
+    code = (
+        "import sys; from anyseek.cli import app, client; "
+        "print(sorted({'numpy', 'importlib.metadata', 'faiss', 'sqlalchemy'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
