@@ -7,8 +7,6 @@ disk: `Engine` (and with it torch, FAISS and the indexer) is imported on first u
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _version
 from typing import TYPE_CHECKING
 
 from anyseek.engine.errors import (
@@ -41,10 +39,16 @@ from anyseek.engine.records import (
 if TYPE_CHECKING:
     from anyseek.engine.facade import Engine
 
-try:
-    __version__ = _version("anyseek")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
+
+def _installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as _version
+
+    try:
+        return _version("anyseek")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
 
 __all__ = [
     "AnyseekError",
@@ -81,6 +85,9 @@ def __getattr__(name: str):
         from anyseek.engine.facade import Engine
 
         return Engine
+    if name == "__version__":  # read from the package metadata on first use (importlib.metadata is slow)
+        globals()["__version__"] = version = _installed_version()
+        return version
     raise AttributeError(f"module 'anyseek' has no attribute {name!r}")
 
 

@@ -16,6 +16,7 @@ import typer
 from anyseek.cli import render
 from anyseek.cli.evaluate import register as register_eval
 from anyseek.cli.progress import IndexProgress
+from anyseek.cli.serve import register as register_serve
 from anyseek.cli.train import register as register_train
 
 app = typer.Typer(
@@ -168,6 +169,12 @@ IndexDir = Annotated[
     Path | None,
     typer.Option("--index", callback=_command_index, help="Index directory (also accepted before the command)."),
 ]
+NoServer = Annotated[
+    bool,
+    typer.Option(
+        "--no-server", help="Work in-process even when `anyseek serve` runs on this index (env ANYSEEK_NO_SERVER=1)."
+    ),
+]
 
 
 @app.command()
@@ -272,13 +279,20 @@ def search(
         bool, typer.Option("--paths", "-f", help="Only the paths, one per line (their exact bytes), for scripts.")
     ] = False,
     index_dir: IndexDir = None,
+    no_server: NoServer = False,
 ) -> None:
     """Search the index by text, image, recording or indexed item; every input given is combined."""
+    from anyseek.cli import client
     from anyseek.engine.errors import QueryError
     from anyseek.engine.records import QueryPart
 
     if not (query or image or audio or like):
         raise QueryError("give a query text, --image, --audio or --like")
+    remote = client.connect(STATE.index, no_server or device is not None)
+    args = (query, image or [], audio, like, k, types or [], path, min_similarity)
+    if remote and (results := client.search(remote, *args)) is not None:
+        render.search_json(results, query) if json else render.search_table(results)
+        return
     with open_engine(create=False, device=device) as engine:
         parts = (engine.parse(query) if query else []) + [QueryPart(image=p) for p in image or ()]
         like_ref = int(like) if like and like.isdigit() else like
@@ -304,10 +318,15 @@ def search(
 
 @app.command()
 @friendly
-def status(json: Json = False, index_dir: IndexDir = None) -> None:
+def status(json: Json = False, index_dir: IndexDir = None, no_server: NoServer = False) -> None:
     """Counts per modality, models, size on disk, last run, errors and effective settings."""
-    with open_engine(create=False) as engine:
-        result = engine.status()
+    from anyseek.cli import client
+
+    remote = client.connect(STATE.index, no_server)
+    result = client.status(remote) if remote else None
+    if result is None:
+        with open_engine(create=False) as engine:
+            result = engine.status()
     render.status_json(result) if json else render.status_table(result)
 
 
@@ -332,6 +351,9 @@ def _click_errors():
     except ImportError:  # pragma: no cover - older typer with click itself
         from click import exceptions
     return exceptions
+
+
+register_serve(app, open_engine, friendly)
 
 
 def run() -> None:

@@ -53,3 +53,31 @@ class RootUnavailableError(AnyseekError):
 
 class QueryFileNotFoundError(QueryError, FileNotFoundError):
     """A file given as a query (an image or a recording) does not exist or is not a file."""
+
+
+class NoSpeechError(QueryError):
+    """A query recording holds no recognisable speech."""
+
+
+class ItemNotFoundError(AnyseekError):
+    """No indexed item has the given id."""
+
+
+class MediaGoneError(AnyseekError):
+    """An indexed file was changed, replaced or deleted since it was indexed; it is not served."""
+
+
+class UploadError(AnyseekError):
+    """An uploaded query file is too large or of no supported type."""
+
+
+class JobError(AnyseekError):
+    """An index job cannot be started or found."""
+
+
+class UploadTooLargeError(UploadError):
+    """An uploaded query file is over the size limit."""
+
+
+class JobNotFoundError(JobError):
+    """No index job has the given id."""

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
+from anyseek.engine import media, uploads
 from anyseek.engine.arguments import (
     check_k,
     check_min_similarity,
@@ -43,7 +44,7 @@ from anyseek.engine.records import (
 )
 from anyseek.engine.search.routing import SEARCH_MODES
 from anyseek.engine.search.searcher import Searcher
-from anyseek.engine.search.syntax import parse_query
+from anyseek.engine.search.syntax import parse_query, split_terms
 from anyseek.engine.settings import (
     DEFAULT_TEXT_SPACES,
     MODEL_FIELDS,
@@ -62,7 +63,7 @@ from anyseek.indexer.extract.audio import decode_audio
 from anyseek.indexer.extract.image import open_image, open_raw
 from anyseek.indexer.pipeline import Indexer
 from anyseek.indexer.scan import normalize_root
-from anyseek.indexer.sniff import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, TEXT_EXTENSIONS, sniff_file
+from anyseek.indexer.sniff import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, TEXT_EXTENSIONS, sniff_bytes, sniff_file
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,10 @@ def _open_store(home: Path) -> Store:
             store.close()
             raise StorageError(f"cannot open the index at {home}: {exc.orig}") from None
     return store
+
+
+def _sniff_format(head: bytes, ext: str) -> str:
+    return sniff_bytes(head, ext).format
 
 
 class Engine:
@@ -172,6 +177,18 @@ class Engine:
             store.close()
             raise
 
+    def twin(self) -> Engine:
+        """Another Engine on this index that shares this one's loaded models but has its own store
+        connection and vector catalog: an index job writes through it while searches read through this one."""
+        store = Store(self.home / DB_FILE)
+        try:
+            twin = Engine(self.home, self.settings, store, self.encoders)
+        except BaseException:
+            store.close()
+            raise
+        twin._lender = self
+        return twin
+
     def __enter__(self) -> Engine:
         return self
 
@@ -180,6 +197,8 @@ class Engine:
 
     def close(self) -> None:
         self.store.close()
+        if lender := getattr(self, "_lender", None):
+            self.encoders.attach(lender._check_fingerprint)  # models loaded from now on report to the lender
 
     # --- models ---------------------------------------------------------------------------------
     def _resolve_specs(self) -> ModelSpecs:
@@ -357,6 +376,35 @@ class Engine:
         if warnings := missing_file_warnings(parts, KNOWN_EXTENSIONS):
             results = dataclasses.replace(results, warnings=results.warnings + warnings)
         return results
+
+    def search_upload(self, data: bytes, text: str | None = None, *, max_bytes: int = uploads.MAX_UPLOAD_BYTES, **kw):
+        """Search with an uploaded image or recording (type sniffed from the content), plus optional text
+        in the query syntax with every term taken as text (an upload never names files on this machine)."""
+        with uploads.upload_part(data, lambda head: sniff_bytes(head, "").modality, max_bytes) as part:
+            parts = self.parse_text(text) if text else []
+            return self.search(parts=[*parts, part], **kw)
+
+    def parse_text(self, expression: str) -> list[QueryPart]:
+        """The query syntax with every term as text: for queries from clients that may not name files."""
+        parts = [QueryPart(weight, text=term) for weight, term in split_terms(expression)]
+        if not any(part.weight > 0 for part in parts):
+            raise QueryError("a query needs at least one positive term")
+        return parts
+
+    # --- items and their files (engine/media.py) ------------------------------------------------
+    def item(self, item_id: int) -> media.ItemInfo:
+        """An indexed item's metadata and chunks; ItemNotFoundError for an unknown id."""
+        return media.item_info(self.store, item_id)
+
+    def open_media(self, item_id: int) -> media.MediaFile:
+        """The indexed file, opened and verified unchanged (MediaGoneError otherwise). Close it after use."""
+        return media.open_media(self.store, item_id, _sniff_format)
+
+    def thumbnail(self, item_id: int, size: int = 256) -> Path:
+        """A cached JPEG thumbnail of an indexed image (EXIF orientation applied), made on first request."""
+        return media.thumbnail(
+            self.store, self.home, item_id, size, _sniff_format, open_image, self.settings.max_image_pixels
+        )
 
     def _learn_dims(self) -> None:
         for space, dim in _stored_dims(self.store.get_meta("fingerprints", {})).items():

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # only an annotation here: a CLI that talks to a server never imports numpy
+    import numpy as np
 
 
 class Modality(StrEnum):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from anyseek.engine.errors import QueryError
+from anyseek.engine.errors import NoSpeechError, QueryError
 from anyseek.engine.records import Hit, Moment, Query, QueryPart, SearchResults, Space
 from anyseek.engine.search import lexical
 from anyseek.engine.search.calibration import Calibration
@@ -128,7 +128,7 @@ class Searcher:
             transcript = self.encoders.speech.transcript(self._decode_audio(part.audio))
             encoded.transcripts.append(transcript)
             if not transcript:
-                raise QueryError(f"no speech recognised in {part.audio}")
+                raise NoSpeechError(f"no speech recognised in {part.audio}")
             if part.weight > 0:
                 encoded.words.append(transcript)
             return self._encode_text(transcript) if dense else {}
