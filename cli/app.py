@@ -284,15 +284,27 @@ def search(
     """Search the index by text, image, recording or indexed item; every input given is combined."""
     from anyseek.cli import client
     from anyseek.engine.errors import QueryError
-    from anyseek.engine.records import QueryPart
 
     if not (query or image or audio or like):
         raise QueryError("give a query text, --image, --audio or --like")
     remote = client.connect(STATE.index, no_server or device is not None)
-    args = (query, image or [], audio, like, k, types or [], path, min_similarity)
-    if remote and (results := client.search(remote, *args)) is not None:
-        render.search_json(results, query) if json else render.search_table(results)
+    args = (query, image or [], audio, like, k, types or [], path, min_similarity, min_score, mode, after, before)
+    results = client.search(remote, *args) if remote else None
+    if results is None:
+        results = _search_here(
+            query, image, audio, like, k, types, path, min_similarity, min_score, mode, after, before, device
+        )
+    render.warnings(results.warnings)
+    if paths_only:
+        render.search_paths(results)
         return
+    render.search_json(results, query) if json else render.search_table(results)
+
+
+def _search_here(query, image, audio, like, k, types, path, min_similarity, min_score, mode, after, before, device):
+    """The search in this process: the models load here."""
+    from anyseek.engine.records import QueryPart
+
     with open_engine(create=False, device=device) as engine:
         parts = (engine.parse(query) if query else []) + [QueryPart(image=p) for p in image or ()]
         like_ref = int(like) if like and like.isdigit() else like
@@ -309,11 +321,7 @@ def search(
             after=after,
             before=before,
         )
-    render.warnings(results.warnings)
-    if paths_only:
-        render.search_paths(results)
-        return
-    render.search_json(results, query) if json else render.search_table(results)
+    return results
 
 
 @app.command()

@@ -8,6 +8,8 @@ library only (urllib), so this costs nothing when no server runs.
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import json
 import logging
 import os
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anyseek.engine import errors
-from anyseek.engine.records import FileError, Hit, IndexStatus, Modality, SearchResults
+from anyseek.engine.records import ChunkKind, FileError, Hit, IndexStatus, Modality, Moment, SearchResults
 from anyseek.server import discovery
 
 log = logging.getLogger("anyseek.cli.client")
@@ -111,19 +113,26 @@ def search(
     types: list[str],
     path: Path | None,
     min_similarity: float | None,
+    min_score: float | None = None,
+    mode: str | None = None,
+    after: str | None = None,
+    before: str | None = None,
 ) -> SearchResults | None:
     """The search through the server, or None when it cannot be expressed there (file terms in the query,
     several query files): those run in-process, where files on this machine are read."""
     uploads = [*images, *([audio] if audio else [])]
     if (query and _names_a_file(query)) or len(uploads) > 1 or (uploads and like is not None):
         return None
+    if uploads and (min_score or mode or after or before or path or min_similarity is not None):
+        return None  # the upload form takes words, types and k only: the rest runs in-process
     try:
         if uploads:
             fields = {"k": str(k), "types": ",".join(types)}
             if query:
                 fields["q"] = query
             return _results(remote.post_file("/search/upload", fields, uploads[0].read_bytes()))
-        body: dict = {"q": query, "k": k, "types": types, "min_similarity": min_similarity}
+        body: dict = {"q": query, "k": k, "types": types, "min_similarity": min_similarity, "mode": mode}
+        body |= {"min_score": min_score or 0.0, "after": after, "before": before}
         if path is not None:
             body["path"] = os.path.abspath(os.path.expanduser(path))
         if isinstance(like, int) or (isinstance(like, str) and like.isdigit()):
@@ -144,6 +153,10 @@ def status(remote: Remote) -> IndexStatus | None:
     return IndexStatus(**data)
 
 
+def _epoch(iso: str | None) -> float | None:
+    return None if iso is None else dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
 def _results(data: dict) -> SearchResults:
     hits = tuple(
         Hit(
@@ -158,6 +171,13 @@ def _results(data: dict) -> SearchResults:
             end=h["end"],
             char_start=h["char_start"],
             char_end=h["char_end"],
+            raw_path=base64.b64decode(h["path_b64"]) if h.get("path_b64") else os.fsencode(h["path"]),
+            route=h.get("route", ""),
+            page=h.get("page"),
+            captured_at=_epoch(h.get("captured_at")),
+            moments=tuple(
+                Moment(m["start"], m["end"], m["score"], ChunkKind(m["kind"])) for m in h.get("moments") or ()
+            ),
         )
         for h in data["hits"]
     )

@@ -139,6 +139,10 @@ def _router() -> APIRouter:
                 modalities=body.types,
                 path_prefix=body.path,
                 min_similarity=body.min_similarity,
+                min_score=body.min_score or None,
+                mode=body.mode,
+                after=body.after,
+                before=body.before,
             )
         took = (time.perf_counter() - started) * 1000
         return search_out(results, body.q, round(took, 2), body.offset, body.min_score)
@@ -148,14 +152,14 @@ def _router() -> APIRouter:
         request: Request,
         file: Annotated[UploadFile, File(description="An image or a recording; the type is read from the content")],
         q: Annotated[str | None, Form(max_length=4096)] = None,
-        types: Annotated[str | None, Form(max_length=64, description="Comma-separated: image,text,audio")] = None,
+        types: Annotated[str | None, Form(max_length=64, description="Comma-separated: image,text,audio,video")] = None,
         k: Annotated[int, Form(ge=1, le=1000)] = 20,
     ) -> dict:
         svc, policy = _service(request), request.app.state.policy
         data = await file.read(policy.max_upload_bytes + 1)
         modalities = [t.strip() for t in (types or "").split(",") if t.strip()]
-        if any(t not in ("image", "text", "audio") for t in modalities):
-            raise ApiError(422, "invalid_request", "types: each must be image, text or audio")
+        if any(t not in ("image", "text", "audio", "video") for t in modalities):
+            raise ApiError(422, "invalid_request", "types: each must be image, text, audio or video")
 
         def run() -> dict:
             started = time.perf_counter()

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from anyseek.engine.records import Hit, SearchResults
 
 API = "/api/v1"
-ModalityName = Literal["image", "text", "audio"]
+ModalityName = Literal["image", "text", "audio", "video"]
+ModeName = Literal["hybrid", "dense", "lexical"]
 MAX_K = 1000
 MAX_OFFSET = 10_000
 
@@ -21,12 +22,15 @@ class SearchRequest(BaseModel):
     q: str | None = Field(None, max_length=4096, description="Query syntax, every term taken as text")
     like: int | None = Field(None, ge=1, le=2**62, description="More like this indexed item (id)")
     like_path: str | None = Field(None, max_length=4096, description="More like this indexed file (its path)")
-    types: list[ModalityName] = Field(default_factory=list, max_length=3)
+    types: list[ModalityName] = Field(default_factory=list, max_length=4)
     path: str | None = Field(None, max_length=4096, description="Only files under this path prefix")
     k: int = Field(20, ge=1, le=MAX_K)
     offset: int = Field(0, ge=0, le=MAX_OFFSET)
-    min_score: float = Field(0.0, ge=0.0, le=1.0, description="Drop hits whose fused score is lower")
+    min_score: float = Field(0.0, ge=0.0, le=1.0, description="Drop hits whose calibrated score (0-1) is lower")
     min_similarity: float | None = Field(None, ge=-1.0, le=1.0, description="Drop chunks with a lower cosine")
+    mode: ModeName | None = Field(None, description="hybrid (default), dense or lexical")
+    after: str | None = Field(None, max_length=64, description="Only items captured on or after (2024-05-01)")
+    before: str | None = Field(None, max_length=64, description="Only items captured before this date")
 
 
 class ErrorDetail(BaseModel):
@@ -38,13 +42,20 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+class MomentOut(BaseModel):
+    start: float
+    end: float
+    score: float
+    kind: str
+
+
 class HitOut(BaseModel):
     item_id: int
     path: str
     name: str
     modality: str
     score: float
-    similarity: float
+    similarity: float | None
     chunk_id: int
     snippet: str | None
     start: float | None
@@ -53,6 +64,11 @@ class HitOut(BaseModel):
     char_end: int | None
     thumbnail_url: str | None
     media_url: str
+    route: str = ""
+    page: int | None = None
+    captured_at: str | None = None
+    moments: list[MomentOut] = Field(default_factory=list)
+    path_b64: str | None = None
 
 
 class SearchResponse(BaseModel):
@@ -125,7 +141,8 @@ def urls(item_id: int, modality: str) -> tuple[str | None, str]:
 def hit_out(hit: Hit) -> dict:
     out = hit.to_dict()
     # full precision (JSON floats round-trip), so a client prints exactly what the engine computed
-    out["score"], out["similarity"] = float(hit.score), float(hit.similarity)
+    out["score"] = float(hit.score)
+    out["similarity"] = None if hit.similarity is None else float(hit.similarity)
     out["name"] = os.path.basename(hit.path)
     out["thumbnail_url"], out["media_url"] = urls(hit.item_id, str(hit.modality))
     return out

@@ -181,3 +181,11 @@ def test_min_score_drops_weaker_hits_and_scores_stay_in_zero_to_one(docs_index):
     strict = docs_index.search("tomatoes watering", k=5, min_score=threshold)
     assert strict and len(strict) < len(everything) and all(h.score >= threshold for h in strict)
     assert np.isclose(strict[0].score, everything[0].score)
+
+
+def test_control_characters_in_a_query_separate_words():
+    from anyseek.engine.search import lexical
+
+    words = lexical.parse(["dog\x00cat", '"red\x1fbike"'])
+    assert words.terms == ("dog", "cat") and words.phrases == ("red bike",)
+    assert "\x00" not in words.expression and "\x1f" not in words.expression

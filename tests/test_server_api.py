@@ -96,7 +96,7 @@ def test_file_names_in_a_query_are_only_text(api, shared_media):
         ({"q": "   "}, 400, "bad_query"),
         ({"q": "- cartoon"}, 400, "bad_query"),
         ({"q": "dog", "k": 0}, 422, "invalid_request"),
-        ({"q": "dog", "types": ["video"]}, 422, "invalid_request"),
+        ({"q": "dog", "types": ["movie"]}, 422, "invalid_request"),
         ({"q": "dog", "surprise": 1}, 422, "invalid_request"),
         ({"like": 99999}, 400, "bad_query"),
         ({"like": 1, "like_path": "/x"}, 422, "invalid_request"),
@@ -230,3 +230,23 @@ def test_reading_needs_no_token_on_loopback_but_jobs_do(api):
     assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
     assert api.delete(f"{API}/jobs/abc", headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert api.get(f"{API}/jobs/abc", headers=AUTH).status_code == 404
+
+
+def test_modes_and_words_only_hits_come_through_http(api):
+    lexical = search(api, q="tomatoes", mode="lexical", k=3).json()["hits"]
+    assert paths_of_hits(lexical)[0] == "garden.txt"
+    assert lexical[0]["route"] == "lexical" and lexical[0]["similarity"] is None
+    assert search(api, q="tomatoes", mode="dense", k=3).json()["hits"][0]["route"] in ("text", "joint")
+    refused = api.post(f"{API}/search", json={"q": "tomatoes", "mode": "fuzzy"})
+    assert refused.status_code == 422
+
+
+def test_capture_date_filters_pass_through_http(api):
+    # the test photos carry no capture date, so a date filter leaves nothing
+    assert search(api, q="a photo", after="2000-01-01", k=5).json()["hits"] == []
+    bad = api.post(f"{API}/search", json={"q": "a photo", "after": "last tuesday"})
+    assert bad.status_code == 400 and "date" in bad.json()["error"]["message"]
+
+
+def paths_of_hits(hits) -> list[str]:
+    return [os.path.basename(hit["path"]) for hit in hits]

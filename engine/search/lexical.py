@@ -14,6 +14,8 @@ from dataclasses import dataclass
 QUOTED = re.compile(r'"([^"]*)"')
 WORD = re.compile(r"\S+")
 TOKEN = re.compile(r"\w", re.UNICODE)  # a word with no letter or digit has no token to match
+# Control characters separate words: SQLite ends an FTS5 string at a NUL ("unterminated string").
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_TERMS = 32  # longer texts (a transcribed memo) keep their first 32 distinct words
 
 
@@ -42,6 +44,7 @@ def parse(texts: list[str]) -> LexicalQuery:
     phrases: list[str] = []
     terms: list[str] = []
     for text in texts:
+        text = CONTROL.sub(" ", text)
         phrases += [p.strip() for p in QUOTED.findall(text) if TOKEN.search(p)]
         for word in WORD.findall(QUOTED.sub(" ", text).replace('"', " ")):
             word = word.lower()
