@@ -1,0 +1,178 @@
+"""A real `anyseek serve` on a fixture index built with the offline demo model, and the Chromium that
+drives the page: shared by the browser tests and `make screenshots` (scripts/screenshots.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_MODEL = ROOT / "data" / "demo-model"
+CHROMIUM = Path(os.environ.get("ANYSEEK_CHROMIUM", "/usr/bin/chromium"))
+SPEECH = ROOT / "data" / "demo-media"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
+URL_WITH_TOKEN = re.compile(r"(http://127\.0\.0\.1:\d+/#token=[\w.~%-]+)")
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANYSEEK_DEVICE": "cpu"}
+
+
+def anyseek(*args: str, home: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "anyseek", "--index", str(home), *args],
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=timeout,
+        cwd=home.parent,  # the installed package, never a same-named folder in the working directory
+    )
+
+
+def build_fixture(base: Path) -> tuple[Path, Path]:
+    """The demo media folder (drawn photos, notes, spoken recordings) plus one unreadable picture, indexed
+    with the demo joint model. Returns (media, home)."""
+    from data.demo import build_media
+
+    media, home = base / "media", base / "index"
+    build_media(media)
+    (media / "photos" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
+    done = anyseek("index", str(media), "--joint-model", str(DEMO_MODEL), home=home)
+    if done.returncode != 0:
+        raise RuntimeError(f"indexing the fixture failed:\n{done.stderr}")
+    return media, home
+
+
+def build_job_folder(base: Path) -> Path:
+    """A folder for the page to index through a job: notes (cheap to embed) and one bad file."""
+    folder = base / "more-notes"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(12):
+        (folder / f"note-{i:02d}.txt").write_text(f"Note {i}: the lighthouse keeper counts {i} ships at dawn.")
+    (folder / "scan.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    return folder
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    base: str  # http://127.0.0.1:PORT
+    page: str  # the printed URL, with #token=...
+    log: Path
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_server(home: Path, log: Path, timeout: float = 180) -> Server:
+    """Starts `anyseek serve` on a free loopback port and waits until /api/v1/health answers."""
+    port = free_port()
+    out = log.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "anyseek", "--index", str(home), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env=env(),
+        cwd=home.parent,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"anyseek serve exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(base + "/api/v1/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.3)
+    else:
+        process.kill()
+        raise RuntimeError(f"anyseek serve did not answer within {timeout:.0f} s:\n{log.read_text()}")
+    found = URL_WITH_TOKEN.search(log.read_text())
+    server = Server(process, base, found.group(1) if found else base + "/", log)
+    warm_up(server)
+    return server
+
+
+def warm_up(server: Server) -> None:
+    """One search of each kind, so the models are loaded before a page waits on them."""
+    for kind in ("image", "text", "audio"):
+        request = urllib.request.Request(
+            server.base + "/api/v1/search",
+            data=json.dumps({"q": "warm up", "types": [kind], "k": 1}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=300) as response:
+            response.read()
+
+
+def browser_missing_reason() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing (install Debian's chromium: `apt-get install -y chromium`)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "the Python package playwright is missing (pip install -e '.[dev]')"
+    return None
+
+
+def launch(playwright, microphone: Path | None = None):
+    """Chromium with a fake microphone that plays `microphone` (a WAV file) when the page records."""
+    args = ["--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+    if microphone:
+        args.append(f"--use-file-for-fake-audio-capture={microphone}")
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+
+
+def to_wav(source: Path, target: Path, rate: int = 48000) -> Path:
+    """Decodes any recording into a 16-bit mono WAV (the format Chromium's fake microphone reads)."""
+    import wave
+
+    import av
+    import numpy as np
+
+    with av.open(str(source)) as container:
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=rate)
+        pcm = [out.to_ndarray().reshape(-1) for frame in container.decode(audio=0) for out in resampler.resample(frame)]
+    with wave.open(str(target), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(np.concatenate(pcm).astype("<i2").tobytes())
+    return target
+
+
+def silent_wav(target: Path, seconds: float = 2.0, rate: int = 16000) -> Path:
+    import wave
+
+    with wave.open(str(target), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"\x00\x00" * int(seconds * rate))
+    return target
+
+
+QUESTION = SPEECH / "queries" / "ask-red-circle.ogg"  # "Find a red circle."

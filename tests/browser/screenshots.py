@@ -1,0 +1,91 @@
+"""Regenerates docs/screenshots/ (`make screenshots`): the page's main views on a desktop and a phone, light
+and dark, served by a real `anyseek serve` on the demo media indexed with the demo model."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+from tests.browser.harness import ROOT, browser_missing_reason, build_fixture, build_job_folder, launch, start_server
+
+OUT = ROOT / "docs" / "screenshots"
+SIZES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 360, "height": 780}}
+QUERY = "a yellow star next to a blue circle"
+
+
+def ready(page) -> None:
+    page.wait_for_function("() => /result/.test(document.getElementById('status').textContent)")
+    page.wait_for_function("() => [...document.querySelectorAll('#results img')].every(i => i.complete)")
+
+
+def search_view(page) -> None:
+    page.fill("#q", QUERY)
+    page.press("#q", "Enter")
+    ready(page)
+    page.evaluate("() => document.activeElement.blur()")
+
+
+def detail_view(page) -> None:
+    search_view(page)
+    page.locator("#res-audio .title").first.click()
+    page.locator("#detail .window").first.wait_for()
+    page.wait_for_timeout(300)
+
+
+def index_view(page, job_folder: Path) -> None:
+    page.click("#tab-index")
+    page.locator("#index-summary .card").first.wait_for()
+    page.fill("#job-path", str(job_folder))
+    page.press("#job-path", "Enter")
+    page.wait_for_function("() => document.getElementById('job-text').dataset.state === 'completed'", timeout=120_000)
+    page.locator("#index-summary .card").first.wait_for()
+    page.evaluate("() => document.activeElement.blur()")
+
+
+def save(page, name: str, full_page: bool) -> None:
+    target = OUT / f"{name}.png"
+    page.screenshot(path=str(target), full_page=full_page)
+    # a palette of 256 colours keeps these flat UI pictures small without visible loss
+    with Image.open(target) as shot:
+        shot.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(target, optimize=True)
+    print(f"{target.relative_to(ROOT)}  {target.stat().st_size // 1024} KiB")
+
+
+def main() -> None:
+    if reason := browser_missing_reason():
+        sys.exit(f"cannot take screenshots: {reason}")
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="anyseek-shots-") as scratch:
+        base = Path(scratch)
+        _, home = build_fixture(base)
+        server = start_server(home, base / "serve.log")
+        try:
+            with sync_playwright() as playwright:
+                browser = launch(playwright)
+                for device, viewport in SIZES.items():
+                    for scheme in ("light", "dark"):
+                        context = browser.new_context(viewport=viewport, color_scheme=scheme)
+                        page = context.new_page()
+                        for view in ("search", "result", "index"):
+                            page.goto(server.page)
+                            page.wait_for_selector("#q:focus")
+                            if view == "search":
+                                search_view(page)
+                            elif view == "result":
+                                detail_view(page)
+                            else:
+                                index_view(page, build_job_folder(base / f"{device}-{scheme}"))
+                            save(page, f"{view}-{device}-{scheme}", full_page=view != "result")
+                        context.close()
+                browser.close()
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    main()
