@@ -37,7 +37,10 @@ export async function refreshSummary() {
     .sort(([a], [b]) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99))
     .map(([kind, n]) => [KIND_NAMES[kind] || kind, n.toLocaleString()]);
   if (!counts.length) counts.push(["Files", "none yet: add a folder below"]);
-  const models = Object.entries(status.models || {}).map(([name, value]) => [name.replaceAll("_", " "), value]);
+  const models = Object.entries(status.models || {})
+    // a model from a local folder has no pretrained tag: the default one listed would mislead
+    .filter(([name]) => !(name === "joint_pretrained" && /[/\\]/.test(status.models.joint_model || "")))
+    .map(([name, value]) => [name.replaceAll("_", " "), value]);
   const run = status.last_run;
   const runFacts = run
     ? [

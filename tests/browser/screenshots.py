@@ -3,6 +3,7 @@ and dark, served by a real `anyseek serve` on the demo media indexed with the de
 
 from __future__ import annotations
 
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -41,7 +42,7 @@ def index_view(page, job_folder: Path) -> None:
     page.fill("#job-path", str(job_folder))
     page.press("#job-path", "Enter")
     page.wait_for_function("() => document.getElementById('job-text').dataset.state === 'completed'", timeout=120_000)
-    page.locator("#index-summary .card").first.wait_for()
+    page.wait_for_load_state("networkidle")  # the summary is read again once the job is done
     page.evaluate("() => document.activeElement.blur()")
 
 
@@ -54,37 +55,48 @@ def save(page, name: str, full_page: bool) -> None:
     print(f"{target.relative_to(ROOT)}  {target.stat().st_size // 1024} KiB")
 
 
+def shoot(browser, server, base: Path, views: tuple[str, ...]) -> None:
+    for device, viewport in SIZES.items():
+        for scheme in ("light", "dark"):
+            context = browser.new_context(viewport=viewport, color_scheme=scheme)
+            for view in views:
+                page = context.new_page()
+                page.goto(server.page)
+                page.wait_for_selector("#q:focus")
+                if view == "search":
+                    search_view(page)
+                elif view == "result":
+                    detail_view(page)
+                else:
+                    index_view(page, build_job_folder(base / f"{device}-{scheme}"))
+                # a phone shows its first screen; a desktop the whole page (but a dialog covers one screen)
+                save(page, f"{view}-{device}-{scheme}", full_page=device == "desktop" and view != "result")
+                page.close()
+            context.close()
+
+
 def main() -> None:
     if reason := browser_missing_reason():
         sys.exit(f"cannot take screenshots: {reason}")
     from playwright.sync_api import sync_playwright
 
     OUT.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="anyseek-shots-") as scratch:
-        base = Path(scratch)
+    base = Path(tempfile.gettempdir()) / "anyseek-demo"  # a short, stable path for the pictures to show
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir()
+    try:
         _, home = build_fixture(base)
         server = start_server(home, base / "serve.log")
         try:
             with sync_playwright() as playwright:
                 browser = launch(playwright)
-                for device, viewport in SIZES.items():
-                    for scheme in ("light", "dark"):
-                        context = browser.new_context(viewport=viewport, color_scheme=scheme)
-                        page = context.new_page()
-                        for view in ("search", "result", "index"):
-                            page.goto(server.page)
-                            page.wait_for_selector("#q:focus")
-                            if view == "search":
-                                search_view(page)
-                            elif view == "result":
-                                detail_view(page)
-                            else:
-                                index_view(page, build_job_folder(base / f"{device}-{scheme}"))
-                            save(page, f"{view}-{device}-{scheme}", full_page=view != "result")
-                        context.close()
+                shoot(browser, server, base, ("search", "result"))
+                shoot(browser, server, base, ("index",))  # last: its jobs add notes to the index
                 browser.close()
         finally:
             server.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":
