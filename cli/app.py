@@ -15,6 +15,7 @@ import typer
 
 from anyseek.cli import render
 from anyseek.cli.progress import IndexProgress
+from anyseek.cli.serve import register as register_serve
 from anyseek.cli.train import register as register_train
 
 app = typer.Typer(
@@ -116,6 +117,12 @@ TextModel = Annotated[str | None, typer.Option(help="sentence-transformers model
 SpeechModel = Annotated[str | None, typer.Option(help="faster-whisper size or CTranslate2 directory (default tiny.en)")]
 Device = Annotated[str | None, typer.Option(help="auto, cpu or cuda[:N]")]
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+NoServer = Annotated[
+    bool,
+    typer.Option(
+        "--no-server", help="Work in-process even when `anyseek serve` runs on this index (env ANYSEEK_NO_SERVER=1)."
+    ),
+]
 
 
 @app.command()
@@ -180,13 +187,20 @@ def search(
     ] = None,
     device: Device = None,
     json: Json = False,
+    no_server: NoServer = False,
 ) -> None:
     """Search the index by text, image, recording or indexed item; every input given is combined."""
+    from anyseek.cli import client
     from anyseek.engine.errors import QueryError
     from anyseek.engine.records import QueryPart
 
     if not (query or image or audio or like):
         raise QueryError("give a query text, --image, --audio or --like")
+    remote = client.connect(STATE.index, no_server or device is not None)
+    args = (query, image or [], audio, like, k, types or [], path, min_similarity)
+    if remote and (results := client.search(remote, *args)) is not None:
+        render.search_json(results, query) if json else render.search_table(results)
+        return
     with open_engine(create=False, device=device) as engine:
         parts = (engine.parse(query) if query else []) + [QueryPart(image=p) for p in image or ()]
         like_ref = int(like) if like and like.isdigit() else like
@@ -204,10 +218,15 @@ def search(
 
 @app.command()
 @friendly
-def status(json: Json = False) -> None:
+def status(json: Json = False, no_server: NoServer = False) -> None:
     """Counts per modality, models, size on disk, last run, errors and effective settings."""
-    with open_engine(create=False) as engine:
-        result = engine.status()
+    from anyseek.cli import client
+
+    remote = client.connect(STATE.index, no_server)
+    result = client.status(remote) if remote else None
+    if result is None:
+        with open_engine(create=False) as engine:
+            result = engine.status()
     render.print_json(result.as_dict()) if json else render.status_table(result)
 
 
@@ -221,6 +240,7 @@ def remove(paths: Annotated[list[Path], typer.Argument(help="Files or folders to
 
 
 register_train(app)
+register_serve(app, open_engine, friendly)
 
 
 def run() -> None:

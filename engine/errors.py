@@ -45,3 +45,31 @@ class TrainingError(AnyseekError):
 
 class StorageError(AnyseekError):
     """The disk refused a write (full, read-only, I/O error)."""
+
+
+class NoSpeechError(QueryError):
+    """A query recording holds no recognisable speech."""
+
+
+class ItemNotFoundError(AnyseekError):
+    """No indexed item has the given id."""
+
+
+class MediaGoneError(AnyseekError):
+    """An indexed file was changed, replaced or deleted since it was indexed; it is not served."""
+
+
+class UploadError(AnyseekError):
+    """An uploaded query file is too large or of no supported type."""
+
+
+class JobError(AnyseekError):
+    """An index job cannot be started or found."""
+
+
+class UploadTooLargeError(UploadError):
+    """An uploaded query file is over the size limit."""
+
+
+class JobNotFoundError(JobError):
+    """No index job has the given id."""

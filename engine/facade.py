@@ -18,8 +18,9 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
+from anyseek.engine import media, uploads
 from anyseek.engine.encoders import EncoderSet, Fingerprint
-from anyseek.engine.errors import IndexNotFoundError, ModelMismatchError, StorageError
+from anyseek.engine.errors import IndexNotFoundError, ModelMismatchError, QueryError, StorageError
 from anyseek.engine.records import (
     FileError,
     Filters,
@@ -33,7 +34,7 @@ from anyseek.engine.records import (
     Space,
 )
 from anyseek.engine.search.searcher import Searcher
-from anyseek.engine.search.syntax import parse_query
+from anyseek.engine.search.syntax import parse_query, split_terms
 from anyseek.engine.settings import (
     DEFAULT_TEXT_SPACES,
     MODEL_FIELDS,
@@ -52,7 +53,7 @@ from anyseek.indexer.extract.audio import decode_audio
 from anyseek.indexer.extract.image import open_image
 from anyseek.indexer.pipeline import Indexer
 from anyseek.indexer.scan import normalize_root
-from anyseek.indexer.sniff import sniff_file
+from anyseek.indexer.sniff import sniff_bytes, sniff_file
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +69,10 @@ def canonical_model(name: str) -> str:
 def _stored_dims(fingerprints: dict) -> dict[Space, int]:
     """The vector size of each space whose model has written to the index."""
     return {SPACE_OF_ROLE[r]: int(f["dim"]) for r, f in fingerprints.items() if r in SPACE_OF_ROLE}
+
+
+def _sniff_format(head: bytes, ext: str) -> str:
+    return sniff_bytes(head, ext).format
 
 
 class Engine:
@@ -117,6 +122,16 @@ class Engine:
                 # would record the defaults in its place
                 raise IndexNotFoundError(f"the index at {home} is still being created; try again in a moment")
             return cls(home, settings, store, encoders)
+        except BaseException:
+            store.close()
+            raise
+
+    def twin(self) -> Engine:
+        """Another Engine on this index that shares this one's loaded models but has its own store
+        connection and vector catalog: an index job writes through it while searches read through this one."""
+        store = Store(self.home / DB_FILE)
+        try:
+            return Engine(self.home, self.settings, store, self.encoders)
         except BaseException:
             store.close()
             raise
@@ -249,6 +264,35 @@ class Engine:
             self._learn_dims()  # a writer may have stored a space's first vectors since this index opened
         self.catalog.refresh()
         return self._searcher.search(Query(tuple(parts), k, filters))
+
+    def search_upload(self, data: bytes, text: str | None = None, *, max_bytes: int = uploads.MAX_UPLOAD_BYTES, **kw):
+        """Search with an uploaded image or recording (type sniffed from the content), plus optional text
+        in the query syntax with every term taken as text (an upload never names files on this machine)."""
+        with uploads.upload_part(data, lambda head: sniff_bytes(head, "").modality, max_bytes) as part:
+            parts = self.parse_text(text) if text else []
+            return self.search(parts=[*parts, part], **kw)
+
+    def parse_text(self, expression: str) -> list[QueryPart]:
+        """The query syntax with every term as text: for queries from clients that may not name files."""
+        parts = [QueryPart(weight, text=term) for weight, term in split_terms(expression)]
+        if not any(part.weight > 0 for part in parts):
+            raise QueryError("a query needs at least one positive term")
+        return parts
+
+    # --- items and their files (engine/media.py) ------------------------------------------------
+    def item(self, item_id: int) -> media.ItemInfo:
+        """An indexed item's metadata and chunks; ItemNotFoundError for an unknown id."""
+        return media.item_info(self.store, item_id)
+
+    def open_media(self, item_id: int) -> media.MediaFile:
+        """The indexed file, opened and verified unchanged (MediaGoneError otherwise). Close it after use."""
+        return media.open_media(self.store, item_id, _sniff_format)
+
+    def thumbnail(self, item_id: int, size: int = 256) -> Path:
+        """A cached JPEG thumbnail of an indexed image (EXIF orientation applied), made on first request."""
+        return media.thumbnail(
+            self.store, self.home, item_id, size, _sniff_format, open_image, self.settings.max_image_pixels
+        )
 
     def _learn_dims(self) -> None:
         for space, dim in _stored_dims(self.store.get_meta("fingerprints", {})).items():

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from anyseek.engine.errors import QueryError
+from anyseek.engine.errors import NoSpeechError, QueryError
 from anyseek.engine.records import ChunkKind, Hit, Query, QueryPart, SearchResults, Space
 from anyseek.engine.search.fusion import best_per_item, fuse
 from anyseek.engine.settings import Settings
@@ -100,7 +100,7 @@ class Searcher:
             transcript = self.encoders.speech.transcript(self._decode_audio(part.audio))
             encoded.transcripts.append(transcript)
             if not transcript:
-                raise QueryError(f"no speech recognised in {part.audio}")
+                raise NoSpeechError(f"no speech recognised in {part.audio}")
             return self._encode_text(transcript)
         return self._item_vectors(part.item_id, encoded)
 

@@ -1,0 +1,39 @@
+"""`anyseek serve`: the HTTP API and web page on one index (see server/API.md)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+
+def register(app: typer.Typer, open_engine, friendly) -> None:
+    @app.command()
+    @friendly
+    def serve(
+        host: Annotated[
+            str, typer.Option(help="Address to listen on. Anything but loopback requires the token for every request.")
+        ] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one.")] = 8765,
+        max_upload_mb: Annotated[int, typer.Option(min=1, max=4096, help="Largest query upload, in MiB.")] = 64,
+        device: Annotated[str | None, typer.Option(help="auto, cpu or cuda[:N]")] = None,
+    ) -> None:
+        """Serve the index over HTTP until Ctrl-C: search, items, thumbnails, media, status, index jobs.
+        Prints the page's address with the token; `anyseek search` and `status` use the server automatically."""
+        from anyseek.cli import render
+        from anyseek.server.run import serve as run_server
+
+        def started(info) -> None:
+            render.out.print(f"anyseek serving {engine.home} at {info.url} (pid {os.getpid()})", soft_wrap=True)
+            render.out.print(f"open: {info.page_url}", soft_wrap=True)
+            if not info.loopback:
+                render.err.print("[yellow]listening beyond loopback: every request needs the token[/yellow]")
+
+        with open_engine(device=device) as engine:
+            try:
+                run_server(engine, host, port, max_upload_mb, on_started=started)
+            except OSError as exc:
+                from anyseek.engine.errors import AnyseekError
+
+                raise AnyseekError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

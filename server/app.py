@@ -1,0 +1,282 @@
+"""The HTTP API: routes turn a request into one Engine call and its result into JSON or bytes. No search,
+indexing or file logic lives here (see engine/media.py, engine/jobs.py, engine/uploads.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Query, Request, UploadFile
+from fastapi import Path as PathParam
+from fastapi.responses import FileResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+
+from anyseek.engine.jobs import JobManager
+from anyseek.server import docs, errors
+from anyseek.server.errors import ApiError
+from anyseek.server.ranges import STREAM_CHUNK, byte_range
+from anyseek.server.schemas import (
+    API,
+    ErrorBody,
+    HealthOut,
+    IndexJobRequest,
+    ItemOut,
+    JobOut,
+    SearchRequest,
+    SearchResponse,
+    search_out,
+    urls,
+)
+from anyseek.server.security import AccessPolicy, GuardMiddleware, reader, writer
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).parent / "static"
+ItemId = Annotated[int, PathParam(ge=1, le=2**62, description="An item id from a search hit")]
+JobId = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
+SSE_POLL_S = 0.25
+SSE_KEEPALIVE_S = 15.0
+MEDIA_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    # the bytes of an indexed file are data, never a page of this origin
+    "Content-Security-Policy": "sandbox; default-src 'none'",
+    "Cache-Control": "private, max-age=60",
+}
+ERRORS = {code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 410, 413, 415, 416, 422)}
+
+
+@dataclass(slots=True)
+class Service:
+    """What the routes share: the reading Engine, the job manager and this server's identity."""
+
+    engine: object
+    jobs: JobManager
+    instance: str = field(default_factory=lambda: uuid.uuid4().hex)
+    # One search at a time on the reading Engine: its vector catalog follows the writer's commits and must
+    # not be refreshed by two requests at once. A search takes tens of ms; the models use every core anyway.
+    search_lock: threading.Lock = field(default_factory=threading.Lock)
+    stopping: threading.Event = field(default_factory=threading.Event)
+
+
+def create_app(engine, policy: AccessPolicy) -> FastAPI:
+    from anyseek import __version__
+
+    app = FastAPI(
+        title="anyseek",
+        version=__version__,
+        description="Local-first cross-modal search over one index. See server/API.md.",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.policy = policy
+    app.state.service = Service(engine, JobManager(engine.twin))
+    errors.install(app)
+    app.add_middleware(GuardMiddleware, policy=policy)
+    app.include_router(_router(), prefix=API)
+    docs.install(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+
+    return app
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+def _router() -> APIRouter:
+    router = APIRouter(responses=ERRORS)
+
+    @router.get("/health", response_model=HealthOut)
+    def health(request: Request) -> dict:
+        from anyseek import __version__
+
+        return {"status": "ok", "version": __version__, "instance": _service(request).instance}
+
+    @router.post("/search", response_model=SearchResponse, dependencies=[Depends(reader)])
+    def search(body: SearchRequest, request: Request) -> dict:
+        svc = _service(request)
+        if body.like is not None and body.like_path is not None:
+            raise ApiError(422, "invalid_request", "give like or like_path, not both")
+        started = time.perf_counter()
+        with svc.search_lock:
+            parts = svc.engine.parse_text(body.q) if body.q else []
+            results = svc.engine.search(
+                parts=parts,
+                like=body.like if body.like is not None else body.like_path,
+                k=body.offset + body.k,
+                modalities=body.types,
+                path_prefix=body.path,
+                min_similarity=body.min_similarity,
+            )
+        took = (time.perf_counter() - started) * 1000
+        return search_out(results, body.q, round(took, 2), body.offset, body.min_score)
+
+    @router.post("/search/upload", response_model=SearchResponse, dependencies=[Depends(reader)])
+    async def search_upload(
+        request: Request,
+        file: Annotated[UploadFile, File(description="An image or a recording; the type is read from the content")],
+        q: Annotated[str | None, Form(max_length=4096)] = None,
+        types: Annotated[str | None, Form(max_length=64, description="Comma-separated: image,text,audio")] = None,
+        k: Annotated[int, Form(ge=1, le=1000)] = 20,
+    ) -> dict:
+        svc, policy = _service(request), request.app.state.policy
+        data = await file.read(policy.max_upload_bytes + 1)
+        modalities = [t.strip() for t in (types or "").split(",") if t.strip()]
+        if any(t not in ("image", "text", "audio") for t in modalities):
+            raise ApiError(422, "invalid_request", "types: each must be image, text or audio")
+
+        def run() -> dict:
+            started = time.perf_counter()
+            with svc.search_lock:
+                results = svc.engine.search_upload(
+                    data, q, max_bytes=policy.max_upload_bytes, k=k, modalities=modalities
+                )
+            return search_out(results, q, round((time.perf_counter() - started) * 1000, 2), 0, 0.0)
+
+        return await asyncio.to_thread(run)
+
+    @router.get("/items/{item_id}", response_model=ItemOut, dependencies=[Depends(reader)])
+    def item(item_id: ItemId, request: Request) -> dict:
+        info = _service(request).engine.item(item_id)
+        it = info.item
+        thumb, media = urls(it.id, str(it.modality))
+        chunks = [
+            {
+                "chunk_id": c.id,
+                "kind": str(c.kind),
+                "text": c.text,
+                "start": c.start_s,
+                "end": c.end_s,
+                "char_start": c.char_start,
+                "char_end": c.char_end,
+            }
+            for c in info.chunks
+        ]
+        return {
+            "item_id": it.id,
+            "path": it.display_path,
+            "name": info.name,
+            "modality": str(it.modality),
+            "size": it.size,
+            "mtime": it.mtime_ns / 1e9,
+            "indexed_at": it.indexed_at,
+            "chunks": chunks,
+            "thumbnail_url": thumb,
+            "media_url": media,
+        }
+
+    @router.get(
+        "/items/{item_id}/thumbnail",
+        dependencies=[Depends(reader)],
+        response_class=Response,
+        responses={200: {"content": {"image/jpeg": {}}}},
+    )
+    def thumbnail(item_id: ItemId, request: Request, size: Annotated[int, Query(ge=16, le=1024)] = 256) -> Response:
+        path = _service(request).engine.thumbnail(item_id, size)
+        headers = {**MEDIA_HEADERS, "Cache-Control": "private, max-age=3600"}
+        return FileResponse(path, media_type="image/jpeg", headers=headers)
+
+    @router.get(
+        "/items/{item_id}/media",
+        dependencies=[Depends(reader)],
+        response_class=Response,
+        responses={200: {"content": {"application/octet-stream": {}}}, 206: {"description": "Partial content"}},
+    )
+    def media(item_id: ItemId, request: Request) -> Response:
+        opened = _service(request).engine.open_media(item_id)
+        try:
+            span = byte_range(request.headers.get("range"), opened.size)
+        except BaseException:
+            opened.close()
+            raise
+        start, end = span if span else (0, opened.size - 1)
+        headers = {**MEDIA_HEADERS, "Accept-Ranges": "bytes", "Content-Length": str(max(0, end - start + 1))}
+        if opened.content_type == "application/octet-stream":
+            headers["Content-Disposition"] = "attachment"
+        if span:
+            headers["Content-Range"] = f"bytes {start}-{end}/{opened.size}"
+        return StreamingResponse(
+            _stream(opened, start, end),
+            status_code=206 if span else 200,
+            media_type=opened.content_type,
+            headers=headers,
+        )
+
+    @router.get("/status", dependencies=[Depends(reader)])
+    def status(request: Request) -> dict:
+        return _service(request).engine.status().as_dict()
+
+    @router.post("/jobs/index", status_code=202, response_model=JobOut, dependencies=[Depends(writer)])
+    def start_job(body: IndexJobRequest, request: Request) -> dict:
+        if "\x00" in body.path or not body.path.startswith("/"):
+            raise ApiError(422, "invalid_request", "path: give an absolute folder path")
+        return _service(request).jobs.start([body.path], prune=body.prune).as_dict()
+
+    @router.get("/jobs", response_model=list[JobOut], dependencies=[Depends(reader)])
+    def list_jobs(request: Request) -> list[dict]:
+        return [job.as_dict() for job in _service(request).jobs.list()]
+
+    @router.get("/jobs/{job_id}", response_model=JobOut, dependencies=[Depends(reader)])
+    def get_job(job_id: JobId, request: Request) -> dict:
+        return _service(request).jobs.get(job_id).as_dict()
+
+    @router.get(
+        "/jobs/{job_id}/events",
+        dependencies=[Depends(reader)],
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    def job_events(job_id: JobId, request: Request) -> StreamingResponse:
+        svc = _service(request)
+        svc.jobs.get(job_id)  # 404 before the stream starts
+        return StreamingResponse(
+            _events(svc, job_id), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        )
+
+    @router.delete("/jobs/{job_id}", status_code=202, response_model=JobOut, dependencies=[Depends(writer)])
+    def cancel_job(job_id: JobId, request: Request) -> dict:
+        return _service(request).jobs.cancel(job_id).as_dict()
+
+    return router
+
+
+def _stream(opened, start: int, end: int):
+    try:
+        position = start
+        while position <= end:
+            data = opened.read(position, min(STREAM_CHUNK, end - position + 1))
+            if not data:
+                break  # the file shrank while being sent: stop short rather than invent bytes
+            position += len(data)
+            yield data
+    finally:
+        opened.close()
+
+
+async def _events(svc: Service, job_id: str):
+    """One `data:` line of the job's state on each change, until it finishes (StreamingResponse stops it
+    when the client leaves)."""
+    revision, quiet = -1, 0.0
+    while not svc.stopping.is_set():
+        state = svc.jobs.get(job_id)
+        if state.revision != revision:
+            revision, quiet = state.revision, 0.0
+            yield f"event: job\ndata: {json.dumps(state.as_dict())}\n\n"
+            if state.finished_state:
+                return
+        elif quiet >= SSE_KEEPALIVE_S:
+            quiet = 0.0
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(SSE_POLL_S)
+        quiet += SSE_POLL_S

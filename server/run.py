@@ -1,0 +1,101 @@
+"""`anyseek serve`: open one index, load its models once, serve until SIGINT/SIGTERM.
+
+The socket is bound (and listening) before the discovery file is written, so a client that reads the file
+can connect at once; the port may be 0 (the system picks a free one). On SIGINT or SIGTERM uvicorn stops
+accepting, open requests finish (for up to GRACE_S), a running index job stops at its next safe point, and
+the discovery file is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from anyseek.server import discovery
+from anyseek.server.security import AccessPolicy, is_loopback, load_or_create_token
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+GRACE_S = 5
+MAX_UPLOAD_MB = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """What `serve` tells its caller once the server accepts connections."""
+
+    url: str
+    page_url: str
+    token: str
+    loopback: bool
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(
+    engine,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    max_upload_mb: int = MAX_UPLOAD_MB,
+    on_started: Callable[[Started], None] | None = None,
+    warm: bool = True,
+) -> None:
+    import uvicorn
+
+    from anyseek.server.app import create_app
+
+    home: Path = engine.home
+    token = load_or_create_token(home)
+    sock = bind(host, port)
+    port = sock.getsockname()[1]
+    policy = AccessPolicy(token, host, port, max_upload_mb * 1024 * 1024)
+    app = create_app(engine, policy)
+    service = app.state.service
+    info = discovery.ServerInfo.make(host, port, service.instance)
+    config = uvicorn.Config(
+        app, log_level="warning", timeout_graceful_shutdown=GRACE_S, access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    if warm:
+        threading.Thread(target=_warm, args=(engine, service), name="anyseek-warm", daemon=True).start()
+    discovery.write(home, info)
+    try:
+        if on_started:
+            on_started(Started(info.url, f"{info.url}/#token={token}", token, is_loopback(host)))
+        server.run(sockets=[sock])
+    finally:
+        service.stopping.set()
+        service.jobs.shutdown()
+        discovery.remove(home, info)
+        with contextlib.suppress(OSError):
+            sock.close()
+
+
+def _warm(engine, service) -> None:
+    """Load the models a text search needs now, so the first query does not pay for them."""
+    from anyseek.engine.errors import AnyseekError
+
+    try:
+        with service.search_lock:
+            engine.search(text="warm up", k=1)
+    except AnyseekError as exc:
+        log.info("models not warmed: %s", exc)
