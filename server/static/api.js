@@ -32,10 +32,22 @@ function headers(extra = {}) {
   return out;
 }
 
-// <img> and <audio> cannot send a header: where a token is known, it goes in the query string.
-export function fileUrl(url) {
-  if (!url || !token()) return url;
-  return `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token())}`;
+// <img> and <audio> cannot send a header. On loopback the server hands out files without a token; beyond
+// it (server/API.md) the file is fetched with the header and shown from a blob URL.
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+export function setSource(element, url) {
+  if (!url) return;
+  if (!token() || LOOPBACK.test(location.hostname)) {
+    element.src = url;
+    return;
+  }
+  fetch(url, { headers: headers() })
+    .then((response) => (response.ok ? response.blob() : Promise.reject(new Error(String(response.status)))))
+    .then((blob) => {
+      element.src = URL.createObjectURL(blob);
+    })
+    .catch(() => element.replaceWith(Object.assign(document.createElement("span"), { textContent: "(not readable)" })));
 }
 
 const UNREACHABLE = "Cannot reach the anyseek server. Is `anyseek serve` still running?";

@@ -1,7 +1,7 @@
 // The opened result: a larger view of the item, its whole text or transcript, "more like this" and where the
 // file lives. A <dialog> shown modally keeps the focus inside and closes on Escape.
 
-import { api, fileUrl } from "./api.js";
+import { api, setSource } from "./api.js";
 import { el, formatTime, highlight, hitName, seekablePlayer } from "./render.js";
 
 const dialog = () => document.getElementById("detail");
@@ -57,7 +57,9 @@ export async function openDetail(hit, words) {
 }
 
 function imageView(hit, item) {
-  return [el("img", { class: "large", src: fileUrl(item.media_url || hit.media_url), alt: hitName(hit) })];
+  const img = el("img", { class: "large", alt: hitName(hit) });
+  setSource(img, item.media_url || hit.media_url);
+  return [img];
 }
 
 // The whole document, its passages in order, the one that matched marked and scrolled into view.

@@ -1,6 +1,6 @@
 // Turning hits into DOM. Everything the server sends is set as text, never as HTML.
 
-import { fileUrl } from "./api.js";
+import { setSource } from "./api.js";
 
 const STOP = new Set("a an and are as at be by for from in into is it of on or the to with was were".split(" "));
 
@@ -70,14 +70,15 @@ function wordsFor(hit, fallback) {
 
 export function imageHit(hit, onOpen) {
   const name = hitName(hit);
-  const src = fileUrl(hit.thumbnail_url || hit.media_url);
+  const img = el("img", { alt: name, loading: "lazy", width: 256, height: 256 });
+  setSource(img, hit.thumbnail_url || hit.media_url);
   return el(
     "li",
     {},
     el(
       "button",
       { type: "button", class: "thumb", "data-item": hit.item_id, title: name, onclick: () => onOpen(hit) },
-      el("img", { src, alt: name, loading: "lazy", width: 256, height: 256 }),
+      img,
       el("span", { class: "thumb-name", text: name }),
     ),
   );
@@ -100,9 +101,9 @@ export function seekablePlayer(url, start, modality = "audio") {
   const player = el(modality === "video" ? "video" : "audio", {
     controls: true,
     preload: "metadata",
-    src: fileUrl(url),
     "data-start": start ?? 0,
   });
+  setSource(player, url);
   if (start) {
     const seek = () => {
       if (player.currentTime < start - 0.25 || player.dataset.seeked !== "1") player.currentTime = start;

@@ -10,10 +10,9 @@ from tests.browser.harness import (
     DESKTOP,
     QUESTION,
     browser_missing_reason,
-    build_fixture,
     build_job_folder,
     launch,
-    start_server,
+    serve_fixture,
     to_wav,
 )
 
@@ -21,12 +20,18 @@ MISSING = browser_missing_reason()
 
 
 def pytest_collection_modifyitems(config, items):
+    # Tests that index more files into the shared index run after every test that searches it.
+    items.sort(key=lambda item: item.get_closest_marker("adds_to_index") is not None)
     if MISSING is None:
         return
     skip = pytest.mark.skip(reason=f"browser tests skipped: {MISSING}")
     for item in items:
         if "tests/browser/" in item.nodeid:
             item.add_marker(skip)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "adds_to_index: indexes more files into the shared index (runs last)")
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -37,9 +42,8 @@ def pytest_terminal_summary(terminalreporter):
 @pytest.fixture(scope="session")
 def served(tmp_path_factory):
     base = tmp_path_factory.mktemp("browser")
-    media, home = build_fixture(base)
-    server = start_server(home, base / "serve.log")
-    server.media, server.home, server.scratch = media, home, base
+    server, media = serve_fixture(base)
+    server.media, server.scratch = media, base
     server.job_folder = build_job_folder(base)
     yield server
     server.stop()

@@ -1,5 +1,5 @@
 """A real `anyseek serve` on a fixture index built with the offline demo model, and the Chromium that
-drives the page: shared by the browser tests and `make screenshots` (scripts/screenshots.py)."""
+drives the page: shared by the browser tests and `make screenshots` (tests/browser/screenshots.py)."""
 
 from __future__ import annotations
 
@@ -28,37 +28,43 @@ def env() -> dict[str, str]:
     return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "ANYSEEK_DEVICE": "cpu"}
 
 
-def anyseek(*args: str, home: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "anyseek", "--index", str(home), *args],
-        capture_output=True,
-        text=True,
-        env=env(),
-        timeout=timeout,
-        cwd=home.parent,  # the installed package, never a same-named folder in the working directory
-    )
-
-
-def build_fixture(base: Path) -> tuple[Path, Path]:
-    """The demo media folder (drawn photos, notes, spoken recordings) plus one unreadable picture, indexed
-    with the demo joint model. Returns (media, home)."""
+def build_media_folder(base: Path) -> Path:
+    """The demo media folder (drawn photos, notes, spoken recordings) plus one unreadable picture."""
     from data.demo import build_media
 
-    media, home = base / "media", base / "index"
+    media = base / "media"
     build_media(media)
     (media / "photos" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
-    done = anyseek("index", str(media), "--joint-model", str(DEMO_MODEL), home=home)
-    if done.returncode != 0:
-        raise RuntimeError(f"indexing the fixture failed:\n{done.stderr}")
-    return media, home
+    return media
+
+
+def serve_fixture(base: Path) -> tuple[Server, Path]:
+    """`anyseek serve` on a new index with the demo joint model, which indexes the demo media folder
+    through its own job API (the models load once, in the server). Returns (server, media)."""
+    media = build_media_folder(base)
+    server = start_server(base / "index", base / "serve.log", {"ANYSEEK_JOINT_MODEL": str(DEMO_MODEL)})
+    try:
+        job = server.call("POST", "/jobs/index", {"path": str(media)})
+        deadline = time.monotonic() + 600
+        while job["state"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            job = server.call("GET", f"/jobs/{job['job_id']}")
+        if job["state"] != "completed":
+            raise RuntimeError(f"indexing the fixture ended {job['state']}: {job['message']}")
+        warm_up(server)
+    except BaseException:
+        server.stop()
+        raise
+    return server, media
 
 
 def build_job_folder(base: Path) -> Path:
-    """A folder for the page to index through a job: notes (cheap to embed) and one bad file."""
-    folder = base / "more-notes"
+    """A folder for the page to index through a job: notes far from every query the tests make (cheap to
+    embed) and one bad file."""
+    folder = base / "invoices"
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(12):
-        (folder / f"note-{i:02d}.txt").write_text(f"Note {i}: the lighthouse keeper counts {i} ships at dawn.")
+        (folder / f"invoice-{i:02d}.txt").write_text(f"Invoice {i}: plumbing repair, {i * 40} euros, paid by transfer.")
     (folder / "scan.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     return folder
 
@@ -76,6 +82,20 @@ class Server:
     page: str  # the printed URL, with #token=...
     log: Path
 
+    @property
+    def token(self) -> str:
+        return self.page.partition("#token=")[2]
+
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        request = urllib.request.Request(
+            self.base + "/api/v1" + path,
+            method=method,
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {self.token}"},
+        )
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return json.loads(response.read())
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -84,15 +104,16 @@ class Server:
             self.process.kill()
 
 
-def start_server(home: Path, log: Path, timeout: float = 180) -> Server:
+def start_server(home: Path, log: Path, extra_env: dict[str, str] | None = None, timeout: float = 180) -> Server:
     """Starts `anyseek serve` on a free loopback port and waits until /api/v1/health answers."""
     port = free_port()
+    home.mkdir(parents=True, exist_ok=True)
     out = log.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "anyseek", "--index", str(home), "serve", "--host", "127.0.0.1", "--port", str(port)],
         stdout=out,
         stderr=subprocess.STDOUT,
-        env=env(),
+        env={**env(), **(extra_env or {})},
         cwd=home.parent,
     )
     base = f"http://127.0.0.1:{port}"
@@ -110,21 +131,13 @@ def start_server(home: Path, log: Path, timeout: float = 180) -> Server:
         process.kill()
         raise RuntimeError(f"anyseek serve did not answer within {timeout:.0f} s:\n{log.read_text()}")
     found = URL_WITH_TOKEN.search(log.read_text())
-    server = Server(process, base, found.group(1) if found else base + "/", log)
-    warm_up(server)
-    return server
+    return Server(process, base, found.group(1) if found else base + "/", log)
 
 
 def warm_up(server: Server) -> None:
-    """One search of each kind, so the models are loaded before a page waits on them."""
+    """One search of each kind, so every model is loaded before a page waits on it."""
     for kind in ("image", "text", "audio"):
-        request = urllib.request.Request(
-            server.base + "/api/v1/search",
-            data=json.dumps({"q": "warm up", "types": [kind], "k": 1}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=300) as response:
-            response.read()
+        server.call("POST", "/search", {"q": "warm up", "types": [kind], "k": 1})
 
 
 def browser_missing_reason() -> str | None:

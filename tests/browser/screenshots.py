@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.browser.harness import ROOT, browser_missing_reason, build_fixture, build_job_folder, launch, start_server
+from tests.browser.harness import ROOT, browser_missing_reason, build_job_folder, launch, serve_fixture
 
 OUT = ROOT / "docs" / "screenshots"
 SIZES = {"desktop": {"width": 1280, "height": 860}, "phone": {"width": 360, "height": 780}}
@@ -85,8 +85,7 @@ def main() -> None:
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir()
     try:
-        _, home = build_fixture(base)
-        server = start_server(home, base / "serve.log")
+        server, _ = serve_fixture(base)
         try:
             with sync_playwright() as playwright:
                 browser = launch(playwright)
