@@ -36,14 +36,16 @@ def detail_view(page) -> None:
     page.wait_for_timeout(300)
 
 
-def index_view(page, job_folder: Path) -> None:
+def index_view(page, job_folder: Path | None) -> None:
     page.click("#tab-index")
     page.locator("#index-summary .card").first.wait_for()
+    if job_folder is None:
+        return
     page.fill("#job-path", str(job_folder))
     page.press("#job-path", "Enter")
     page.wait_for_function("() => document.getElementById('job-text').dataset.state === 'completed'", timeout=120_000)
     page.wait_for_load_state("networkidle")  # the summary is read again once the job is done
-    page.evaluate("() => document.activeElement.blur()")
+    page.evaluate("() => { document.activeElement.blur(); window.scrollTo(0, 0); }")
 
 
 def save(page, name: str, full_page: bool) -> None:
@@ -68,7 +70,8 @@ def shoot(browser, server, base: Path, views: tuple[str, ...]) -> None:
                 elif view == "result":
                     detail_view(page)
                 else:
-                    index_view(page, build_job_folder(base / f"{device}-{scheme}"))
+                    # a phone's first screen does not reach the job: only the desktop runs one
+                    index_view(page, build_job_folder(base / scheme) if device == "desktop" else None)
                 # a phone shows its first screen; a desktop the whole page (but a dialog covers one screen)
                 save(page, f"{view}-{device}-{scheme}", full_page=device == "desktop" and view != "result")
                 page.close()
