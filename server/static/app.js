@@ -111,18 +111,23 @@ const SPEECH_TYPES = /^(audio|video)\//;
 
 async function searchByFile(file) {
   const types = selectedTypes();
+  if (!types.length) {
+    banner("Choose at least one kind of file to show.");
+    return;
+  }
   const { id, signal } = startSearch();
   const spoken = SPEECH_TYPES.test(file.type);
-  const name = file.name || (spoken ? "the recording" : "the picture");
-  words = [];
+  const q = $("q").value.trim(); // words in the box are searched together with the file
+  const name = (file.name || (spoken ? "the recording" : "the picture")) + (q ? ` + “${q}”` : "");
+  words = queryWords(q);
   say(spoken ? `Listening to ${name}…` : `Searching with ${name}…`);
   try {
-    const fields = { types: types.join(","), k: 30, q: $("q").value.trim() };
+    const fields = { types: types.join(","), k: 30, q };
     const result = await api.upload(file, fields, signal);
     if (id !== searchId) return;
     const heard = (result.transcripts || []).filter(Boolean);
     if (heard.length) {
-      words = queryWords(heard.join(" "));
+      words = queryWords([q, ...heard].join(" "));
       $("heard").replaceChildren("Heard: ", Object.assign(document.createElement("q"), { textContent: heard.join(" ") }));
       $("heard").hidden = false;
     }
@@ -130,7 +135,8 @@ async function searchByFile(file) {
     finish(id, result.hits.length, heard.length ? `what was heard` : name, result.took_ms);
   } catch (err) {
     if (err instanceof ApiError && err.code === "no_speech") {
-      return failed(id, new ApiError("No speech was heard in the recording. Speak closer to the microphone, or try another file."));
+      const advice = "Speak closer to the microphone, or try another file.";
+      return failed(id, new ApiError(`No speech was heard in the recording. ${advice}`));
     }
     failed(id, err, `Could not search with ${name}`);
   }

@@ -72,7 +72,7 @@ def test_indexing_a_folder_shows_live_progress_and_its_errors(page, served):
 def big_folder(served):
     folder = served.scratch / "receipts"
     folder.mkdir(exist_ok=True)
-    for i in range(400):
+    for i in range(1000):
         (folder / f"receipt-{i:03d}.txt").write_text(f"Receipt {i}: {i % 7} litres of paint, paid in cash.")
     return folder
 
