@@ -9,6 +9,7 @@ library only (urllib), so this costs nothing when no server runs.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import urllib.error
 import urllib.request
@@ -19,6 +20,8 @@ from pathlib import Path
 from anyseek.engine import errors
 from anyseek.engine.records import FileError, Hit, IndexStatus, Modality, SearchResults
 from anyseek.server import discovery
+
+log = logging.getLogger("anyseek.cli.client")
 
 NO_SERVER_ENV = "ANYSEEK_NO_SERVER"
 REQUEST_TIMEOUT_S = 600.0  # an audio query can take a while to transcribe
@@ -86,7 +89,10 @@ def connect(home: Path | None, no_server: bool = False) -> Remote | None:
     from anyseek.engine.settings import default_home
 
     info = discovery.find(Path(home).expanduser() if home else default_home())
-    return Remote(info) if info else None
+    if info is None:
+        return None
+    log.info("asking the server at %s (pid %d)", info.url, info.pid)
+    return Remote(info)
 
 
 def _names_a_file(term: str) -> bool:

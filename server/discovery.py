@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 DISCOVERY_FILE = "server.json"
-HEALTH_TIMEOUT_S = 0.5
+HEALTH_TIMEOUT_S = 2.0
 # Loopback requests never go through a proxy from the environment (http_proxy would otherwise apply).
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import socket
 import threading
 from collections.abc import Callable
@@ -75,27 +76,53 @@ def serve(
         app, log_level="warning", timeout_graceful_shutdown=GRACE_S, access_log=False, lifespan="off"
     )
     server = uvicorn.Server(config)
-    if warm:
-        threading.Thread(target=_warm, args=(engine, service), name="anyseek-warm", daemon=True).start()
-    discovery.write(home, info)
+    # The discovery file appears once the models are warm: until then the CLI is no faster through the
+    # server than on its own, and a health check could time out while the models load.
+    announce = threading.Thread(
+        target=_warm_then_announce, args=(engine, service, home, info, warm), name="anyseek-warm", daemon=True
+    )
+    announce.start()
     try:
         if on_started:
             on_started(Started(info.url, f"{info.url}/#token={token}", token, is_loopback(host)))
-        server.run(sockets=[sock])
+        with _quiet_signals():
+            server.run(sockets=[sock])
     finally:
         service.stopping.set()
         service.jobs.shutdown()
+        announce.join(30)
         discovery.remove(home, info)
         with contextlib.suppress(OSError):
             sock.close()
 
 
-def _warm(engine, service) -> None:
-    """Load the models a text search needs now, so the first query does not pay for them."""
+@contextlib.contextmanager
+def _quiet_signals():
+    """uvicorn handles SIGINT/SIGTERM itself (graceful shutdown), then re-raises the signal to the handler
+    it found: a no-op one here, so a stopped server exits normally (status 0) after its own cleanup."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, lambda *_: None) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _warm_then_announce(engine, service, home: Path, info: discovery.ServerInfo, warm: bool) -> None:
+    """Load the models a text search needs now, so the first query does not pay for them; then write the
+    discovery file (unless the server is already stopping)."""
     from anyseek.engine.errors import AnyseekError
 
-    try:
-        with service.search_lock:
-            engine.search(text="warm up", k=1)
-    except AnyseekError as exc:
-        log.info("models not warmed: %s", exc)
+    if warm:
+        try:
+            with service.search_lock:
+                engine.search(text="warm up", k=1)
+        except AnyseekError as exc:
+            log.info("models not warmed: %s", exc)
+        except Exception:  # noqa: BLE001 - warming is an optimisation: the server serves either way
+            log.warning("models not warmed", exc_info=True)
+    if not service.stopping.is_set():
+        discovery.write(home, info)

@@ -1,0 +1,145 @@
+"""`anyseek serve` as a real process on a real socket: discovery, the CLI using it with the same output as
+in-process, stale discovery files, clean shutdown on SIGTERM/SIGINT, Host checks on the wire."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from tests.conftest import TEST_SETTINGS, copy_speech
+from tests.media import NOTES, photo
+from tests.server_helpers import cli_env, start_server, stop_server
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory, encoders):
+    from anyseek.engine import Engine
+
+    media = tmp_path_factory.mktemp("serve-media")
+    for name, content in NOTES.items():
+        text, encoding = content if isinstance(content, tuple) else (content, "utf-8")
+        (media / name).write_bytes(text.encode(encoding))
+    photo(1).save(media / "beach.jpg")
+    photo(2).save(media / "forest.png")
+    copy_speech("budget.wav", media / "budget.wav")
+    home = tmp_path_factory.mktemp("serve-index")
+    with Engine.open(home, encoders=encoders, **TEST_SETTINGS) as engine:
+        assert engine.index([media]).added == 7
+    return media, home
+
+
+@pytest.fixture()
+def server(small_index):
+    _, home = small_index
+    process, info = start_server(home)
+    yield process, info
+    stop_server(process, signal.SIGKILL)
+    (home / "server.json").unlink(missing_ok=True)
+
+
+def cli(home, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "anyseek", "-v", "--index", str(home), *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=300,
+    )
+
+
+def through_server(done: subprocess.CompletedProcess) -> bool:
+    return "asking the server at" in done.stderr
+
+
+def test_cli_search_uses_the_server_and_prints_the_same(small_index, server):
+    media, home = small_index
+    for args in (("search", "the budget for next year", "-k", "5", "--json"), ("search", "watering", "-t", "text")):
+        remote, local = cli(home, *args), cli(home, *args, "--no-server")
+        assert remote.returncode == 0 and local.returncode == 0, remote.stderr + local.stderr
+        assert through_server(remote) and not through_server(local)
+        assert remote.stdout == local.stdout
+    upload = cli(home, "search", "--image", str(media / "forest.png"), "-k", "2", "--json")
+    assert through_server(upload) and json.loads(upload.stdout)["hits"][0]["path"].endswith("forest.png")
+
+
+def test_cli_status_uses_the_server_and_prints_the_same(small_index, server):
+    _, home = small_index
+    remote, local = cli(home, "status", "--json"), cli(home, "status", "--json", "--no-server")
+    assert through_server(remote) and not through_server(local)
+    assert json.loads(remote.stdout) == json.loads(local.stdout)
+
+
+def test_env_forces_in_process(small_index, server):
+    _, home = small_index
+    env = {**cli_env(), "ANYSEEK_NO_SERVER": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "anyseek", "-v", "--index", str(home), "status"], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0 and not through_server(done)
+
+
+def test_discovery_file_and_token_file(small_index, server):
+    _, home = small_index
+    process, info = server
+    assert info["pid"] == process.pid and info["url"] == f"http://127.0.0.1:{info['port']}"
+    assert "token" not in json.dumps(info)
+    token = home / "server.token"
+    assert stat.S_IMODE(token.stat().st_mode) == 0o600
+    health = httpx.get(f"{info['url']}/api/v1/health", timeout=5).json()
+    assert health["instance"] == info["instance"]
+
+
+def test_host_and_origin_are_checked_on_the_wire(server):
+    _, info = server
+    url = f"{info['url']}/api/v1/status"
+    assert httpx.get(url, timeout=10).status_code == 200
+    rebound = httpx.get(url, headers={"Host": f"evil.example:{info['port']}"}, timeout=10)
+    assert rebound.status_code == 403 and rebound.json()["error"]["code"] == "bad_host"
+    foreign = httpx.post(
+        f"{info['url']}/api/v1/search", json={"q": "x"}, headers={"Origin": "http://evil.example"}, timeout=10
+    )
+    assert foreign.status_code == 403 and "access-control-allow-origin" not in foreign.headers
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)])
+def test_signals_stop_the_server_cleanly(small_index, sig):
+    _, home = small_index
+    process, _ = start_server(home)
+    assert stop_server(process, sig) == 0
+    assert not (home / "server.json").exists()
+
+
+def test_a_killed_servers_file_is_ignored_and_removed(small_index):
+    _, home = small_index
+    process, _ = start_server(home)
+    stop_server(process, signal.SIGKILL)
+    assert (home / "server.json").exists()
+    done = cli(home, "search", "tomatoes", "-k", "1", "--json")
+    assert done.returncode == 0 and not through_server(done), done.stderr
+    assert json.loads(done.stdout)["hits"][0]["path"].endswith("garden.txt")
+    assert not (home / "server.json").exists()
+
+
+def test_a_file_naming_a_live_process_that_is_not_a_server_is_not_used(small_index):
+    _, home = small_index
+    fake = {
+        "host": "127.0.0.1",
+        "port": 9,
+        "pid": os.getpid(),
+        "started": 0,
+        "instance": "x",
+        "url": "http://127.0.0.1:9",
+    }
+    (home / "server.json").write_text(json.dumps(fake))
+    try:
+        done = cli(home, "status", "--json")
+        assert done.returncode == 0 and not through_server(done)
+    finally:
+        (home / "server.json").unlink(missing_ok=True)
