@@ -105,7 +105,8 @@ class Server:
 
 
 def start_server(home: Path, log: Path, extra_env: dict[str, str] | None = None, timeout: float = 180) -> Server:
-    """Starts `anyseek serve` on a free loopback port and waits until /api/v1/health answers."""
+    """Starts `anyseek serve` on a free loopback port; returns once it printed the page's address and
+    /api/v1/health answers."""
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
     out = log.open("w")
@@ -121,17 +122,20 @@ def start_server(home: Path, log: Path, extra_env: dict[str, str] | None = None,
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"anyseek serve exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(base + "/api/v1/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.3)
-    else:
-        process.kill()
-        raise RuntimeError(f"anyseek serve did not answer within {timeout:.0f} s:\n{log.read_text()}")
-    found = URL_WITH_TOKEN.search(log.read_text())
-    return Server(process, base, found.group(1) if found else base + "/", log)
+        # the page's address (with the token) is printed once the server listens
+        if (found := URL_WITH_TOKEN.search(log.read_text())) and _healthy(base):
+            return Server(process, base, found.group(1), log)
+        time.sleep(0.3)
+    process.kill()
+    raise RuntimeError(f"anyseek serve did not print its address within {timeout:.0f} s:\n{log.read_text()}")
+
+
+def _healthy(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(base + "/api/v1/health", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
 
 
 def warm_up(server: Server) -> None:
