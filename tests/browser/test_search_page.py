@@ -61,3 +61,22 @@ def test_a_folder_with_nothing_in_it_says_there_are_no_results(page):
     search(page, "a red circle")
     assert "No results" in status_text(page)
     assert page.locator("#res-image .thumb, #res-text .doc, #res-audio .rec").count() == 0
+
+
+def test_only_the_positive_text_terms_of_a_query_are_marked(page):
+    marked = page.evaluate(
+        """() => import('/static/render.js').then((m) => [
+            m.queryWords('dog + 2:beach - cartoon'),
+            m.queryWords('- cartoon + fishing boats'),
+            [...m.highlight('Boats and dogs on a beach', m.queryWords('dog + boat')).querySelectorAll('mark')]
+                .map((e) => e.textContent),
+        ])"""
+    )
+    assert marked == [["dog", "beach"], ["fishing", "boats"], ["Boats", "dogs"]]
+
+
+def test_the_token_leaves_the_address_bar_and_stays_with_the_tab(page, served):
+    assert "token" not in page.url
+    assert page.evaluate("() => sessionStorage.getItem('anyseek.token')") == served.token
+    page.reload()  # a reload keeps it: starting a job still works without the link
+    assert page.evaluate("() => sessionStorage.getItem('anyseek.token')") == served.token
