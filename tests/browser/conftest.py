@@ -20,8 +20,14 @@ MISSING = browser_missing_reason()
 
 
 def pytest_collection_modifyitems(config, items):
-    # Tests that index more files into the shared index run after every test that searches it.
-    items.sort(key=lambda item: item.get_closest_marker("adds_to_index") is not None)
+    # Tests that index more files into the shared index run after every test that searches it, and the
+    # test that stops the shared server runs last of all.
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("stops_server") is not None,
+            item.get_closest_marker("adds_to_index") is not None,
+        )
+    )
     if MISSING is None:
         return
     skip = pytest.mark.skip(reason=f"browser tests skipped: {MISSING}")
@@ -31,7 +37,8 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "adds_to_index: indexes more files into the shared index (runs last)")
+    config.addinivalue_line("markers", "adds_to_index: indexes more files into the shared index (runs late)")
+    config.addinivalue_line("markers", "stops_server: stops the shared server (runs last)")
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -12,9 +12,11 @@ from tests.browser.harness import PHONE
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 
 
-def test_an_unreachable_server_is_said_plainly(page):
-    page.route("**/api/v1/**", lambda route: route.abort("connectionrefused"))
-    page.fill("#q", "a red circle")
+@pytest.mark.stops_server
+def test_a_server_that_has_stopped_is_said_plainly(page, served):
+    search(page, "a red circle")
+    served.stop()
+    page.fill("#q", "a blue square")
     page.press("#q", "Enter")
     assert "Cannot reach the anyseek server" in banner_text(page)
     page.click("#tab-index")
