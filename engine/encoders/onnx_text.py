@@ -63,13 +63,15 @@ class OnnxTextRunner:
                 session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             except Exception:  # noqa: BLE001 - a damaged cache file (disk full, say): export it again once
                 path.unlink(missing_ok=True)
+                _marker(path).unlink(missing_ok=True)
                 path = _exported(model, tokenize)
                 session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             runner = cls(session, tokenize, dim, threads)
-            if not runner._matches(model):
+            if not _verified(path) and not runner._matches(model):
                 log.warning("ONNX export of the text model differs from PyTorch; using PyTorch")
                 runner.close()
                 return None
+            _mark_verified(path)
             return runner
         except Exception as exc:  # noqa: BLE001 - an optional speed-up: any failure means "use PyTorch"
             log.info("text model stays on PyTorch (ONNX Runtime path unavailable: %s)", exc)
@@ -102,6 +104,25 @@ class OnnxTextRunner:
         return bool(np.min(np.sum(reference * self.encode(PROBES), axis=1)) >= MIN_PROBE_COSINE)
 
 
+def _marker(path: Path) -> Path:
+    return path.with_name(path.name + ".verified")
+
+
+def _verified(path: Path) -> bool:
+    """The parity check belongs to the export, not to every start: once an exported file gave PyTorch's
+    vectors, a marker next to it says so (the file name is a hash of the weights and toolchain, so a marker
+    can only vouch for the very file it was written for)."""
+    return _marker(path).is_file()
+
+
+def _mark_verified(path: Path) -> None:
+    if not _verified(path):
+        try:
+            _marker(path).write_text(f"matches PyTorch to cosine >= {MIN_PROBE_COSINE}\n")
+        except OSError as exc:  # a read-only cache only costs the check again next time
+            log.info("cannot record the ONNX parity check: %s", exc)
+
+
 def _tokenizer_of(model):
     preprocess = getattr(model, "preprocess", None) or model.tokenize  # sentence-transformers >= 6 / older
 
@@ -132,6 +153,7 @@ def _exported(model, tokenize) -> Path:
     path = cache_root() / "onnx" / f"text-{_weights_key(model)}.onnx"
     if path.exists():
         return path
+    _marker(path).unlink(missing_ok=True)  # a marker left without its file vouches for nothing new
     import torch
 
     class Graph(torch.nn.Module):
