@@ -131,10 +131,12 @@ class Engine:
         connection and vector catalog: an index job writes through it while searches read through this one."""
         store = Store(self.home / DB_FILE)
         try:
-            return Engine(self.home, self.settings, store, self.encoders)
+            twin = Engine(self.home, self.settings, store, self.encoders)
         except BaseException:
             store.close()
             raise
+        twin._lender = self
+        return twin
 
     def __enter__(self) -> Engine:
         return self
@@ -144,6 +146,8 @@ class Engine:
 
     def close(self) -> None:
         self.store.close()
+        if lender := getattr(self, "_lender", None):
+            self.encoders.attach(lender._check_fingerprint)  # models loaded from now on report to the lender
 
     # --- models ---------------------------------------------------------------------------------
     def _resolve_specs(self) -> ModelSpecs:

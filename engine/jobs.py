@@ -97,6 +97,8 @@ class JobManager:
         self._changed = threading.Condition(self._lock)
 
     def start(self, paths: list[str], prune: bool = False) -> JobState:
+        if prune and not _supports_prune():
+            raise JobError("this version of the engine cannot prune; index without prune")
         with self._lock:
             if any(not job.state.finished_state for job in self._jobs.values()):
                 raise JobError("an index job is already running; wait for it or cancel it first")
@@ -192,6 +194,15 @@ class JobManager:
         finished = [key for key, job in self._jobs.items() if job.state.finished_state]
         for key in finished[: max(0, len(finished) - KEEP_FINISHED)]:
             del self._jobs[key]
+
+
+def _supports_prune() -> bool:
+    """`prune` (forgetting items under roots that are gone) is an option of newer engines' index()."""
+    import inspect
+
+    from anyseek.engine.facade import Engine
+
+    return "prune" in inspect.signature(Engine.index).parameters
 
 
 def _summary(report: IndexReport) -> str:
