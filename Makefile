@@ -8,7 +8,7 @@ export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_PROGRESS_BARS := 1
 export TRANSFORMERS_VERBOSITY := error
 
-.PHONY: demo test test-all lint bench clean
+.PHONY: demo test test-all lint bench clean browser screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,11 +19,25 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python data/demo.py
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
-test-all: $(STAMP)
+test-all: $(STAMP) browser
 	$(BIN)/python -m pytest -q -m ''
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not reachable). Installed
+# here when missing and we may (root with apt-get); otherwise those tests skip with one line saying why.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (DEBIAN_FRONTEND=noninteractive apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) \
+	      || echo "!!! could not install chromium: the browser tests will be skipped"; \
+	  else echo "!!! $(CHROMIUM) missing and not root with apt-get: the browser tests will be skipped"; fi; }
+
+# docs/screenshots/: the web page's main views, desktop and phone, light and dark.
+screenshots: $(STAMP) browser
+	$(BIN)/python -m tests.browser.screenshots
 
 # Benchmarks (not tests: nothing asserts a timing). QUICK=1 for a smoke run; ONLY="images ann" for some.
 bench: $(STAMP)
