@@ -35,7 +35,7 @@ def small_index(tmp_path_factory, encoders):
     return media, home
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def server(small_index):
     _, home = small_index
     process, info = start_server(home)
