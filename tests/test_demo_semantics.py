@@ -96,7 +96,7 @@ def test_an_unfiltered_text_query_puts_the_matching_photo_among_the_first_result
 
 def test_cli_eval_reports_cross_modal_recall_on_pairs(demo, tmp_path):
     _, media, home = demo
-    photos = {photo_name(str(p)): p for p in media.rglob("*.png")}
+    photos = {photo_name(str(p)): p for p in media.rglob("*") if p.suffix in (".png", ".jpg", ".webp")}
     rows = ["image,text"] + [f"{photos[f'{c}-{s}']},a {c} {s}" for c, s in SINGLE if f"{c}-{s}" in photos]
     (tmp_path / "pairs.csv").write_text("\n".join(rows) + "\n")
     done = anyseek("eval", "--pairs", str(tmp_path / "pairs.csv"), "--json", index=home)
