@@ -105,3 +105,16 @@ def test_cli_eval_reports_cross_modal_recall_on_pairs(demo, tmp_path):
     assert pairs["captions"] == len(rows) - 1
     assert pairs["text_to_image_recall5"] >= 0.8 and pairs["image_to_text_recall5"] >= 0.8
     assert pairs["text_to_image_recall10"] >= pairs["text_to_image_recall1"]
+
+
+def test_cli_search_modes_and_min_score(demo):
+    _, _, home = demo
+    words = anyseek("search", "walkthrough", "--mode", "lexical", "--json", index=home)
+    assert words.returncode == 0, words.stderr
+    hits = json.loads(words.stdout)["hits"]
+    assert hits and hits[0]["path"].endswith("walkthrough.ogg") and hits[0]["route"] == "lexical"
+    strict = anyseek("search", "a pink heart", "--min-score", "0.5", "--json", index=home)
+    assert strict.returncode == 0, strict.stderr
+    assert all(h["score"] >= 0.5 for h in json.loads(strict.stdout)["hits"])
+    wrong = anyseek("search", "x", "--mode", "fuzzy", index=home)
+    assert wrong.returncode == 1 and "mode" in wrong.stderr
