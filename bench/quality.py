@@ -147,7 +147,7 @@ def run(quick: bool = False) -> Result:
     if "--text-only" not in sys.argv:
         from bench import quality_mixed
 
-        quality_mixed.run(result, quick, docs_folder=folder)
+        quality_mixed.run(result, quick)
     return result
 
 

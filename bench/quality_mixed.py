@@ -23,6 +23,7 @@ import numpy as np
 from bench.common import DEVICE, Result, cache_dir, clustered_vectors, log, percentiles
 
 SCENES = 200
+MIXED_DOCUMENTS = 200  # man pages, ~3 passages each: over 500 passages next to the photos
 LATENCY_PASSAGES = 100_000
 LATENCY_QUERIES = 100
 
@@ -40,10 +41,12 @@ def heldout_photos(count: int) -> tuple[Path, list[dict]]:
     return folder, json.loads(manifest.read_text())
 
 
-def cross_modal(result: Result, quick: bool, docs_folder: Path) -> None:
+def cross_modal(result: Result, quick: bool) -> None:
     from anyseek.engine import Engine
-    from bench.quality import DEMO_MODEL
+    from bench.manpages import pages
+    from bench.quality import DEMO_MODEL, write_files
 
+    docs_folder = write_files(pages()[:MIXED_DOCUMENTS])
     folder, scenes = heldout_photos(60 if quick else SCENES)
     images = folder / "images"
     home = cache_dir("quality", f"index-mixed-{docs_folder.name}-{len(scenes)}")
@@ -53,6 +56,7 @@ def cross_modal(result: Result, quick: bool, docs_folder: Path) -> None:
     captions = {scene["text"]: scene["group"] for scene in scenes}
     with Engine.open(home, device=DEVICE, joint_model=str(DEMO_MODEL)) as eng:
         report = eng.index([docs_folder, images])
+        passages = eng.status().chunks.get("passage", 0)
         log(f"quality: mixed index {report.added} added; {len(captions)} caption queries")
         figures = {}
         for name, options in {"default": {}, "joint cosine alone": {"mode": "dense", "spaces": ("joint",)}}.items():
@@ -80,6 +84,7 @@ def cross_modal(result: Result, quick: bool, docs_folder: Path) -> None:
     result.figures["cross_modal"] = {
         "photos": len(scenes),
         "documents": len(list(docs_folder.glob("*.txt"))),
+        "passages": passages,
         "queries": len(captions),
         **figures,
     }
@@ -153,9 +158,9 @@ def latency(result: Result, quick: bool, queries: list[str]) -> None:
     )
 
 
-def run(result: Result, quick: bool, docs_folder: Path) -> None:
+def run(result: Result, quick: bool) -> None:
     from bench.manpages import pages
 
-    cross_modal(result, quick, docs_folder)
+    cross_modal(result, quick)
     latency(result, quick, [p.description for p in pages()[::7]])
     shutil.rmtree(cache_dir("quality", "work"), ignore_errors=True)

@@ -100,7 +100,7 @@ def test_an_unfiltered_text_query_puts_the_matching_photo_among_the_first_result
 
 def test_cli_eval_reports_cross_modal_recall_on_pairs(demo, tmp_path):
     _, media, home = demo
-    photos = {photo_name(str(p)): p for p in media.rglob("*.jpg")}
+    photos = {photo_name(str(p)): p for p in media.rglob("*") if p.suffix in (".png", ".jpg", ".webp")}
     rows = ["image,text"] + [f"{photos[f'{c}-{s}']},a {c} {s}" for c, s in SINGLE if f"{c}-{s}" in photos]
     (tmp_path / "pairs.csv").write_text("\n".join(rows) + "\n")
     done = anyseek("eval", "--pairs", str(tmp_path / "pairs.csv"), "--json", index=home)
@@ -109,3 +109,16 @@ def test_cli_eval_reports_cross_modal_recall_on_pairs(demo, tmp_path):
     assert pairs["captions"] == len(rows) - 1
     assert pairs["text_to_image_recall5"] >= 0.8 and pairs["image_to_text_recall5"] >= 0.8
     assert pairs["text_to_image_recall10"] >= pairs["text_to_image_recall1"]
+
+
+def test_cli_search_modes_and_min_score(demo):
+    _, _, home = demo
+    words = anyseek("search", "walkthrough", "--mode", "lexical", "--json", index=home)
+    assert words.returncode == 0, words.stderr
+    hits = json.loads(words.stdout)["hits"]
+    assert hits and hits[0]["path"].endswith("walkthrough.ogg") and hits[0]["route"] == "lexical"
+    strict = anyseek("search", "a pink heart", "--min-score", "0.5", "--json", index=home)
+    assert strict.returncode == 0, strict.stderr
+    assert all(h["score"] >= 0.5 for h in json.loads(strict.stdout)["hits"])
+    wrong = anyseek("search", "x", "--mode", "fuzzy", index=home)
+    assert wrong.returncode == 1 and "mode" in wrong.stderr

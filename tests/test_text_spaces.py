@@ -61,8 +61,9 @@ def test_unknown_text_spaces_are_refused(value):
         normalize_text_spaces(value)
 
 
-def test_text_only_passages_follow_the_text_models_window(open_engine, encoders, tmp_path):
-    """CLIP never sees text-only passages, so its 77-token window does not cut them; MiniLM's does."""
+def test_passages_follow_the_text_models_window_whenever_text_goes_to_the_text_space(open_engine, encoders, tmp_path):
+    """MiniLM ranks documents, so its window cuts passages (CLIP embeds a longer one as the mean of its
+    77-token pieces); only a joint-only index cuts them to CLIP's window."""
     folder = tmp_path / "docs"
     folder.mkdir()
     sentences = [
@@ -71,17 +72,19 @@ def test_text_only_passages_follow_the_text_models_window(open_engine, encoders,
     ]
     (folder / "long.txt").write_text(" ".join(sentences))
     chunks = {}
-    for spaces in ("text", "joint,text"):
+    for spaces in ("text", "joint,text", "joint"):
         eng = open_engine(tmp_path / spaces, text_spaces=spaces)
         eng.index([folder])
         item = eng.store.find_item(path=bytes(folder / "long.txt"))
         chunks[spaces] = [
             c.chunk.text
-            for c in eng.store.chunk_contexts(eng.store.chunk_ids(Space.TEXT)).values()
+            for c in eng.store.chunk_contexts(eng.store.chunk_ids(Space(spaces.split(",")[-1]))).values()
             if c.item.id == item.id
         ]
     text, joint = encoders.text, encoders.joint
+    assert chunks["text"] == chunks["joint,text"]
     assert all(text.count_tokens(t) <= text.max_tokens for t in chunks["text"])
-    assert all(joint.count_tokens(t) <= joint.max_tokens for t in chunks["joint,text"])
-    assert len(chunks["text"]) < len(chunks["joint,text"])
+    assert any(joint.count_tokens(t) > joint.max_tokens for t in chunks["joint,text"])
+    assert all(joint.count_tokens(t) <= joint.max_tokens for t in chunks["joint"])
+    assert len(chunks["text"]) < len(chunks["joint"])
     assert max(joint.count_tokens(t) for t in chunks["text"]) > joint.max_tokens
