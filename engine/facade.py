@@ -127,7 +127,7 @@ class Engine:
     def __init__(self, home: Path, settings: Settings, store: Store, encoders: EncoderSet | None = None) -> None:
         self.home, self.store = home, store
         self.settings = settings
-        self.specs = self._resolve_specs()
+        self.specs = self._resolve_specs(encoders.specs if encoders is not None else ModelSpecs())
         self.settings = dataclasses.replace(settings, text_spaces=self._resolve_text_spaces())
         settings = self.settings
         fingerprints = store.get_meta("fingerprints", {})
@@ -201,10 +201,12 @@ class Engine:
             self.encoders.attach(lender._check_fingerprint)  # models loaded from now on report to the lender
 
     # --- models ---------------------------------------------------------------------------------
-    def _resolve_specs(self) -> ModelSpecs:
-        """The index's models where it has recorded them, else the requested ones, else the defaults. A
-        model is recorded once it has loaded (see _check_fingerprint): a first run that could not load the
-        default model (offline) leaves the index free to be retried with another."""
+    def _resolve_specs(self, unrecorded: ModelSpecs) -> ModelSpecs:
+        """The index's models where it has recorded them, else the requested ones, else `unrecorded` (the
+        given encoders' models, or the defaults). A model is recorded once it has loaded (see
+        _check_fingerprint): a first run that could not load the default model (offline) leaves the index
+        free to be retried with another, and a reader opening an index whose writer has loaded only some
+        models so far takes its own for the others."""
         stored = self.store.get_meta("models") or {}
         requested = {name: canonical_model(value) for name, value in self.settings.requested_models().items()}
         for name, value in requested.items():
@@ -215,7 +217,7 @@ class Engine:
                     f"`anyseek --index NEW_DIR index ...` (or delete {self.home} to rebuild it)"
                 )
         recorded = {name: value for name, value in stored.items() if name in MODEL_FIELDS}
-        return dataclasses.replace(ModelSpecs(), **{**requested, **recorded})
+        return dataclasses.replace(unrecorded, **{**requested, **recorded})
 
     def _record_model(self, role: str) -> None:
         stored = self.store.get_meta("models") or {}

@@ -16,7 +16,7 @@ def test_a_bare_string_is_one_type_and_case_is_ignored(indexed):
 @pytest.mark.parametrize(
     "arguments,error,message",
     [
-        ({"text": "red", "modalities": ["video"]}, QueryError, "unknown type 'video'; the types are image, text"),
+        ({"text": "red", "modalities": ["movie"]}, QueryError, "unknown type 'movie'; the types are image, text"),
         ({"text": 123}, QueryError, "text must be a string, not int"),
         ({"text": "red", "k": 0}, QueryError, "at least 1"),
         ({"text": "red", "min_similarity": 2}, QueryError, "between -1 and 1"),

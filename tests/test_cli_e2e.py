@@ -189,7 +189,7 @@ def test_indexing_a_missing_folder_is_one_line_exit_1_and_deletes_nothing(cli_in
 @pytest.mark.parametrize(
     "args",
     [
-        ["search", "red", "--type", "video"],
+        ["search", "red", "--type", "movie"],
         ["search", "--image", "nothere.jpg"],
         ["search", "--audio", "nothere.wav"],
         ["search", "--image", "."],

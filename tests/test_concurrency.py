@@ -45,7 +45,11 @@ def test_search_while_indexing_sees_consistent_growing_results(tmp_path, encoder
                 assert len({h.item_id for h in hits}) == len(hits)
                 seen_counts.append(len(hits))
                 time.sleep(0.2)
-            assert reader.search(text="bread baking", k=200, modalities=["text"]).hits[0].path.endswith(".txt")
+            writer.wait(timeout=600)
+            # one more look once the writer is done: its last commit may land after the loop's last search
+            final = reader.search(text="bread baking", k=200, modalities=["text"])
+            seen_counts.append(len(final))
+            assert final.hits[0].path.endswith(".txt")
     finally:
         writer.wait(timeout=600)
     assert writer.returncode == 0, writer.stderr.read()[-2000:]
