@@ -134,3 +134,22 @@ def load_joint(model: str = "ViT-B-32"):
     models = {"joint_model": model, "joint_pretrained": "random"}
     settings = load_settings(Path("/nonexistent"), {**models, "device": DEVICE})
     return EncoderSet(ModelSpecs(**models), settings), models
+
+
+def spawn_server(home: Path):
+    """`anyseek serve` on the index at `home`, on a free loopback port; returns once it has written its
+    discovery file (models loaded). The caller stops it (SIGTERM) when done."""
+    import subprocess
+    import sys
+
+    (home / "server.json").unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "anyseek", "--index", str(home), "serve", "--port", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    while not (home / "server.json").exists():
+        if process.poll() is not None:
+            raise SystemExit(process.stderr.read().decode())
+        time.sleep(0.2)
+    return process

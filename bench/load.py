@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import CACHE, log
+from bench.common import CACHE, log, spawn_server
 
 WORDS = "budget garden harbour meeting forest river coffee winter report travel music invoice".split()
 
@@ -62,16 +62,7 @@ def build_index(home: Path, media: Path, models: list[str]) -> None:
 
 
 def start_server(home: Path) -> tuple[subprocess.Popen, dict, str]:
-    (home / "server.json").unlink(missing_ok=True)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "anyseek", "--index", str(home), "serve", "--port", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    while not (home / "server.json").exists():
-        if process.poll() is not None:
-            raise SystemExit(process.stderr.read().decode())
-        time.sleep(0.2)
+    process = spawn_server(home)
     info = json.loads((home / "server.json").read_text())
     return process, info, (home / "server.token").read_text().strip()
 

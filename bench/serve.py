@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.common import spawn_server
+
 QUERIES = [
     "the budget for next year",
     "watering tomatoes in summer",
@@ -52,20 +54,6 @@ def cli_search(index: Path, query: str, *extra: str) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def start_server(index: Path) -> subprocess.Popen:
-    (index / "server.json").unlink(missing_ok=True)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "anyseek", "--index", str(index), "serve", "--port", "0"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    while not (index / "server.json").exists():
-        if process.poll() is not None:
-            raise SystemExit("the server did not start")
-        time.sleep(0.2)
-    return process
-
-
 def parity_markers() -> list[Path]:
     from anyseek.engine.encoders.onnx_text import cache_root
 
@@ -74,7 +62,7 @@ def parity_markers() -> list[Path]:
 
 def cold_start(index: Path, rounds: int) -> dict:
     cli_search(index, "warm the page cache", "--no-server")  # first run ever: exports ONNX, fills caches
-    server = start_server(index)
+    server = spawn_server(index)
     runs: dict[str, list[tuple[float, float]]] = {"before": [], "now": [], "server": []}
     try:
         for i in range(rounds):
@@ -102,7 +90,7 @@ def latency(index: Path, count: int) -> dict:
 
     from anyseek import Engine
 
-    server = start_server(index)
+    server = spawn_server(index)
     try:
         url = json.loads((index / "server.json").read_text())["url"] + "/api/v1/search"
         engine = Engine.open(index, create=False)
