@@ -291,9 +291,9 @@ def search(
     args = (query, image or [], audio, like, k, types or [], path, min_similarity, min_score, mode, after, before)
     results = client.search(remote, *args) if remote else None
     if results is None:
-        results = _search_here(
-            query, image, audio, like, k, types, path, min_similarity, min_score, mode, after, before, device
-        )
+        options = {"k": k, "modalities": types or (), "path_prefix": path, "min_similarity": min_similarity}
+        options |= {"min_score": min_score, "mode": mode, "after": after, "before": before}
+        results = _search_here(query, image, audio, like, device, options)
     render.warnings(results.warnings)
     if paths_only:
         render.search_paths(results)
@@ -301,27 +301,14 @@ def search(
     render.search_json(results, query) if json else render.search_table(results)
 
 
-def _search_here(query, image, audio, like, k, types, path, min_similarity, min_score, mode, after, before, device):
-    """The search in this process: the models load here."""
+def _search_here(query, image, audio, like, device, options: dict):
+    """The search in this process: the models load here. `options`: Engine.search's filters and k."""
     from anyseek.engine.records import QueryPart
 
     with open_engine(create=False, device=device) as engine:
         parts = (engine.parse(query) if query else []) + [QueryPart(image=p) for p in image or ()]
         like_ref = int(like) if like and like.isdigit() else like
-        results = engine.search(
-            parts=parts,
-            audio=audio,
-            like=like_ref,
-            k=k,
-            modalities=types or (),
-            path_prefix=path,
-            min_similarity=min_similarity,
-            min_score=min_score,
-            mode=mode,
-            after=after,
-            before=before,
-        )
-    return results
+        return engine.search(parts=parts, audio=audio, like=like_ref, **options)
 
 
 @app.command()

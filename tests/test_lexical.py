@@ -103,18 +103,13 @@ def test_a_missing_or_lagging_lexical_table_is_rebuilt_on_open(tmp_path, store):
     store.write_items([document(b"/m/a.txt", "alpha beta", "gamma"), document(b"/m/b.txt", "delta", seed=1)])
     expected = rows(store)
     store.close()
-    with sqlite3.connect(tmp_path / DB_FILE) as db:
-        db.execute("DELETE FROM lexical WHERE rowid = (SELECT max(rowid) FROM lexical)")
-    reopened = Store(tmp_path / DB_FILE)
-    reopened.initialize()
-    assert rows(reopened) == expected
-    reopened.close()
-    with sqlite3.connect(tmp_path / DB_FILE) as db:
-        db.execute("DROP TABLE lexical")
-    reopened = Store(tmp_path / DB_FILE)
-    reopened.initialize()
-    assert rows(reopened) == expected
-    reopened.close()
+    for damage in ("DELETE FROM lexical WHERE rowid = (SELECT max(rowid) FROM lexical)", "DROP TABLE lexical"):
+        with sqlite3.connect(tmp_path / DB_FILE) as db:
+            db.execute(damage)
+        reopened = Store(tmp_path / DB_FILE)
+        reopened.initialize()
+        assert rows(reopened) == expected
+        reopened.close()
 
 
 def test_an_index_from_before_the_lexical_table_is_migrated_and_backfilled(tmp_path, store):
