@@ -366,7 +366,7 @@ def run() -> None:
     except errors.ClickException as exc:
         render.error(exc.format_message())
         code = exc.exit_code
-    except errors.Abort:
+    except (typer.Abort, getattr(errors, "Abort", typer.Abort)):  # typer moved Abort between releases
         render.error("interrupted")
         code = 130
     sys.exit(code if isinstance(code, int) else 0)
