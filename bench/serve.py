@@ -3,8 +3,9 @@
     python -m bench.serve --index DIR [--rounds 5] [--queries 100]
 
 1. CLI wall and CPU time per `anyseek search` (fresh process each), interleaved round by round:
-   (a) in-process as before this change (the ONNX parity check on every start: its marker removed first),
-   (b) in-process now, (c) through a running `anyseek serve`.
+   (a) in-process as before the server issue (the models loaded for a text query, query_runtime=torch, and
+   the ONNX parity check on every start: its marker removed first), (b) in-process now (the text towers'
+   ONNX exports, no torch), (c) through a running `anyseek serve`.
 2. Search latency p50/p95 for the same queries through the Python API in this process and through HTTP
    (POST /api/v1/search on the server, one client), interleaved query by query.
 The index must exist (any `anyseek index` output). Nothing here asserts a timing.
@@ -38,7 +39,7 @@ QUERIES = [
 ]
 
 
-def cli_search(index: Path, query: str, *extra: str) -> tuple[float, float]:
+def cli_search(index: Path, query: str, *extra: str, env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user+sys) of one `anyseek search` process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -46,6 +47,7 @@ def cli_search(index: Path, query: str, *extra: str) -> tuple[float, float]:
         [sys.executable, "-m", "anyseek", "--index", str(index), "search", query, "-k", "5", *extra],
         capture_output=True,
         text=True,
+        env={**os.environ, **(env or {})},
     )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -62,6 +64,7 @@ def parity_markers() -> list[Path]:
 
 def cold_start(index: Path, rounds: int) -> dict:
     cli_search(index, "warm the page cache", "--no-server")  # first run ever: exports ONNX, fills caches
+    old_way = {"ANYSEEK_QUERY_RUNTIME": "torch"}
     server = spawn_server(index)
     runs: dict[str, list[tuple[float, float]]] = {"before": [], "now": [], "server": []}
     try:
@@ -69,7 +72,7 @@ def cold_start(index: Path, rounds: int) -> dict:
             query = QUERIES[i % len(QUERIES)]
             for marker in parity_markers():
                 marker.unlink()
-            runs["before"].append(cli_search(index, query, "--no-server"))
+            runs["before"].append(cli_search(index, query, "--no-server", env=old_way))
             runs["now"].append(cli_search(index, query, "--no-server"))
             runs["server"].append(cli_search(index, query))
     finally:

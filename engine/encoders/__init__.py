@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 
@@ -28,16 +29,66 @@ class EncoderSet:
         self._lock = threading.Lock()
         self._joint = self._text = self._speech = None
         self._device: str | None = None
+        self._torch_ready = False
+        self._query: dict[str, object] = {}  # role -> torch-free text tower for queries, or None if there is none
 
     @property
     def device(self) -> str:
         if self._device is None:
             self._device = resolve_device(self.settings.device)
+        return self._device
+
+    def _prepare_torch(self) -> str:
+        """Called before a model loads (torch is about to be imported anyway)."""
+        device = self.device
+        if not self._torch_ready:
+            self._torch_ready = True
             if self.settings.torch_threads:
                 import torch
 
                 torch.set_num_threads(self.settings.torch_threads)
-        return self._device
+        return device
+
+    def for_text_query(self, role: str):
+        """What embeds a text query in the `joint` or `text` space: the model when it is loaded already;
+        else its exported text tower on ONNX Runtime when there is one (a search in a fresh process then
+        imports no torch, see query_runtime.py); else the model, loaded now, whose text tower is then
+        exported for the next process."""
+        with self._lock:
+            loaded = self._joint if role == "joint" else self._text
+            if loaded is not None:
+                return loaded
+            if role not in self._query:
+                self._query[role] = self._load_query_runtime(role)
+            runtime = self._query[role]
+        if runtime is not None:
+            return runtime
+        model = self.joint if role == "joint" else self.text
+        if role == "joint" and self._query_runtime_allowed(role):
+            from anyseek.engine.encoders import query_runtime
+
+            specs = self.specs
+            query_runtime.record_joint(model, query_runtime.joint_key(specs.joint_model, specs.joint_pretrained))
+        return model
+
+    def _query_runtime_allowed(self, role: str) -> bool:
+        if self.settings.query_runtime != "auto" or (role == "text" and self.settings.text_runtime != "auto"):
+            return False
+        return self.device == "cpu"
+
+    def _load_query_runtime(self, role: str):
+        if not self._query_runtime_allowed(role):
+            return None
+        from anyseek.engine.encoders import query_runtime
+
+        if role == "joint":
+            key = query_runtime.joint_key(self.specs.joint_model, self.specs.joint_pretrained)
+        else:
+            key = query_runtime.text_key(self.specs.text_model)
+        runtime = query_runtime.load(role, key, self.settings.torch_threads or min(4, os.cpu_count() or 1))
+        if runtime is not None:
+            self._on_load(runtime.fingerprint)  # the same checks as the model: it must be the index's
+        return runtime
 
     @property
     def joint(self):
@@ -47,7 +98,7 @@ class EncoderSet:
 
                 log.info("loading joint model %s (%s)", self.specs.joint_model, self.specs.joint_pretrained)
                 faults.checkpoint("model.load")
-                joint = ClipEncoder(self.specs.joint_model, self.specs.joint_pretrained, self.device)
+                joint = ClipEncoder(self.specs.joint_model, self.specs.joint_pretrained, self._prepare_torch())
                 self._on_load(joint.fingerprint)  # may refuse a model that differs from the index's
                 self._joint = joint
             return self._joint
@@ -61,7 +112,7 @@ class EncoderSet:
                 log.info("loading text model %s", self.specs.text_model)
                 text = SentenceEncoder(
                     self.specs.text_model,
-                    self.device,
+                    self._prepare_torch(),
                     self.settings.text_batch,
                     self.settings.text_runtime,
                     self.settings.torch_threads,
@@ -77,7 +128,7 @@ class EncoderSet:
                 from anyseek.engine.encoders.speech import WhisperTranscriber
 
                 log.info("loading speech model %s", self.specs.speech_model)
-                speech = WhisperTranscriber(self.specs.speech_model, self.device, self.settings.torch_threads)
+                speech = WhisperTranscriber(self.specs.speech_model, self._prepare_torch(), self.settings.torch_threads)
                 self._on_load(speech.fingerprint)
                 self._speech = speech
             return self._speech
@@ -101,4 +152,5 @@ class EncoderSet:
             on_load(fingerprint)
 
     def loaded(self) -> list[Fingerprint]:
-        return [m.fingerprint for m in (self._joint, self._text, self._speech) if m is not None]
+        models = (self._joint, self._text, self._speech, *self._query.values())
+        return list(dict.fromkeys(m.fingerprint for m in models if m is not None))

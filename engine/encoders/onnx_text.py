@@ -40,8 +40,8 @@ def cache_root() -> Path:
 class OnnxTextRunner:
     """encode(texts) -> unit vectors, as SentenceTransformer.encode(normalize_embeddings=True) gives them."""
 
-    def __init__(self, session, tokenize, dim: int, threads: int) -> None:
-        self._session, self._tokenize, self.dim = session, tokenize, dim
+    def __init__(self, session, tokenize, dim: int, threads: int, path: Path) -> None:
+        self._session, self._tokenize, self.dim, self.path = session, tokenize, dim, path
         self._tokenize_lock = threading.Lock()  # the model's tokenizer is not safe to share across threads
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="anyseek-onnx") if threads > 1 else None
 
@@ -53,7 +53,7 @@ class OnnxTextRunner:
         except ImportError:
             return None
         try:
-            tokenize = _tokenizer_of(model)
+            tokenize = tokenizer_of(model)
             path = _exported(model, tokenize)
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = 1  # parallel across mini-batches instead; see the module docstring
@@ -66,7 +66,7 @@ class OnnxTextRunner:
                 _marker(path).unlink(missing_ok=True)
                 path = _exported(model, tokenize)
                 session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            runner = cls(session, tokenize, dim, threads)
+            runner = cls(session, tokenize, dim, threads, path)
             if not _verified(path) and not runner._matches(model):
                 log.warning("ONNX export of the text model differs from PyTorch; using PyTorch")
                 runner.close()
@@ -123,7 +123,7 @@ def _mark_verified(path: Path) -> None:
             log.info("cannot record the ONNX parity check: %s", exc)
 
 
-def _tokenizer_of(model):
+def tokenizer_of(model):
     preprocess = getattr(model, "preprocess", None) or model.tokenize  # sentence-transformers >= 6 / older
 
     def tokenize(texts: list[str]) -> dict[str, np.ndarray]:

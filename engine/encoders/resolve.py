@@ -57,6 +57,11 @@ def _resolve(name: str, shipped: dict[str, tuple[str, str]]) -> tuple[str, str]:
     return name, "hub"
 
 
+def local_text_model(name: str) -> Path | None:
+    """The text model's directory when it is here (a path or a package's copy); never asks the hub."""
+    return local_path(name) or _shipped(SHIPPED_TEXT_MODELS, name)
+
+
 def resolve_text_model(name: str) -> tuple[str, str]:
     return _resolve(name, SHIPPED_TEXT_MODELS)
 

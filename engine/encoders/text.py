@@ -39,6 +39,10 @@ class SentenceEncoder:
             from anyseek.engine.encoders.onnx_text import OnnxTextRunner
 
             self._onnx = OnnxTextRunner.build(self.model, self.dim, threads or os.cpu_count() or 1)
+            if self._onnx is not None:
+                from anyseek.engine.encoders import query_runtime
+
+                query_runtime.record_text(self, self._onnx.path, query_runtime.text_key(model_name))
         self.runtime = "onnx" if self._onnx else "torch"
         # A fast tokenizer re-applies its padding and truncation settings on every call, so two threads
         # sharing one corrupt each other's batches (unpadded rows, "Already borrowed"). Decode workers

@@ -146,10 +146,10 @@ class Searcher:
     def _encode_text(self, text: str) -> dict[Space, np.ndarray]:
         if not text:
             return {}
-        encoders = {Space.JOINT: lambda: self.encoders.joint, Space.TEXT: lambda: self.encoders.text}
+        roles = {Space.JOINT: "joint", Space.TEXT: "text"}
         return {
-            space: encoder().encode_texts([text])[0]
-            for space, encoder in encoders.items()
+            space: self.encoders.for_text_query(role).encode_texts([text])[0]
+            for space, role in roles.items()
             if self._holds_vectors(space)
         }
 
