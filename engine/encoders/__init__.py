@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 
@@ -85,7 +84,9 @@ class EncoderSet:
             key = query_runtime.joint_key(self.specs.joint_model, self.specs.joint_pretrained)
         else:
             key = query_runtime.text_key(self.specs.text_model)
-        runtime = query_runtime.load(role, key, self.settings.torch_threads or min(4, os.cpu_count() or 1))
+        # One thread unless told otherwise: a second one made a demo-index search 3-4x slower on 2 cores
+        # (ONNX Runtime's spinning pool against FAISS's OpenMP team), and ViT-B-32's tower takes ~80 ms on one
+        runtime = query_runtime.load(role, key, self.settings.torch_threads or 1)
         if runtime is not None:
             self._on_load(runtime.fingerprint)  # the same checks as the model: it must be the index's
         return runtime
