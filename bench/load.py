@@ -135,7 +135,7 @@ def main() -> None:
     root = CACHE / "load"
     media = corpus(root / f"media-{args.items}", args.items, seed=1)
     job_media = corpus(root / f"job-{args.job_items}", args.job_items, seed=2)
-    home = root / f"index-{args.items}-{args.joint_model}"
+    home = root / f"index-{args.items}-{Path(args.joint_model).name}"  # a model directory: its name
     build_index(home, media, ["--joint-model", args.joint_model, "--joint-pretrained", args.joint_pretrained])
     # the job's folder is new to the index on every run: forget it first (the index stays as built)
     subprocess.run([sys.executable, "-m", "anyseek", "--index", str(home), "remove", str(job_media)], check=True)
