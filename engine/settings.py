@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,11 @@ class Settings:
     speech_model: str | None = None
     text_spaces: str | None = None  # like the models: fixed when the index is created (None: the index's)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    workers: int = field(default_factory=lambda: max(1, min(4, (os.cpu_count() or 2))))
+    # Decode workers. None follows the machine: cores, and whether the model is on a GPU (see
+    # indexer/workers.plan_decoding). decode_workers_kind: threads | processes | auto (processes when the
+    # model is on a GPU or the machine has 4+ cores; threads on a small CPU-only box, where they are faster).
+    workers: int | None = None
+    decode_workers_kind: str = "auto"
     torch_threads: int = 0  # 0: let torch decide
     image_batch: int = 32
     text_batch: int = 64
@@ -95,7 +99,11 @@ class Settings:
         return dataclasses.asdict(self)
 
 
-CHOICES = {"search_mode": ("hybrid", "dense", "lexical"), "text_runtime": ("auto", "torch")}
+CHOICES = {
+    "search_mode": ("hybrid", "dense", "lexical"),
+    "text_runtime": ("auto", "torch"),
+    "decode_workers_kind": ("auto", "threads", "processes"),
+}
 
 
 def normalize_text_spaces(value: str) -> str:
@@ -132,7 +140,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _field_types() -> dict[str, type]:
-    types = {"int": int, "float": float, "str": str, "bool": bool, "str | None": str}
+    types = {"int": int, "float": float, "str": str, "bool": bool, "str | None": str, "int | None": int}
     return {f.name: types[str(f.type)] for f in dataclasses.fields(Settings)}
 
 
@@ -157,7 +165,7 @@ def load_settings(home: Path, overrides: dict[str, Any] | None = None, config_fi
             raise ConfigError(f"setting {name!r} must be one of {', '.join(allowed)}, got {values[name]!r}")
     if values.get("text_spaces"):
         values["text_spaces"] = normalize_text_spaces(values["text_spaces"])
-    if "workers" in values and values["workers"] < 1:
+    if values.get("workers") is not None and values["workers"] < 1:
         raise ConfigError(f"setting 'workers' (decode workers) must be at least 1, got {values['workers']}")
     settings = Settings(**values)
     check_video_settings(settings)

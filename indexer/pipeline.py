@@ -20,10 +20,11 @@ from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import ItemWrite, Store
 from anyseek.engine.vectors.catalog import VectorCatalog
 from anyseek.indexer.batch import EmbedBatch
+from anyseek.indexer.decode_procs import ProcessDecoder, ProcessImages
 from anyseek.indexer.lazy_models import LazyJoint, LazyWindow, ModelLoads
 from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
 from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, normalize_root, scan
-from anyseek.indexer.workers import DecodePool, DecodeTimeout
+from anyseek.indexer.workers import DecodePool, DecodeTimeout, plan_decoding
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +124,16 @@ class Indexer:
             return
         loads = ModelLoads()
         window = LazyWindow(self.encoders, self.settings.text_spaces, loads)
-        prepare = Preparer(self.store, LazyJoint(self.encoders, loads), self.settings, claims, window)
+        joint = LazyJoint(self.encoders, loads)
         batch = EmbedBatch(self.encoders, self.settings)
-        nice = DECODE_NICE if self.encoders.device == "cpu" else 0
-        pool = DecodePool(self.settings.workers, self.settings.file_timeout_s, nice)
+        on_gpu = self.encoders.device != "cpu"
+        nice = 0 if on_gpu else DECODE_NICE
+        kind, workers = plan_decoding(self.settings.decode_workers_kind, self.settings.workers, on_gpu)
+        log.info("decoding in %d %s", workers, kind)
+        pool = DecodePool(workers, self.settings.file_timeout_s, nice)
+        processes = ProcessDecoder(workers, self.settings.file_timeout_s, nice) if kind == "processes" else None
+        images = ProcessImages(processes, joint) if processes else None
+        prepare = Preparer(self.store, joint, self.settings, claims, window, images)
         jobs = iter(todo)
         in_flight: dict[Future, tuple[FileEntry, Item | None]] = {}
         last_save, done, loads_seen = time.monotonic(), 0, 0
@@ -156,6 +163,8 @@ class Indexer:
             report.interrupted = True
         finally:
             pool.shutdown()
+            if processes:
+                processes.close()
         if batch and not report.interrupted:
             self._commit(batch, report)
 

@@ -15,7 +15,7 @@ from anyseek.engine.errors import AnyseekError, ExtractionError
 from anyseek.engine.records import Item
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import Store
-from anyseek.indexer.extract import Extracted, JointPreprocessor, TokenWindow, extract
+from anyseek.indexer.extract import Extracted, ImageDecoder, JointPreprocessor, TokenWindow, extract
 from anyseek.indexer.scan import FileEntry
 from anyseek.indexer.sniff import Sniffed, sniff_file
 
@@ -81,9 +81,16 @@ def _kind(exc: Exception) -> str:
 
 class Preparer:
     def __init__(
-        self, store: Store, joint: JointPreprocessor, settings: Settings, claims: MoveClaims, window: TokenWindow
+        self,
+        store: Store,
+        joint: JointPreprocessor,
+        settings: Settings,
+        claims: MoveClaims,
+        window: TokenWindow,
+        images: ImageDecoder | None = None,
     ) -> None:
         self.store, self.joint, self.settings, self.claims, self.window = store, joint, settings, claims, window
+        self.images = images  # None: images decode in the worker thread itself
 
     def __call__(self, entry: FileEntry, previous: Item | None) -> Prepared:
         result = Prepared(entry, Outcome.FAILED, previous)
@@ -125,7 +132,7 @@ class Preparer:
         if source := self._duplicate_of(result.content_hash, previous):
             result.outcome, result.source = Outcome.COPIED, source
             return
-        result.extracted = extract(entry.path, result.sniffed, self.joint, self.settings, self.window)
+        result.extracted = extract(entry.path, result.sniffed, self.joint, self.settings, self.window, self.images)
         result.outcome = Outcome.EXTRACTED
 
     def _duplicate_of(self, content_hash: str, previous: Item | None) -> Item | None:
