@@ -31,7 +31,7 @@ import numpy as np
 from anyseek.engine.errors import ExtractionError
 from anyseek.indexer.decode_child import read_message, write_message
 from anyseek.indexer.extract import decode_image_here
-from anyseek.indexer.extract.pixels import PixelRecipe, recipe_from_transform
+from anyseek.indexer.pixels import PixelRecipe, recipe_from_transform
 
 log = logging.getLogger(__name__)
 

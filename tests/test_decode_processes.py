@@ -21,7 +21,7 @@ from anyseek.engine.records import Space
 from anyseek.engine.settings import load_settings
 from anyseek.indexer.decode_procs import ProcessDecoder
 from anyseek.indexer.extract import decode_image_here
-from anyseek.indexer.extract.pixels import PixelRecipe, recipe_from_transform
+from anyseek.indexer.pixels import PixelRecipe, recipe_from_transform
 from anyseek.indexer.workers import plan_decoding
 from tests.conftest import FIXTURES
 
@@ -202,7 +202,7 @@ PARENT = textwrap.dedent(
     """
     import os, sys, threading
     from anyseek.indexer.decode_procs import ProcessDecoder
-    from anyseek.indexer.extract.pixels import PixelRecipe
+    from anyseek.indexer.pixels import PixelRecipe
     recipe = PixelRecipe(32, "bicubic", (32, 32), (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
     pool = ProcessDecoder(1, timeout_s=600)
     threading.Thread(target=pool.decode, args=(sys.argv[1].encode(), "jpeg", 10**8, None, recipe), daemon=True).start()

@@ -6,7 +6,9 @@ decodes a batch at once. A batch that fails is decoded again file by file, and a
 goes through the CPU path, whose error (truncated, corrupt) is that file's error, as it is today: one bad
 JPEG never fails its batch.
 
-Everything here runs on any torch device; on the CPU it is how the tests check the logic.
+Everything here runs on any torch device; on the CPU it is how the tests check the logic. The module
+imports nothing heavy at the top (no indexer.extract, whose package pulls in PyAV and pdfium), so
+bench/gpu.py can carry it to a machine that has only torch and torchvision.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ import numpy as np
 from PIL import Image
 
 from anyseek.engine.errors import ExtractionError
-from anyseek.indexer.extract.exif import image_capture_time
-from anyseek.indexer.extract.pixels import PixelRecipe
+from anyseek.indexer.pixels import PixelRecipe
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ class JpegBytes:
 
 def inspect_jpeg(data: bytes, max_pixels: int) -> JpegBytes:
     """The header facts the GPU path needs, without decoding pixels; raises the pixel cap's error."""
+    from anyseek.indexer.extract.exif import image_capture_time  # CPU side only: bench/gpu.py runs without it
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         with Image.open(io.BytesIO(data)) as image:
