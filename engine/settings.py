@@ -60,6 +60,9 @@ class Settings:
     # model is on a GPU or the machine has 4+ cores; threads on a small CPU-only box, where they are faster).
     workers: int | None = None
     decode_workers_kind: str = "auto"
+    # JPEGs: auto decodes them on the model's device when that is CUDA (batched nvJPEG); device does so on
+    # any device (on the CPU: torchvision's libjpeg, which tests use); cpu decodes them with PIL as before.
+    jpeg_decode: str = "auto"
     torch_threads: int = 0  # 0: let torch decide
     image_batch: int = 32
     text_batch: int = 64
@@ -103,6 +106,7 @@ CHOICES = {
     "search_mode": ("hybrid", "dense", "lexical"),
     "text_runtime": ("auto", "torch"),
     "decode_workers_kind": ("auto", "threads", "processes"),
+    "jpeg_decode": ("auto", "cpu", "device"),
 }
 
 

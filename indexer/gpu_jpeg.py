@@ -147,3 +147,25 @@ class GpuJpegDecoder:
             return torch.from_numpy(np.ascontiguousarray(self.fallback(item))).to(self.device)
         except Exception as exc:  # noqa: BLE001 - the file boundary: its error, never the batch's
             return exc
+
+
+class DeferredJpegs:
+    """extract()'s image step (see extract.ImageDecoder) for the device path: a JPEG is read and inspected,
+    not decoded; its batch decodes it on the model's device (indexer/batch.py). Other formats, and a JPEG
+    whose header does not parse, go to `cpu` (the thread or process path), so their errors stay the same."""
+
+    def __init__(self, cpu) -> None:
+        self.cpu = cpu
+
+    def __call__(self, path: bytes, fmt: str, max_pixels: int, draft: int | None):
+        if fmt != "jpeg":
+            return self.cpu(path, fmt, max_pixels, draft)
+        with open(path, "rb") as fh:
+            data = fh.read()
+        try:
+            item = inspect_jpeg(data, max_pixels)
+        except ExtractionError:
+            raise  # over the pixel cap
+        except Exception:  # noqa: BLE001 - an unreadable header: the CPU path names the file's error
+            return self.cpu(path, fmt, max_pixels, draft)
+        return item, item.captured_at

@@ -1,13 +1,15 @@
 """The indexing run: scan -> plan -> decode workers -> batched encoders -> one writer.
 
-Decoding runs in a thread pool (PIL, PyAV and hashing release the GIL) with a bounded number of files
-in flight, so memory stays flat while the models in the main thread are never starved. Each batch of
-files is committed in one transaction as soon as it is embedded, so an interrupted run keeps its work
-and the next run resumes where it stopped.
+Decoding runs in a thread pool (PIL, PyAV and hashing release the GIL), with images handed on to worker
+processes where that is faster (decode_procs.py) and JPEGs left to their batch to decode on the GPU where
+the model runs on one (gpu_jpeg.py). A bounded number of files is in flight, so memory stays flat while
+the models in the main thread are never starved. Each batch of files is committed in one transaction as
+soon as it is embedded, so an interrupted run keeps its work and the next run resumes where it stopped.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -21,6 +23,8 @@ from anyseek.engine.store.store import ItemWrite, Store
 from anyseek.engine.vectors.catalog import VectorCatalog
 from anyseek.indexer.batch import EmbedBatch
 from anyseek.indexer.decode_procs import ProcessDecoder, ProcessImages
+from anyseek.indexer.extract import decode_image_here
+from anyseek.indexer.gpu_jpeg import DeferredJpegs
 from anyseek.indexer.lazy_models import LazyJoint, LazyWindow, ModelLoads
 from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
 from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, normalize_root, scan
@@ -132,7 +136,9 @@ class Indexer:
         log.info("decoding in %d %s", workers, kind)
         pool = DecodePool(workers, self.settings.file_timeout_s, nice)
         processes = ProcessDecoder(workers, self.settings.file_timeout_s, nice) if kind == "processes" else None
-        images = ProcessImages(processes, joint) if processes else None
+        images = ProcessImages(processes, joint) if processes else functools.partial(decode_image_here, joint=joint)
+        if self.settings.jpeg_decode == "device" or (self.settings.jpeg_decode == "auto" and on_gpu):
+            images = DeferredJpegs(images)  # JPEGs decode in their batch, on the model's device
         prepare = Preparer(self.store, joint, self.settings, claims, window, images)
         jobs = iter(todo)
         in_flight: dict[Future, tuple[FileEntry, Item | None]] = {}

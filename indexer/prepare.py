@@ -79,6 +79,15 @@ def _kind(exc: Exception) -> str:
     return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
+def decode_failure(exc: Exception) -> str:
+    """A decoder's exception as the file's error reason."""
+    if isinstance(exc, ExtractionError):
+        return str(exc)
+    if isinstance(exc, (OSError, MemoryError)):
+        return f"{type(exc).__name__}: {exc}"
+    return f"cannot decode: {_kind(exc)}: {exc}"
+
+
 class Preparer:
     def __init__(
         self,
@@ -104,11 +113,9 @@ class Preparer:
             result.outcome, result.error = Outcome.FAILED, "file disappeared while being indexed"
         except PermissionError:
             result.outcome, result.error = Outcome.FAILED, "permission denied: cannot read the file"
-        except (OSError, MemoryError) as exc:
-            result.outcome, result.error = Outcome.FAILED, f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # noqa: BLE001 - the file boundary: a malformed file makes decoder libraries
             # raise anything (EOFError, struct.error, IndexError, ...); it is this file's error, not the run's
-            result.outcome, result.error = Outcome.FAILED, f"cannot decode: {_kind(exc)}: {exc}"
+            result.outcome, result.error = Outcome.FAILED, decode_failure(exc)
         return result
 
     def _prepare(self, result: Prepared) -> None:

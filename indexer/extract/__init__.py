@@ -18,6 +18,7 @@ from anyseek.indexer.extract.image import open_photo, open_raw
 from anyseek.indexer.extract.scenes import SampleRules
 from anyseek.indexer.extract.text import decode_text, split_passages
 from anyseek.indexer.extract.video import VideoLimits, creation_time, decode_video, probe
+from anyseek.indexer.gpu_jpeg import JpegBytes
 from anyseek.indexer.sniff import DOCUMENT_FORMATS, Sniffed
 
 
@@ -44,6 +45,7 @@ class Extracted:
     audio: np.ndarray | None = None
     captured_at: float | None = None  # UTC epoch seconds, from EXIF
     frames: np.ndarray | None = None  # a video's model inputs, one per FRAME chunk, in chunk order
+    jpeg: JpegBytes | None = None  # a JPEG left for its batch to decode on the model's device (gpu_jpeg.py)
 
 
 class ImageDecoder(Protocol):
@@ -78,7 +80,10 @@ def extract(
         if images is None:
             images = functools.partial(decode_image_here, joint=joint)
         pixels, captured_at = images(path, sniffed.format, settings.max_image_pixels, draft)
-        return Extracted(Modality.IMAGE, [Chunk(ChunkKind.IMAGE, 0)], pixels=pixels, captured_at=captured_at)
+        chunks = [Chunk(ChunkKind.IMAGE, 0)]
+        if isinstance(pixels, JpegBytes):
+            return Extracted(Modality.IMAGE, chunks, jpeg=pixels, captured_at=captured_at)
+        return Extracted(Modality.IMAGE, chunks, pixels=pixels, captured_at=captured_at)
     if sniffed.modality is Modality.TEXT and sniffed.format in DOCUMENT_FORMATS:
         window = window or joint
         split = functools.partial(split_passages, count_tokens=window.count_tokens, max_tokens=window.max_tokens)
