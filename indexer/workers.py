@@ -135,8 +135,10 @@ class DecodePool:
 
 
 # Below this many cores a CPU-only machine keeps decode threads: there the model takes every core anyway
-# and decoding is a small share of the work, so processes only add their start-up and copies. Measured
-# with bench/images.py on the 2-core box (README, Benchmarks).
+# and decoding is a small share of the work, so processes only add their hand-offs and copies. Measured
+# side by side on the 2-core box (python -m bench.run --only decode; README, Benchmarks, row 8): decoding
+# alone 0.96x, `anyseek index` 0.71x with processes. From 4 cores up processes are the default so decoding
+# scales past the GIL; that choice is not yet measured on a CPU-only machine that size.
 PROCESS_MIN_CORES = 4
 THREADS_GIL_BOUND = 4  # past ~4 decode threads the GIL, not the cores, bounds decoding (issue 14's profile)
 
