@@ -42,7 +42,14 @@ ROOT = Path(__file__).resolve().parent.parent
 # Worker processes are spawned, not forked: a fork of a process holding a CUDA context is unsafe.
 SPAWN = multiprocessing.get_context("spawn")
 # The repository's layout (pyproject's package-dir) without installing it or running engine/__init__.py.
-PACKAGES = {"anyseek.engine": "engine", "anyseek.indexer": "indexer", "anyseek.engine.vectors": "engine/vectors"}
+PACKAGES = {
+    "anyseek.engine": "engine",
+    "anyseek.engine.vectors": "engine/vectors",
+    "anyseek.indexer": "indexer",
+    "anyseek.indexer.extract": "indexer/extract",  # for extract/exif.py alone: its package pulls in PyAV
+}
+# None of these is installed on the GPU machine; the smoke test checks the benchmark never imports them.
+ABSENT_THERE = ("open_clip", "faiss", "sentence_transformers", "av", "pypdfium2", "sqlalchemy", "faster_whisper")
 
 
 def load_repo() -> None:
@@ -300,6 +307,7 @@ def run(args) -> dict:
         limit = (bare_before + bare_after) / 2
         result["gpu_decode_plus_model"] = {"img_s": piped, "bare_img_s": limit, "ratio": piped / limit}
     result["search"] = search_figures(count, device, 64 if args.quick else 1000, 5 if args.quick else 50)
+    result["imported_but_absent_there"] = sorted(name for name in ABSENT_THERE if name in sys.modules)
     return result
 
 

@@ -21,17 +21,30 @@ HEADER = struct.Struct("<I")
 ORPHAN_CHECK_S = 0.5
 
 
+def _read_exact(stream, size: int) -> bytes | None:
+    """`size` bytes, or None at end of input: an unbuffered pipe hands out what has arrived so far."""
+    parts, wanted = [], size
+    while wanted:
+        part = stream.read(wanted)
+        if not part:
+            return None
+        parts.append(part)
+        wanted -= len(part)
+    return b"".join(parts)
+
+
 def read_message(stream):
-    head = stream.read(HEADER.size)
-    if len(head) < HEADER.size:
-        return None
-    size = HEADER.unpack(head)[0]
-    return pickle.loads(stream.read(size))
+    """The next message, or None when the other side has gone."""
+    head = _read_exact(stream, HEADER.size)
+    payload = head and _read_exact(stream, HEADER.unpack(head)[0])
+    return None if payload is None else pickle.loads(payload)
 
 
 def write_message(stream, message) -> None:
     payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(HEADER.pack(len(payload)) + payload)
+    data = memoryview(HEADER.pack(len(payload)) + payload)
+    while data:  # an unbuffered pipe may take part of a large message per write
+        data = data[stream.write(data) :]
     stream.flush()
 
 

@@ -102,7 +102,10 @@ class _Child:
                     stream.close()
                 except OSError:
                     pass
-            self.slot.close()
+            try:
+                self.slot.close()
+            except BufferError:  # a thread is copying its last result out at this moment: unmapped with it
+                pass
 
 
 class ProcessDecoder:

@@ -65,6 +65,7 @@ def test_gpu_benchmark_runs_quick_on_the_cpu_with_only_the_repository(tmp_path):
     subprocess.run(command, cwd=tmp_path, env=env, check=True, capture_output=True, timeout=600)
     result = json.loads(out.read_text())
     assert result["code"] == str(root), "the benchmark measures this repository's code"
+    assert result["imported_but_absent_there"] == [], "only torch, torchvision, PIL and NumPy exist there"
     for name in ("photos", "big_photos"):
         assert result[name]["gpu_fallbacks"] == 0, "every generated photo decodes on the device"
         assert result[name]["gpu_decode_img_s"] > 0 and result[name]["cpu_process_decode_img_s"] > 0

@@ -265,3 +265,11 @@ def test_the_process_module_has_no_torch(tmp_path):
     code = "import sys, anyseek.indexer.decode_child, anyseek.indexer.extract.image; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_an_input_larger_than_the_slot_comes_back_whole_through_the_pipe(decoder, tmp_path):
+    big = PixelRecipe(512, "bicubic", (512, 512), RECIPE.mean, RECIPE.std)  # 3 MB of float32: over the slot
+    path = write_jpeg(tmp_path / "wide.jpg", halves(900, 600))
+    here, _ = decode_image_here(path, "jpeg", CAP, None, RecipeJoint(big))
+    there, _ = decoder.decode(path, "jpeg", CAP, None, big)
+    np.testing.assert_allclose(there, here, atol=1e-6)
