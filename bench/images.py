@@ -106,13 +106,16 @@ def bare_throughput(joint, pixels: np.ndarray, batch: int, images: int) -> float
     return done / (time.perf_counter() - start)
 
 
-def end_to_end(encoders, models: dict, folder: Path, workers: int, batch: int) -> tuple[float, dict]:
+def end_to_end(
+    encoders, models: dict, folder: Path, workers: int, batch: int, decode_workers_kind: str = "auto"
+) -> tuple[float, dict]:
     """`Engine.index` on a fresh index directory; returns images per second and the report."""
     from anyseek.engine import Engine
 
     home = Path(tempfile.mkdtemp(dir=cache_dir("work")))
+    options = {"workers": workers, "image_batch": batch, "decode_workers_kind": decode_workers_kind}
     try:
-        with Engine.open(home, encoders=encoders, **models, device=DEVICE, workers=workers, image_batch=batch) as eng:
+        with Engine.open(home, encoders=encoders, **models, device=DEVICE, **options) as eng:
             start = time.perf_counter()
             report = eng.index([folder])
             seconds = time.perf_counter() - start

@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.run [--only NAME ...] [--quick] [--out bench-results/results.json]
 
-Names: images, reindex, speech, video, query, ann, txtai, quality. --quick uses small sizes (a smoke run of a few
-minutes; its figures mean little). Every goal is a ratio measured side by side within one run.
+Names: images, decode, reindex, speech, video, query, ann, txtai, quality. --quick uses small sizes (a smoke
+run of a few minutes; its figures mean little). Every goal is a ratio measured side by side within one run.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bench.common import ROOT, Result, log, machine
 
 MODULES = {
     "images": "bench.images",
+    "decode": "bench.decode_kinds",
     "reindex": "bench.reindex",
     "speech": "bench.speech",
     "video": "bench.video",

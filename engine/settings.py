@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,14 @@ class Settings:
     speech_model: str | None = None
     text_spaces: str | None = None  # like the models: fixed when the index is created (None: the index's)
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    workers: int = field(default_factory=lambda: max(1, min(4, (os.cpu_count() or 2))))
+    # Decode workers. None follows the machine: cores, and whether the model is on a GPU (see
+    # indexer/workers.plan_decoding). decode_workers_kind: threads | processes | auto (processes when the
+    # model is on a GPU or the machine has 4+ cores; threads on a small CPU-only box, where they are faster).
+    workers: int | None = None
+    decode_workers_kind: str = "auto"
+    # JPEGs: auto decodes them on the model's device when that is CUDA (batched nvJPEG); device does so on
+    # any device (on the CPU: torchvision's libjpeg, which tests use); cpu decodes them with PIL as before.
+    jpeg_decode: str = "auto"
     torch_threads: int = 0  # 0: let torch decide
     image_batch: int = 32
     text_batch: int = 64
@@ -102,6 +109,8 @@ CHOICES = {
     "search_mode": ("hybrid", "dense", "lexical"),
     "text_runtime": ("auto", "torch"),
     "query_runtime": ("auto", "torch"),
+    "decode_workers_kind": ("auto", "threads", "processes"),
+    "jpeg_decode": ("auto", "cpu", "device"),
 }
 
 
@@ -139,7 +148,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _field_types() -> dict[str, type]:
-    types = {"int": int, "float": float, "str": str, "bool": bool, "str | None": str}
+    types = {"int": int, "float": float, "str": str, "bool": bool, "str | None": str, "int | None": int}
     return {f.name: types[str(f.type)] for f in dataclasses.fields(Settings)}
 
 
@@ -164,7 +173,7 @@ def load_settings(home: Path, overrides: dict[str, Any] | None = None, config_fi
             raise ConfigError(f"setting {name!r} must be one of {', '.join(allowed)}, got {values[name]!r}")
     if values.get("text_spaces"):
         values["text_spaces"] = normalize_text_spaces(values["text_spaces"])
-    if "workers" in values and values["workers"] < 1:
+    if values.get("workers") is not None and values["workers"] < 1:
         raise ConfigError(f"setting 'workers' (decode workers) must be at least 1, got {values['workers']}")
     settings = Settings(**values)
     check_video_settings(settings)

@@ -4,6 +4,7 @@ text, and turn each file into one ItemWrite. A file whose model step fails becom
 from __future__ import annotations
 
 import dataclasses
+import io
 import logging
 
 import numpy as np
@@ -12,8 +13,11 @@ from anyseek.engine.records import VISUAL_KINDS, EmbeddedChunk, Space
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import ItemWrite
 from anyseek.indexer.extract.audio import WindowRules, speech_windows
+from anyseek.indexer.extract.image import open_photo
 from anyseek.indexer.extract.text import split_passages
-from anyseek.indexer.prepare import Prepared
+from anyseek.indexer.gpu_jpeg import GpuJpegDecoder
+from anyseek.indexer.pixels import recipe_from_transform
+from anyseek.indexer.prepare import Prepared, decode_failure
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +27,7 @@ class EmbedBatch:
         self.encoders, self.settings = encoders, settings
         self._files: list[Prepared] = []
         self._plain: list[ItemWrite] = []
+        self._jpegs: GpuJpegDecoder | None = None  # made when the first JPEG left for the device arrives
 
     def add(self, prepared: Prepared) -> None:
         self._files.append(prepared)
@@ -35,7 +40,7 @@ class EmbedBatch:
         return bool(self._files or self._plain)
 
     def ready(self) -> bool:
-        images = sum(1 for p in self._files if p.extracted.pixels is not None)
+        images = sum(1 for p in self._files if p.extracted.pixels is not None or p.extracted.jpeg is not None)
         images += sum(len(p.extracted.frames) for p in self._files if p.extracted.frames is not None)
         texts = sum(1 for p in self._files for c in p.extracted.chunks if c.kind not in VISUAL_KINDS)
         audio = sum(1 for p in self._files if p.extracted.audio is not None)
@@ -52,6 +57,7 @@ class EmbedBatch:
         self._files, self._plain = [], []
         writes = list(plain)
         files = [p for p in files if self._transcribe(p, writes)]
+        files = self._decode_jpegs(files, writes)
         image_vectors = self._embed_images(files)
         text_vectors = self._embed_texts(files)
         for prepared in files:
@@ -110,6 +116,38 @@ class EmbedBatch:
         extracted.audio = None  # release the samples as soon as they are transcribed
         return True
 
+    def _decode_jpegs(self, files: list[Prepared], writes: list[ItemWrite]) -> list[Prepared]:
+        """The batch's JPEGs left for the device, decoded there at once; a file that fails is that file's
+        error write (see gpu_jpeg.py: the batch itself never fails)."""
+        pending = [p for p in files if p.extracted.jpeg is not None]
+        if not pending:
+            return files
+        results = self._jpeg_decoder().decode([p.extracted.jpeg for p in pending])
+        failed = set()
+        for prepared, pixels in zip(pending, results):
+            prepared.extracted.jpeg = None
+            if isinstance(pixels, Exception):
+                entry = prepared.entry
+                error = decode_failure(pixels)
+                writes.append(
+                    ItemWrite(entry.path, entry.size, entry.mtime_ns, prepared.content_hash, None, error=error)
+                )
+                failed.add(id(prepared))
+            else:
+                prepared.extracted.pixels = pixels
+        return [p for p in files if id(p) not in failed]
+
+    def _jpeg_decoder(self) -> GpuJpegDecoder:
+        if self._jpegs is None:
+            joint, cap = self.encoders.joint, self.settings.max_image_pixels
+
+            def on_cpu(item):  # the CPU path on the same bytes: its result, or its error for the file
+                return joint.preprocess(open_photo(io.BytesIO(item.data), cap).image)
+
+            recipe = recipe_from_transform(getattr(joint, "transform", None))
+            self._jpegs = GpuJpegDecoder(recipe, self.encoders.device, on_cpu) if recipe else CpuOnly(on_cpu)
+        return self._jpegs
+
     def _embed_images(self, files: list[Prepared]) -> dict[tuple[int, int], np.ndarray]:
         keyed = [((id(p), 0), p.extracted.pixels) for p in files if p.extracted.pixels is not None]
         for p in files:
@@ -121,7 +159,7 @@ class EmbedBatch:
         step = self.settings.image_batch
         for start in range(0, len(keyed), step):
             part = keyed[start : start + step]
-            inputs = np.stack([pixels for _, pixels in part]).astype(np.float32, copy=False)  # frames are float16
+            inputs = stack([pixels for _, pixels in part], self.encoders.device)
             vectors = self.encoders.joint.encode_images(inputs)
             out.update({key: vector for (key, _), vector in zip(part, vectors)})
         for p in files:
@@ -161,3 +199,29 @@ class EmbedBatch:
         sums = np.zeros((len(texts), vectors.shape[1]), np.float32)
         np.add.at(sums, np.asarray(owners), vectors)
         return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-6)
+
+
+class CpuOnly:
+    """Stands in for GpuJpegDecoder when the model's transform has no recipe: every JPEG on the CPU path."""
+
+    def __init__(self, on_cpu) -> None:
+        self.on_cpu = on_cpu
+
+    def decode(self, items) -> list:
+        out = []
+        for item in items:
+            try:
+                out.append(self.on_cpu(item))
+            except Exception as exc:  # noqa: BLE001 - the file boundary, as in GpuJpegDecoder
+                out.append(exc)
+        return out
+
+
+def stack(inputs: list, device: str):
+    """Model inputs as one float32 batch: NumPy when all came from the CPU (frames are float16), else a
+    tensor on the device, where the JPEGs decoded there already are."""
+    if all(isinstance(x, np.ndarray) for x in inputs):
+        return np.stack(inputs).astype(np.float32, copy=False)
+    import torch
+
+    return torch.stack([torch.as_tensor(x).to(device=device, dtype=torch.float32) for x in inputs])

@@ -1,13 +1,15 @@
 """The indexing run: scan -> plan -> decode workers -> batched encoders -> one writer.
 
-Decoding runs in a thread pool (PIL, PyAV and hashing release the GIL) with a bounded number of files
-in flight, so memory stays flat while the models in the main thread are never starved. Each batch of
-files is committed in one transaction as soon as it is embedded, so an interrupted run keeps its work
-and the next run resumes where it stopped.
+Decoding runs in a thread pool (PIL, PyAV and hashing release the GIL), with images handed on to worker
+processes where that is faster (decode_procs.py) and JPEGs left to their batch to decode on the GPU where
+the model runs on one (gpu_jpeg.py). A bounded number of files is in flight, so memory stays flat while
+the models in the main thread are never starved. Each batch of files is committed in one transaction as
+soon as it is embedded, so an interrupted run keeps its work and the next run resumes where it stopped.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -20,10 +22,13 @@ from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import ItemWrite, Store
 from anyseek.engine.vectors.catalog import VectorCatalog
 from anyseek.indexer.batch import EmbedBatch
+from anyseek.indexer.decode_procs import ProcessDecoder, ProcessImages
+from anyseek.indexer.extract import decode_image_here
+from anyseek.indexer.gpu_jpeg import DeferredJpegs
 from anyseek.indexer.lazy_models import LazyJoint, LazyWindow, ModelLoads
 from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
 from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, normalize_root, scan
-from anyseek.indexer.workers import DecodePool, DecodeTimeout
+from anyseek.indexer.workers import DecodePool, DecodeTimeout, plan_decoding
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +128,18 @@ class Indexer:
             return
         loads = ModelLoads()
         window = LazyWindow(self.encoders, self.settings.text_spaces, loads)
-        prepare = Preparer(self.store, LazyJoint(self.encoders, loads), self.settings, claims, window)
+        joint = LazyJoint(self.encoders, loads)
         batch = EmbedBatch(self.encoders, self.settings)
-        nice = DECODE_NICE if self.encoders.device == "cpu" else 0
-        pool = DecodePool(self.settings.workers, self.settings.file_timeout_s, nice)
+        on_gpu = self.encoders.device != "cpu"
+        nice = 0 if on_gpu else DECODE_NICE
+        kind, workers = plan_decoding(self.settings.decode_workers_kind, self.settings.workers, on_gpu)
+        log.info("decoding in %d %s", workers, kind)
+        pool = DecodePool(workers, self.settings.file_timeout_s, nice)
+        processes = ProcessDecoder(workers, self.settings.file_timeout_s, nice) if kind == "processes" else None
+        images = ProcessImages(processes, joint) if processes else functools.partial(decode_image_here, joint=joint)
+        if self.settings.jpeg_decode == "device" or (self.settings.jpeg_decode == "auto" and on_gpu):
+            images = DeferredJpegs(images)  # JPEGs decode in their batch, on the model's device
+        prepare = Preparer(self.store, joint, self.settings, claims, window, images)
         jobs = iter(todo)
         in_flight: dict[Future, tuple[FileEntry, Item | None]] = {}
         last_save, done, loads_seen = time.monotonic(), 0, 0
@@ -156,6 +169,8 @@ class Indexer:
             report.interrupted = True
         finally:
             pool.shutdown()
+            if processes:
+                processes.close()
         if batch and not report.interrupted:
             self._commit(batch, report)
 

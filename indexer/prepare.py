@@ -15,7 +15,7 @@ from anyseek.engine.errors import AnyseekError, ExtractionError
 from anyseek.engine.records import Item
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import Store
-from anyseek.indexer.extract import Extracted, JointPreprocessor, TokenWindow, extract
+from anyseek.indexer.extract import Extracted, ImageDecoder, JointPreprocessor, TokenWindow, extract
 from anyseek.indexer.scan import FileEntry
 from anyseek.indexer.sniff import Sniffed, sniff_file
 
@@ -79,11 +79,27 @@ def _kind(exc: Exception) -> str:
     return kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
 
 
+def decode_failure(exc: Exception) -> str:
+    """A decoder's exception as the file's error reason."""
+    if isinstance(exc, ExtractionError):
+        return str(exc)
+    if isinstance(exc, (OSError, MemoryError)):
+        return f"{type(exc).__name__}: {exc}"
+    return f"cannot decode: {_kind(exc)}: {exc}"
+
+
 class Preparer:
     def __init__(
-        self, store: Store, joint: JointPreprocessor, settings: Settings, claims: MoveClaims, window: TokenWindow
+        self,
+        store: Store,
+        joint: JointPreprocessor,
+        settings: Settings,
+        claims: MoveClaims,
+        window: TokenWindow,
+        images: ImageDecoder | None = None,
     ) -> None:
         self.store, self.joint, self.settings, self.claims, self.window = store, joint, settings, claims, window
+        self.images = images  # None: images decode in the worker thread itself
 
     def __call__(self, entry: FileEntry, previous: Item | None) -> Prepared:
         result = Prepared(entry, Outcome.FAILED, previous)
@@ -97,11 +113,9 @@ class Preparer:
             result.outcome, result.error = Outcome.FAILED, "file disappeared while being indexed"
         except PermissionError:
             result.outcome, result.error = Outcome.FAILED, "permission denied: cannot read the file"
-        except (OSError, MemoryError) as exc:
-            result.outcome, result.error = Outcome.FAILED, f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # noqa: BLE001 - the file boundary: a malformed file makes decoder libraries
             # raise anything (EOFError, struct.error, IndexError, ...); it is this file's error, not the run's
-            result.outcome, result.error = Outcome.FAILED, f"cannot decode: {_kind(exc)}: {exc}"
+            result.outcome, result.error = Outcome.FAILED, decode_failure(exc)
         return result
 
     def _prepare(self, result: Prepared) -> None:
@@ -125,7 +139,7 @@ class Preparer:
         if source := self._duplicate_of(result.content_hash, previous):
             result.outcome, result.source = Outcome.COPIED, source
             return
-        result.extracted = extract(entry.path, result.sniffed, self.joint, self.settings, self.window)
+        result.extracted = extract(entry.path, result.sniffed, self.joint, self.settings, self.window, self.images)
         result.outcome = Outcome.EXTRACTED
 
     def _duplicate_of(self, content_hash: str, previous: Item | None) -> Item | None:

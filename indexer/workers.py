@@ -132,3 +132,36 @@ class DecodePool:
                 job[0].cancel()
         for _ in self._threads:
             self._jobs.put(_STOP)
+
+
+# Below this many cores a CPU-only machine keeps decode threads: there the model takes every core anyway
+# and decoding is a small share of the work, so processes only add their hand-offs and copies. Measured
+# side by side on the 2-core box (python -m bench.run --only decode; README, Benchmarks, row 8): decoding
+# alone 0.96x, `anyseek index` 0.71x with processes. From 4 cores up processes are the default so decoding
+# scales past the GIL; that choice is not yet measured on a CPU-only machine that size.
+PROCESS_MIN_CORES = 4
+THREADS_GIL_BOUND = 4  # past ~4 decode threads the GIL, not the cores, bounds decoding (issue 14's profile)
+
+
+def plan_decoding(kind: str, workers: int | None, on_gpu: bool, cores: int | None = None) -> tuple[str, int]:
+    """How to decode: ("threads" | "processes", worker count), from the settings and the machine.
+
+    With the model on a GPU the CPU has nothing to do but decode (and feed the GPU), so decoding runs in
+    processes on every core but one (the main thread's: it batches, feeds the GPU and writes SQLite).
+    With the model on the CPU the model's own threads want the cores, decoding is a small share of the
+    work, and the workers run niced: min(4, cores) keeps up with the model, as it did before.
+    """
+    from anyseek.indexer.decode_procs import processes_supported
+
+    cores = max(1, cores or os.cpu_count() or 2)
+    if kind == "auto":
+        wanted = on_gpu or cores >= PROCESS_MIN_CORES
+        kind = "processes" if wanted and processes_supported() else "threads"
+    elif kind == "processes" and not processes_supported():
+        kind = "threads"
+    if workers is None:
+        if kind == "processes" and on_gpu:
+            workers = max(1, cores - 1)
+        else:
+            workers = min(THREADS_GIL_BOUND, cores)
+    return kind, max(1, workers)

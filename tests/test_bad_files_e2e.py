@@ -25,7 +25,8 @@ def hostile(media):
     return media
 
 
-def test_bad_files_are_reported_and_good_files_stay_searchable(open_engine, hostile, monkeypatch):
+@pytest.mark.parametrize("decode", ["threads", "processes"])
+def test_bad_files_are_reported_and_good_files_stay_searchable(open_engine, hostile, monkeypatch, decode):
     unreadable = os.fsencode(hostile / "photos" / "secret.png")
     real_hash = prepare.hash_file
 
@@ -35,7 +36,7 @@ def test_bad_files_are_reported_and_good_files_stay_searchable(open_engine, host
         return real_hash(path)
 
     monkeypatch.setattr(prepare, "hash_file", deny)
-    eng = open_engine()
+    eng = open_engine(decode_workers_kind=decode)
     report = eng.index([hostile])
     reasons = {e.path.rsplit("/", 1)[-1]: e.reason for e in report.errors}
     assert "truncated" in reasons["truncated.jpg"] or "corrupt" in reasons["truncated.jpg"]
@@ -61,7 +62,8 @@ def test_failed_files_are_retried_once_fixed(open_engine, hostile):
     assert "truncated.jpg" not in {e.path.rsplit("/", 1)[-1] for e in report.errors}
 
 
-def test_decompression_bomb_is_an_error_for_that_file(open_engine, media):
+@pytest.mark.parametrize("decode", ["threads", "processes"])
+def test_decompression_bomb_is_an_error_for_that_file(open_engine, media, decode):
     import struct
     import zlib
 
@@ -76,6 +78,6 @@ def test_decompression_bomb_is_an_error_for_that_file(open_engine, media):
         + png_chunk(b"IEND", b"")
     )
     (media / "photos" / "bomb.png").write_bytes(bomb)
-    report = open_engine().index([media])
+    report = open_engine(decode_workers_kind=decode).index([media])
     reason = next(e.reason for e in report.errors if e.path.endswith("bomb.png"))
     assert "max_image_pixels" in reason and ("900" in reason or "30000" in reason)

@@ -47,3 +47,29 @@ def test_video_benchmark_bare_path_decodes_exactly_the_frames_the_index_keeps(tm
     assert kept == 5 and 0 < decoded
     pixels, audio = video._bare_decode(tmp_path / "talk.mp4", {0.0, 5.0}, joint, AudioCollector(60))
     assert len(pixels) == 2 and len(audio) > 16000 * 9
+
+
+def test_gpu_benchmark_runs_quick_on_the_cpu_with_only_the_repository(tmp_path):
+    """bench/gpu.py is carried to a machine with torch and torchvision only: it must run from the bare
+    repository (no installed anyseek) and report every figure. Nothing here looks at a timing."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = tmp_path / "gpu.json"
+    command = [sys.executable, str(root / "bench" / "gpu.py"), "--quick", "--device", "cpu", "--out", str(out)]
+    subprocess.run(command, cwd=tmp_path, env=env, check=True, capture_output=True, timeout=600)
+    result = json.loads(out.read_text())
+    assert result["code"] == str(root), "the benchmark measures this repository's code"
+    assert result["imported_but_absent_there"] == [], "only torch, torchvision, PIL and NumPy exist there"
+    for name in ("photos", "big_photos"):
+        assert result[name]["gpu_fallbacks"] == 0, "every generated photo decodes on the device"
+        assert result[name]["gpu_decode_img_s"] > 0 and result[name]["cpu_process_decode_img_s"] > 0
+    assert result["gpu_decode_plus_model"]["ratio"] > 0
+    search = result["search"]
+    assert search["torch"]["batch_qps"] > 0 and search["numpy"]["batch_qps"] > 0
+    assert search["top10_agreement"] >= 0.95, "both sides are exact search: they find the same neighbours"

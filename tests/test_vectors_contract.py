@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from anyseek.engine.errors import ConfigError, SchemaError
-from anyseek.engine.vectors import persist
+from anyseek.engine.vectors import persist, torch_exact
 from anyseek.engine.vectors.exact import ExactIndex
 from anyseek.engine.vectors.factory import BACKENDS, backend_class, create_index
 from tests.helpers import clustered_unit_vectors
@@ -28,8 +28,25 @@ def data():
     return vectors[:COUNT], vectors[COUNT:]  # stored vectors, queries from the same clusters
 
 
-@pytest.fixture(params=sorted(BACKENDS))
-def kind(request) -> str:
+def _cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+# The torch backend runs the contract on each device it can use: the CPU everywhere, CUDA where present.
+KINDS = [k for k in sorted(BACKENDS) if k != "torch"] + [
+    pytest.param(("torch", "cpu"), id="torch-cpu"),
+    pytest.param(("torch", "cuda"), id="torch-cuda", marks=pytest.mark.skipif(not _cuda(), reason="no CUDA device")),
+]
+
+
+@pytest.fixture(params=KINDS)
+def kind(request, monkeypatch) -> str:
+    if isinstance(request.param, tuple):
+        name, device = request.param
+        monkeypatch.setattr(torch_exact, "default_device", lambda: device)
+        return name
     return request.param
 
 
@@ -423,3 +440,25 @@ def test_choose_kind_is_exact_when_small_and_compressed_when_the_budget_is_tight
     assert backend_class(choose_kind(1_000_000)).approximate
     assert choose_kind(1_000_000, memory_budget_bytes=256 * 2**20) == "ivf-pq"
     assert choose_kind(10_000, memory_budget_bytes=1 * 2**20) == "ivf-pq"
+
+
+# --- the torch clone that searches a flat index on CUDA when faiss has no GPU -----------------------------
+
+
+def test_flat_index_searches_through_its_torch_clone_exactly_and_follows_changes(data):
+    """The clone's logic on the CPU (on a CUDA machine the same code runs with device "cuda")."""
+    from anyseek.engine.vectors.faiss_flat import FaissFlatIndex
+
+    vectors, queries = data
+    index = FaissFlatIndex(DIM, use_gpu=False, mirror_device="cpu")
+    index.add(IDS, vectors)
+    assert_same_results(index.search(queries, 10), build("exact", IDS, vectors).search(queries, 10))
+    assert index._mirror is not None, "the search went through the clone"
+    index.remove(IDS[:50])
+    index.add([2**45], vectors[:1])
+    reference = build("exact", np.append(IDS[50:], 2**45), np.vstack([vectors[50:], vectors[:1]]))
+    assert_same_results(index.search(queries, 10), reference.search(queries, 10))
+    allowed = IDS[50::9]
+    assert_same_results(index.search(queries, 5, allowed), reference.search(queries, 5, allowed))
+    restored = FaissFlatIndex.from_bytes(DIM, index.to_bytes())
+    assert sorted(restored.ids().tolist()) == sorted(index.ids().tolist())

@@ -127,10 +127,13 @@ class ClipEncoder:
         pixels = pixels.transpose(2, 0, 1) / np.float32(255)
         return np.ascontiguousarray((pixels - mean) / std)
 
-    def encode_images(self, batch: np.ndarray) -> np.ndarray:
+    def encode_images(self, batch) -> np.ndarray:
+        """`batch`: float32 NCHW, a NumPy array or a tensor (already on the device when decoded there)."""
         torch = self._torch
         with torch.inference_mode():
-            pixels = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
+            if not isinstance(batch, torch.Tensor):
+                batch = torch.from_numpy(np.ascontiguousarray(batch))
+            pixels = batch.to(self.device)
             features = self.model.encode_image(pixels, normalize=True)
         return features.float().cpu().numpy()
 

@@ -8,6 +8,7 @@ from anyseek.engine.vectors.exact import ExactIndex
 from anyseek.engine.vectors.faiss_flat import FaissFlatIndex
 from anyseek.engine.vectors.faiss_hnsw import FaissHnswIndex
 from anyseek.engine.vectors.faiss_ivf import FaissIvfFlatIndex, FaissIvfPqIndex
+from anyseek.engine.vectors.torch_exact import TorchExactIndex
 
 BACKENDS: dict[str, type[VectorIndex]] = {
     ExactIndex.kind: ExactIndex,
@@ -15,6 +16,7 @@ BACKENDS: dict[str, type[VectorIndex]] = {
     FaissHnswIndex.kind: FaissHnswIndex,
     FaissIvfFlatIndex.kind: FaissIvfFlatIndex,
     FaissIvfPqIndex.kind: FaissIvfPqIndex,
+    TorchExactIndex.kind: TorchExactIndex,
 }
 
 # Below this many vectors exact flat search answers in a few milliseconds on a laptop core: no reason to
@@ -41,6 +43,7 @@ def bytes_per_vector(kind: str, dim: int) -> int:
     full = 4 * dim
     return {
         "exact": full + 8,
+        "torch": full + 8,
         "flat": full + 8,
         "hnsw": full + HNSW_LINK_BYTES + 8,
         "ivf-flat": full + IVF_ID_BYTES,

@@ -18,6 +18,7 @@ from anyseek.indexer.extract.image import open_photo, open_raw
 from anyseek.indexer.extract.scenes import SampleRules
 from anyseek.indexer.extract.text import decode_text, split_passages
 from anyseek.indexer.extract.video import VideoLimits, creation_time, decode_video, probe
+from anyseek.indexer.gpu_jpeg import JpegBytes
 from anyseek.indexer.sniff import DOCUMENT_FORMATS, Sniffed
 
 
@@ -44,18 +45,45 @@ class Extracted:
     audio: np.ndarray | None = None
     captured_at: float | None = None  # UTC epoch seconds, from EXIF
     frames: np.ndarray | None = None  # a video's model inputs, one per FRAME chunk, in chunk order
+    jpeg: JpegBytes | None = None  # a JPEG left for its batch to decode on the model's device (gpu_jpeg.py)
+
+
+class ImageDecoder(Protocol):
+    """An image file -> (model input, capture time); raises the file's error. See decode_image_here."""
+
+    def __call__(
+        self, path: bytes, fmt: str, max_pixels: int, draft: int | None
+    ) -> tuple[np.ndarray, float | None]: ...
+
+
+def decode_image_here(
+    path: bytes, fmt: str, max_pixels: int, draft: int | None, joint: JointPreprocessor
+) -> tuple[np.ndarray, float | None]:
+    """Decode in the calling thread (indexer/decode_procs.py does the same in a process)."""
+    opener = open_raw if fmt == "raw" else open_photo
+    photo = opener(path, max_pixels, draft_size=draft)
+    return joint.preprocess(photo.image), photo.captured_at
 
 
 def extract(
-    path: bytes, sniffed: Sniffed, joint: JointPreprocessor, settings: Settings, window: TokenWindow | None = None
+    path: bytes,
+    sniffed: Sniffed,
+    joint: JointPreprocessor,
+    settings: Settings,
+    window: TokenWindow | None = None,
+    images: ImageDecoder | None = None,
 ) -> Extracted:
-    """`window` cuts text into passages (default: the joint model's; see EncoderSet.document_window)."""
+    """`window` cuts text into passages (default: the joint model's; see EncoderSet.document_window).
+    `images` decodes images (default: in this thread)."""
     if sniffed.modality is Modality.IMAGE:
         draft = round(settings.jpeg_draft * joint.image_size) or None
-        opener = open_raw if sniffed.format == "raw" else open_photo
-        photo = opener(path, settings.max_image_pixels, draft_size=draft)
-        pixels = joint.preprocess(photo.image)
-        return Extracted(Modality.IMAGE, [Chunk(ChunkKind.IMAGE, 0)], pixels=pixels, captured_at=photo.captured_at)
+        if images is None:
+            images = functools.partial(decode_image_here, joint=joint)
+        pixels, captured_at = images(path, sniffed.format, settings.max_image_pixels, draft)
+        chunks = [Chunk(ChunkKind.IMAGE, 0)]
+        if isinstance(pixels, JpegBytes):
+            return Extracted(Modality.IMAGE, chunks, jpeg=pixels, captured_at=captured_at)
+        return Extracted(Modality.IMAGE, chunks, pixels=pixels, captured_at=captured_at)
     if sniffed.modality is Modality.TEXT and sniffed.format in DOCUMENT_FORMATS:
         window = window or joint
         split = functools.partial(split_passages, count_tokens=window.count_tokens, max_tokens=window.max_tokens)
