@@ -57,7 +57,7 @@ class Settings:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     # Decode workers. None follows the machine: cores, and whether the model is on a GPU (see
     # indexer/workers.plan_decoding). decode_workers_kind: threads | processes | auto (processes when the
-    # model is on a GPU or the machine has 4+ cores; threads on a small CPU-only box, where they are faster).
+    # model is on a GPU; threads with the model on the CPU, measured faster on 2 cores).
     workers: int | None = None
     decode_workers_kind: str = "auto"
     # JPEGs: auto decodes them on the model's device when that is CUDA (batched nvJPEG); device does so on

@@ -134,12 +134,11 @@ class DecodePool:
             self._jobs.put(_STOP)
 
 
-# Below this many cores a CPU-only machine keeps decode threads: there the model takes every core anyway
-# and decoding is a small share of the work, so processes only add their hand-offs and copies. Measured
-# side by side on the 2-core box (python -m bench.run --only decode; README, Benchmarks, row 8): decoding
-# alone 0.96x, `anyseek index` 0.71x with processes. From 4 cores up processes are the default so decoding
-# scales past the GIL; that choice is not yet measured on a CPU-only machine that size.
-PROCESS_MIN_CORES = 4
+# A CPU-only machine keeps decode threads: there the model takes every core anyway and decoding is a small
+# share of the work, so processes only add their hand-offs and copies. Measured side by side on the 2-core
+# box (python -m bench.run --only decode; README, Benchmarks, row 8): decoding alone 0.96x, `anyseek index`
+# 0.71x with processes. Bigger CPU-only machines were not measured, so they keep the measured-safe default
+# too (decode_workers_kind = "processes" asks for processes anywhere).
 THREADS_GIL_BOUND = 4  # past ~4 decode threads the GIL, not the cores, bounds decoding (issue 14's profile)
 
 
@@ -155,8 +154,7 @@ def plan_decoding(kind: str, workers: int | None, on_gpu: bool, cores: int | Non
 
     cores = max(1, cores or os.cpu_count() or 2)
     if kind == "auto":
-        wanted = on_gpu or cores >= PROCESS_MIN_CORES
-        kind = "processes" if wanted and processes_supported() else "threads"
+        kind = "processes" if on_gpu and processes_supported() else "threads"
     elif kind == "processes" and not processes_supported():
         kind = "threads"
     if workers is None:

@@ -248,7 +248,7 @@ def test_processes_index_exactly_what_threads_index(open_engine, media, tmp_path
 def test_decoding_follows_the_machine_unless_told():
     assert plan_decoding("auto", None, on_gpu=False, cores=2) == ("threads", 2)
     assert plan_decoding("auto", None, on_gpu=True, cores=16) == ("processes", 15)
-    assert plan_decoding("auto", None, on_gpu=False, cores=16) == ("processes", 4)
+    assert plan_decoding("auto", None, on_gpu=False, cores=16) == ("threads", 4)
     assert plan_decoding("auto", None, on_gpu=True, cores=1) == ("processes", 1)
     assert plan_decoding("threads", 3, on_gpu=True, cores=16) == ("threads", 3)
     assert plan_decoding("processes", None, on_gpu=False, cores=2) == ("processes", 2)
