@@ -4,12 +4,23 @@ Every word becomes a quoted FTS5 phrase, so punctuation inside it keeps its part
 the phrase `foo bar`, `v1.2` is `v1 2`) and no word is read as FTS5 syntax (AND, NEAR, `-`, `*`). Words
 are alternatives (OR), ranked by BM25. A `"quoted phrase"` is required: only chunks containing it
 (case and diacritics folded) can be hits, in the lexical and hybrid modes alike.
+
+Common words do not rank. FTS5 computes BM25 for every chunk that holds any word of the expression and
+then sorts them all, so a query with "the" or "file" in it scores most of a large index; and a common word
+carries little evidence (its IDF is low), so it cannot lift a chunk far on its own. `ranking` keeps the
+words found in at most COMMON_SHARE of the chunks (words in fewer than COMMON_FLOOR chunks are always
+kept: scoring that many rows is cheap, and on a small index every word would otherwise look common). A
+query of common words only ranks by its rarest word. Required phrases are kept whatever their frequency.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from anyseek.engine.store.store import Store
 
 QUOTED = re.compile(r'"([^"]*)"')
 WORD = re.compile(r"\S+")
@@ -17,6 +28,8 @@ TOKEN = re.compile(r"\w", re.UNICODE)  # a word with no letter or digit has no t
 # Control characters separate words: SQLite ends an FTS5 string at a NUL ("unterminated string").
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_TERMS = 32  # longer texts (a transcribed memo) keep their first 32 distinct words
+COMMON_SHARE = 0.02  # a word in more than this share of the chunks is common (IDF below about 3.9)
+COMMON_FLOOR = 1000  # ... and in more than this many of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +64,37 @@ def parse(texts: list[str]) -> LexicalQuery:
             if TOKEN.search(word) and word not in terms:
                 terms.append(word)
     return LexicalQuery(tuple(dict.fromkeys(phrases)), tuple(terms[:MAX_TERMS]))
+
+
+def ranking(query: LexicalQuery, frequencies: dict[str, int], rows: int) -> LexicalQuery:
+    """The query without its common words (see above); `frequencies` holds each term's document
+    frequency, `rows` the number of chunks."""
+    common = max(COMMON_SHARE * rows, COMMON_FLOOR)
+    rare = tuple(term for term in query.terms if frequencies[term] <= common)
+    if not rare and query.terms and not query.phrases:
+        rare = (min(query.terms, key=frequencies.__getitem__),)
+    return LexicalQuery(query.phrases, rare)
+
+
+class Frequencies:
+    """Document frequencies of words, counted by the lexical index and kept until the index changes
+    (a new revision): counting a word's chunks is cheap next to ranking them, and queries repeat common
+    words. A write between reading the revision and counting only makes a frequency one write stale."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._revision: int | None = None
+        self._rows = 0
+        self._known: dict[str, int] = {}
+
+    def ranking(self, query: LexicalQuery, revision: int) -> LexicalQuery:
+        if revision != self._revision:
+            self._known.clear()
+            self._revision, self._rows = revision, self.store.chunk_count()
+        unknown = [term for term in query.terms if term not in self._known]
+        if unknown:
+            self._known.update(zip(unknown, self.store.lexical_frequencies([_quote(term) for term in unknown])))
+        return ranking(query, self._known, self._rows)
 
 
 def unquoted(text: str) -> str:

@@ -54,6 +54,7 @@ class Searcher:
         self._decode_audio, self._open_image = decode_audio, open_image
         self.text_spaces = frozenset(Space(name) for name in settings.text_spaces.split(","))
         self.calibration = Calibration(store, catalog, self.text_spaces)
+        self.frequencies = lexical.Frequencies(store)
 
     def search(self, query: Query) -> SearchResults:
         mode = Mode(query.mode or self.settings.search_mode)
@@ -80,7 +81,10 @@ class Searcher:
         if allowed is not None and not len(allowed):
             return SearchResults((), tuple(encoded.transcripts))
         routes = plan(set(encoded.vectors), encoded.covers_all, self.text_spaces, mode)
-        self.calibration.refresh(self.store.revision())
+        revision = self.store.revision()
+        self.calibration.refresh(revision)
+        if words:
+            words = self.frequencies.ranking(words, revision)
         fetch = max(query.k * self.settings.oversample, MIN_FETCH)
         while True:
             candidates = self._candidates(routes, encoded, words, fetch, allowed, query)

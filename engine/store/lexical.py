@@ -118,6 +118,11 @@ def matches(conn: Connection, expression: str) -> list[int]:
     return [row[0] for row in _run(conn, f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH :e", {"e": expression})]
 
 
+def frequency(conn: Connection, expression: str) -> int:
+    """How many rows match: FTS5 counts a word's rows from its list of them, without ranking any."""
+    return _run(conn, f"SELECT count(*) FROM {TABLE} WHERE {TABLE} MATCH :e", {"e": expression})[0][0]
+
+
 def _run(conn: Connection, sql: str, params: dict) -> list:
     try:
         return conn.execute(text(sql), params).all()

@@ -434,6 +434,15 @@ class Store:
             rows = lexical.search(conn, expression, limit, [m.value for m in modalities], path_prefix)
         return np.asarray([r[0] for r in rows], np.int64), np.asarray([r[1] for r in rows], np.float64)
 
+    def lexical_frequencies(self, expressions: list[str]) -> list[int]:
+        """How many chunks match each FTS5 expression (a word's document frequency)."""
+        with self.engine.connect() as conn:
+            return [lexical.frequency(conn, expression) for expression in expressions]
+
+    def chunk_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(ChunkRow)).scalar_one()
+
     def lexical_matches(self, expression: str) -> np.ndarray:
         """Every chunk id matching an FTS5 expression (the required phrases of a query)."""
         with self.engine.connect() as conn:
