@@ -1,14 +1,15 @@
-"""Common words do not rank (engine/search/lexical.py): a query is ranked by its rarer words, with document
-frequencies counted by the FTS5 table itself and kept per revision, so they follow every write, delete
-and repair of the index."""
+"""Common words do not choose candidates (engine/search/lexical.py): a query's rarer words choose them and
+BM25 over all its words ranks them (engine/search/bm25.py, equal to FTS5's own), with document frequencies
+counted by the FTS5 table itself and kept per revision, so they follow every write, delete and repair."""
 
 from __future__ import annotations
 
 import sqlite3
 
+import numpy as np
 import pytest
 
-from anyseek.engine.search import lexical
+from anyseek.engine.search import bm25, lexical
 from anyseek.engine.store.database import DB_FILE
 from anyseek.engine.store.store import Store
 from tests.test_lexical import document, names
@@ -35,9 +36,14 @@ def crowd(store: Store, count: int = 40) -> None:
     store.write_items([document(b"/m/target.txt", "the file zebra of the system", seed=1)])
 
 
+def searcher(store: Store) -> lexical.Lexical:
+    found = lexical.Lexical(store)
+    found.refresh(store.revision())
+    return found
+
+
 def ranked_ids(store: Store, words: str) -> list[int]:
-    query = lexical.Frequencies(store).ranking(lexical.parse([words]), store.revision())
-    ids, _ = store.lexical_search(query.expression, 10)
+    ids, _ = searcher(store).search(lexical.parse([words]), 10)
     return ids.tolist()
 
 
@@ -64,7 +70,7 @@ def test_below_the_floor_every_word_ranks():
 
 def test_a_rare_word_is_found_among_many_rows_of_common_words(store, small_floor):
     crowd(store)
-    assert lexical.Frequencies(store).ranking(lexical.parse(["the file zebra"]), store.revision()).terms == ("zebra",)
+    assert searcher(store).ranking(lexical.parse(["the file zebra"])).terms == ("zebra",)
     ids = ranked_ids(store, "the file zebra")
     assert len(ids) == 1 and body(store, ids[0]) == "the file zebra of the system"
 
@@ -76,11 +82,12 @@ def test_a_query_of_common_words_only_still_finds_rows(store, small_floor):
 
 def test_frequencies_follow_deletes_rewrites_and_repair(tmp_path, store):
     crowd(store, 5)
-    frequencies = lexical.Frequencies(store)
+    found = lexical.Lexical(store)
 
     def count(word: str) -> int:
-        frequencies.ranking(lexical.parse([word]), store.revision())
-        return frequencies._known[word]
+        found.refresh(store.revision())
+        found.ranking(lexical.parse([word]))
+        return found._known[word]
 
     assert (count("zebra"), count("system")) == (1, 6)
     store.delete_items([store.find_item(path=b"/m/target.txt").id])
@@ -92,10 +99,27 @@ def test_frequencies_follow_deletes_rewrites_and_repair(tmp_path, store):
         db.execute("DELETE FROM lexical WHERE rowid = (SELECT max(rowid) FROM lexical)")
     reopened = Store(tmp_path / DB_FILE)
     reopened.initialize()  # repaired on open
-    frequencies = lexical.Frequencies(reopened)
-    frequencies.ranking(lexical.parse(["zebra system"]), reopened.revision())
-    assert frequencies._known == {"zebra": 1, "system": 4}
+    found = searcher(reopened)
+    found.ranking(lexical.parse(["zebra system"]))
+    assert found._known == {"zebra": 1, "system": 4} and found._totals.rows == 5
     reopened.close()
+
+
+def test_pruned_ranking_scores_as_fts5_scores_every_word(store, small_floor):
+    crowd(store)
+    store.write_items([document(b"/m/zebra-file.txt", "zebra file zebra, the file system", seed=2)])
+    for words in ("the file zebra system", '"the file" zebra system', "zebra the"):
+        query = lexical.parse([words])
+        assert searcher(store).ranking(query) != query  # common words were pruned
+        pruned_ids, pruned = searcher(store).search(query, 3)
+        full_ids, full = store.lexical_search(query.expression, 3)
+        # rows of common words only are no candidates; here they rank below the rare word's rows anyway
+        assert len(pruned_ids) and pruned_ids.tolist() == full_ids[: len(pruned_ids)].tolist()
+        assert np.allclose(pruned, full[: len(pruned)])
+
+
+def test_the_tokenizer_folds_as_fts5_does():
+    assert bm25.tokens("Le Café, foo_bar --flag v1.2 ÉTÉ") == ["le", "cafe", "foo", "bar", "flag", "v1", "2", "ete"]
 
 
 def test_through_the_engine_common_words_still_give_lexical_hits(docs_index, small_floor):

@@ -7,10 +7,11 @@ are alternatives (OR), ranked by BM25. A `"quoted phrase"` is required: only chu
 
 Common words do not rank. FTS5 computes BM25 for every chunk that holds any word of the expression and
 then sorts them all, so a query with "the" or "file" in it scores most of a large index; and a common word
-carries little evidence (its IDF is low), so it cannot lift a chunk far on its own. `ranking` keeps the
-words found in at most COMMON_SHARE of the chunks (words in fewer than COMMON_FLOOR chunks are always
-kept: scoring that many rows is cheap, and on a small index every word would otherwise look common). A
-query of common words only ranks by its rarest word. Required phrases are kept whatever their frequency.
+carries little evidence (its IDF is low), so it cannot lift a chunk far on its own. So only the words
+found in at most COMMON_SHARE of the chunks choose the candidates (words in fewer than COMMON_FLOOR
+chunks are always kept: scoring that many rows is cheap, and on a small index every word would otherwise
+look common), and every word of the query then ranks them (`Lexical`). A query of common words only
+chooses by its rarest word. Required phrases are kept whatever their frequency.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import numpy as np
+
+from anyseek.engine.search import bm25
+from anyseek.engine.search.bm25 import Totals
 
 if TYPE_CHECKING:
     from anyseek.engine.store.store import Store
@@ -28,6 +34,7 @@ TOKEN = re.compile(r"\w", re.UNICODE)  # a word with no letter or digit has no t
 # Control characters separate words: SQLite ends an FTS5 string at a NUL ("unterminated string").
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_TERMS = 32  # longer texts (a transcribed memo) keep their first 32 distinct words
+RESCORE = 4  # candidates chosen by the rare words, per result wanted
 COMMON_SHARE = 0.02  # a word in more than this share of the chunks is common (IDF below about 3.9)
 COMMON_FLOOR = 1000  # ... and in more than this many of them
 
@@ -44,6 +51,11 @@ class LexicalQuery:
     def required(self) -> str | None:
         """The expression every hit must match, or None when nothing is required."""
         return " AND ".join(_quote(p) for p in self.phrases) or None
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        """The phrases of `expression`, in order; BM25 counts each (a required phrase is there twice)."""
+        return (*self.phrases, *self.phrases, *self.terms)
 
     @property
     def expression(self) -> str:
@@ -76,25 +88,42 @@ def ranking(query: LexicalQuery, frequencies: dict[str, int], rows: int) -> Lexi
     return LexicalQuery(query.phrases, rare)
 
 
-class Frequencies:
-    """Document frequencies of words, counted by the lexical index and kept until the index changes
-    (a new revision): counting a word's chunks is cheap next to ranking them, and queries repeat common
-    words. A write between reading the revision and counting only makes a frequency one write stale."""
+class Lexical:
+    """Lexical search with common words pruned: the rare words choose RESCORE times as many candidates as
+    wanted, and BM25 over every word of the query (bm25.py, with FTS5's own statistics) ranks them, so a
+    common word still counts where it occurs. Document frequencies are counted by the FTS5 table (a
+    word's rows are counted from its list of them, far cheaper than ranking them) and kept until the
+    index changes (a new revision); a write between reading the revision and counting only makes a
+    frequency one write stale. Nothing is stored, so nothing can disagree with the chunks after a crash."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._revision: int | None = None
-        self._rows = 0
+        self._totals = Totals(0, 0)
         self._known: dict[str, int] = {}
 
-    def ranking(self, query: LexicalQuery, revision: int) -> LexicalQuery:
+    def refresh(self, revision: int) -> None:
         if revision != self._revision:
             self._known.clear()
-            self._revision, self._rows = revision, self.store.chunk_count()
-        unknown = [term for term in query.terms if term not in self._known]
+            self._revision, self._totals = revision, Totals(*self.store.lexical_totals())
+
+    def ranking(self, query: LexicalQuery) -> LexicalQuery:
+        unknown = [unit for unit in dict.fromkeys(query.units) if unit not in self._known]
         if unknown:
-            self._known.update(zip(unknown, self.store.lexical_frequencies([_quote(term) for term in unknown])))
-        return ranking(query, self._known, self._rows)
+            self._known.update(zip(unknown, self.store.lexical_frequencies([_quote(unit) for unit in unknown])))
+        return ranking(query, self._known, self._totals.rows)
+
+    def search(self, query: LexicalQuery, limit: int, modalities=(), path_prefix: bytes | None = None):
+        """(chunk ids, BM25 scores), best first."""
+        pruned = self.ranking(query)
+        if pruned == query:
+            return self.store.lexical_search(query.expression, limit, modalities, path_prefix)
+        ids, _ = self.store.lexical_search(pruned.expression, RESCORE * limit, modalities, path_prefix)
+        texts = self.store.lexical_texts(ids.tolist())
+        units, rows = query.units, [texts[i] for i in ids.tolist()]
+        scores = bm25.scores(units, [self._known[unit] for unit in units], self._totals, rows)
+        order = np.argsort(-scores, kind="stable")[:limit]
+        return ids[order], scores[order]
 
 
 def unquoted(text: str) -> str:

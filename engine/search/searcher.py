@@ -54,7 +54,7 @@ class Searcher:
         self._decode_audio, self._open_image = decode_audio, open_image
         self.text_spaces = frozenset(Space(name) for name in settings.text_spaces.split(","))
         self.calibration = Calibration(store, catalog, self.text_spaces)
-        self.frequencies = lexical.Frequencies(store)
+        self.lexical = lexical.Lexical(store)
 
     def search(self, query: Query) -> SearchResults:
         mode = Mode(query.mode or self.settings.search_mode)
@@ -83,8 +83,7 @@ class Searcher:
         routes = plan(set(encoded.vectors), encoded.covers_all, self.text_spaces, mode)
         revision = self.store.revision()
         self.calibration.refresh(revision)
-        if words:
-            words = self.frequencies.ranking(words, revision)
+        self.lexical.refresh(revision)
         fetch = max(query.k * self.settings.oversample, MIN_FETCH)
         while True:
             candidates = self._candidates(routes, encoded, words, fetch, allowed, query)
@@ -180,7 +179,7 @@ class Searcher:
             exhausted &= len(ids) < fetch
         if words:
             filters = query.filters
-            ids, bm25 = self.store.lexical_search(words.expression, fetch, filters.modalities, filters.path_prefix)
+            ids, bm25 = self.lexical.search(words, fetch, filters.modalities, filters.path_prefix)
             if allowed is not None:  # filters the FTS query does not apply itself (capture dates, phrases)
                 keep = np.isin(ids, allowed)
                 ids, bm25 = ids[keep], bm25[keep]

@@ -439,9 +439,15 @@ class Store:
         with self.engine.connect() as conn:
             return [lexical.frequency(conn, expression) for expression in expressions]
 
-    def chunk_count(self) -> int:
+    def lexical_totals(self) -> tuple[int, int]:
+        """The lexical index's row count and token count (all columns)."""
         with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(ChunkRow)).scalar_one()
+            return lexical.totals(conn)
+
+    def lexical_texts(self, chunk_ids: list[int]) -> dict[int, tuple[str, str]]:
+        """The indexed words of these chunks: (text, names) by chunk id."""
+        with self.engine.connect() as conn:
+            return lexical.texts(conn, chunk_ids)
 
     def lexical_matches(self, expression: str) -> np.ndarray:
         """Every chunk id matching an FTS5 expression (the required phrases of a query)."""
