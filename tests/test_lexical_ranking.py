@@ -86,8 +86,7 @@ def test_frequencies_follow_deletes_rewrites_and_repair(tmp_path, store):
 
     def count(word: str) -> int:
         found.refresh(store.revision())
-        found.ranking(lexical.parse([word]))
-        return found._known[word]
+        return found.frequencies(lexical.parse([word]))[word]
 
     assert (count("zebra"), count("system")) == (1, 6)
     store.delete_items([store.find_item(path=b"/m/target.txt").id])
@@ -100,8 +99,8 @@ def test_frequencies_follow_deletes_rewrites_and_repair(tmp_path, store):
     reopened = Store(tmp_path / DB_FILE)
     reopened.initialize()  # repaired on open
     found = searcher(reopened)
-    found.ranking(lexical.parse(["zebra system"]))
-    assert found._known == {"zebra": 1, "system": 4} and found._totals.rows == 5
+    assert found.frequencies(lexical.parse(["zebra system"])) == {"zebra": 1, "system": 4}
+    assert found.totals.rows == 5
     reopened.close()
 
 

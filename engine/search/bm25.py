@@ -15,12 +15,15 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from itertools import chain
 from typing import NamedTuple
 
 import numpy as np
 
 K1, B = 1.2, 0.75
 _RUN = re.compile(r"[^\W_]+")  # letters and digits: unicode61's token characters (less private use)
+_ASCII = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})  # separators to spaces
+_MARKS = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")  # combining
 
 
 class Totals(NamedTuple):
@@ -29,8 +32,9 @@ class Totals(NamedTuple):
 
 
 def tokens(text: str) -> list[str]:
-    folded = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
-    return _RUN.findall(folded.lower())
+    if text.isascii():  # no diacritics to fold, and splitting by translation is 3x faster than a regex
+        return text.lower().translate(_ASCII).split()
+    return _RUN.findall(_MARKS.sub("", unicodedata.normalize("NFD", text)).lower())
 
 
 def idf(rows: int, frequency: int) -> float:
@@ -40,23 +44,23 @@ def idf(rows: int, frequency: int) -> float:
 
 def scores(units: tuple[str, ...], frequencies: list[int], totals: Totals, rows: list[tuple[str, ...]]) -> np.ndarray:
     """The BM25 of each row (its columns' texts) for the query `units` (words or phrases)."""
-    phrases = [tuple(tokens(unit)) for unit in units]
-    weights = [idf(totals.rows, f) for f in frequencies]
+    pairs = [(tuple(tokens(unit)), idf(totals.rows, f)) for unit, f in zip(units, frequencies)]
+    pairs = [(phrase, weight) for phrase, weight in pairs if phrase]  # a unit with no token matches nothing
     average = totals.tokens / max(totals.rows, 1)
     out = np.zeros(len(rows))
     for r, columns in enumerate(rows):
         split = [tokens(column or "") for column in columns]
-        norm = K1 * (1 - B + B * sum(map(len, split)) / average)
-        for phrase, weight in zip(phrases, weights):
-            f = sum(_occurrences(phrase, column) for column in split)
-            out[r] += weight * f * (K1 + 1) / (f + norm) if f else 0.0
+        every = list(chain.from_iterable(split))  # a one-word phrase cannot span columns either way
+        norm = K1 * (1 - B + B * len(every) / average)
+        total = 0.0
+        for phrase, weight in pairs:
+            f = every.count(phrase[0]) if len(phrase) == 1 else sum(_occurrences(phrase, c) for c in split)
+            if f:
+                total += weight * f * (K1 + 1) / (f + norm)
+        out[r] = total
     return out
 
 
 def _occurrences(phrase: tuple[str, ...], column: list[str]) -> int:
-    if not phrase:
-        return 0
-    if len(phrase) == 1:
-        return column.count(phrase[0])
     n = len(phrase)
     return sum(1 for i in range(len(column) - n + 1) if tuple(column[i : i + n]) == phrase)

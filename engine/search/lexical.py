@@ -34,7 +34,7 @@ TOKEN = re.compile(r"\w", re.UNICODE)  # a word with no letter or digit has no t
 # Control characters separate words: SQLite ends an FTS5 string at a NUL ("unterminated string").
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_TERMS = 32  # longer texts (a transcribed memo) keep their first 32 distinct words
-RESCORE = 4  # candidates chosen by the rare words, per result wanted
+RESCORE = 2  # candidates chosen by the rare words, per result wanted
 COMMON_SHARE = 0.02  # a word in more than this share of the chunks is common (IDF below about 3.9)
 COMMON_FLOOR = 1000  # ... and in more than this many of them
 
@@ -99,31 +99,36 @@ class Lexical:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._revision: int | None = None
-        self._totals = Totals(0, 0)
+        self.totals = Totals(0, 0)
         self._known: dict[str, int] = {}
 
     def refresh(self, revision: int) -> None:
-        if revision != self._revision:
-            self._known.clear()
-            self._revision, self._totals = revision, Totals(*self.store.lexical_totals())
+        if revision != self._revision:  # a new dict: a search under way in another thread keeps its own
+            self._revision, self.totals, self._known = revision, Totals(*self.store.lexical_totals()), {}
 
     def ranking(self, query: LexicalQuery) -> LexicalQuery:
-        unknown = [unit for unit in dict.fromkeys(query.units) if unit not in self._known]
-        if unknown:
-            self._known.update(zip(unknown, self.store.lexical_frequencies([_quote(unit) for unit in unknown])))
-        return ranking(query, self._known, self._totals.rows)
+        return ranking(query, self.frequencies(query), self.totals.rows)
 
     def search(self, query: LexicalQuery, limit: int, modalities=(), path_prefix: bytes | None = None):
         """(chunk ids, BM25 scores), best first."""
-        pruned = self.ranking(query)
+        frequencies, totals = self.frequencies(query), self.totals
+        pruned = ranking(query, frequencies, totals.rows)
         if pruned == query:
             return self.store.lexical_search(query.expression, limit, modalities, path_prefix)
         ids, _ = self.store.lexical_search(pruned.expression, RESCORE * limit, modalities, path_prefix)
         texts = self.store.lexical_texts(ids.tolist())
         units, rows = query.units, [texts[i] for i in ids.tolist()]
-        scores = bm25.scores(units, [self._known[unit] for unit in units], self._totals, rows)
+        scores = bm25.scores(units, [frequencies[unit] for unit in units], totals, rows)
         order = np.argsort(-scores, kind="stable")[:limit]
         return ids[order], scores[order]
+
+    def frequencies(self, query: LexicalQuery) -> dict[str, int]:
+        """Document frequencies of the query's words and phrases (and of others counted before)."""
+        known = self._known
+        unknown = [unit for unit in dict.fromkeys(query.units) if unit not in known]
+        if unknown:
+            known.update(zip(unknown, self.store.lexical_frequencies([_quote(unit) for unit in unknown])))
+        return known
 
 
 def unquoted(text: str) -> str:
