@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from anyseek.engine.errors import NoSpeechError, QueryError
-from anyseek.engine.records import Hit, Moment, Query, QueryPart, SearchResults, Space
+from anyseek.engine.records import ChunkKind, Hit, Moment, Query, QueryPart, SearchResults, Space
 from anyseek.engine.search import lexical
 from anyseek.engine.search.calibration import Calibration
 from anyseek.engine.search.fusion import Evidence, best_per_item, merge, strong_chunks
@@ -41,6 +43,17 @@ class EncodedQuery:
 
 
 @dataclass(slots=True)
+class WordHits:
+    """The lexical route's chunks, best first, with what the merge needs of them: their kinds and their
+    stored vectors per space (chunks only the words found get a cosine from these, without a model)."""
+
+    ids: np.ndarray
+    bm25: np.ndarray
+    owners: dict[int, tuple[ChunkKind, int]]
+    vectors: dict[Space, tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(slots=True)
 class Candidates:
     found: dict[int, Evidence]
     exhausted: bool
@@ -61,6 +74,11 @@ class Searcher:
         filters = query.filters
         if mode is Mode.LEXICAL and filters.min_similarity is not None:
             raise QueryError("--min-similarity filters cosines, which the lexical mode has none of")
+        revision = self.store.revision()
+        self.calibration.refresh(revision)
+        self.lexical.refresh(revision)
+        fetch = max(query.k * self.settings.oversample, MIN_FETCH)
+        early = self._words_early(query, mode, fetch)
         encoded = self.encode(query.parts, dense=mode is not Mode.LEXICAL)
         if query.spaces is not None:
             encoded.vectors = {s: v for s, v in encoded.vectors.items() if s in query.spaces}
@@ -81,16 +99,31 @@ class Searcher:
         if allowed is not None and not len(allowed):
             return SearchResults((), tuple(encoded.transcripts))
         routes = plan(set(encoded.vectors), encoded.covers_all, self.text_spaces, mode)
-        revision = self.store.revision()
-        self.calibration.refresh(revision)
-        self.lexical.refresh(revision)
-        fetch = max(query.k * self.settings.oversample, MIN_FETCH)
         while True:
-            candidates = self._candidates(routes, encoded, words, fetch, allowed, query)
+            found_words, early = early.result() if early else None, None
+            candidates = self._candidates(routes, encoded, words, fetch, allowed, query, found_words)
             hits, cut = self._hits(candidates, mode, query.k, exclude, filters.min_score)
             if len(hits) >= query.k or candidates.exhausted or cut:
                 return SearchResults(tuple(hits), tuple(encoded.transcripts))
             fetch *= 4  # many chunks of few items filled the list: look deeper
+
+    def _words_early(self, query: Query, mode: Mode, fetch: int) -> Future | None:
+        """A hybrid query of text searches its words in a thread while the models encode it: SQLite and
+        the models release the GIL, so with a core to spare the words cost little time."""
+        texts = [part.text for part in query.parts if part.text is not None and part.weight > 0]
+        if mode is not Mode.HYBRID or not texts or any(part.audio is not None for part in query.parts):
+            return None  # a recording's words are known only once it is transcribed
+        words = lexical.parse(texts)
+        if not words:
+            return None
+        spaces = [space for space in self.catalog.dims if self._holds_vectors(space)]
+        return _in_thread(self._word_hits, words, fetch, query.filters, spaces)
+
+    def _word_hits(self, words: lexical.LexicalQuery, fetch: int, filters, spaces) -> WordHits:
+        ids, bm25 = self.lexical.search(words, fetch, filters.modalities, filters.path_prefix)
+        owners = self.store.chunk_owners(ids.tolist())
+        vectors = {space: self.store.vectors(space, ids, self.catalog.dims[space]) for space in spaces}
+        return WordHits(ids, bm25, owners, vectors)
 
     # --- encoding -------------------------------------------------------------------------------
     def encode(self, parts: tuple[QueryPart, ...] | list[QueryPart], dense: bool = True) -> EncodedQuery:
@@ -167,7 +200,8 @@ class Searcher:
         }
 
     # --- searching ------------------------------------------------------------------------------
-    def _candidates(self, routes, encoded, words, fetch: int, allowed, query: Query) -> Candidates:
+    def _candidates(self, routes, encoded, words, fetch: int, allowed, query: Query, found_words=None) -> Candidates:
+        """`found_words`: the lexical route's WordHits for this fetch, when it ran already."""
         found: dict[int, Evidence] = {}
         exhausted = True
         nulls = self._nulls(routes, encoded)
@@ -178,8 +212,9 @@ class Searcher:
                 found[chunk_id] = Evidence(chunk_id, (cosine - median) / spread, cosine, route.name)
             exhausted &= len(ids) < fetch
         if words:
-            filters = query.filters
-            ids, bm25 = self.lexical.search(words, fetch, filters.modalities, filters.path_prefix)
+            if found_words is None:
+                found_words = self._word_hits(words, fetch, query.filters, {route.space for route in routes})
+            ids, bm25 = found_words.ids, found_words.bm25
             if allowed is not None:  # filters the FTS query does not apply itself (capture dates, phrases)
                 keep = np.isin(ids, allowed)
                 ids, bm25 = ids[keep], bm25[keep]
@@ -192,7 +227,7 @@ class Searcher:
                     found[chunk_id] = Evidence(chunk_id, bm25=score)
                     unseen.append(chunk_id)
             if routes:
-                self._score_unseen(found, unseen, routes, nulls, encoded, query.filters.min_similarity)
+                self._score_unseen(found, unseen, found_words, routes, nulls, encoded, query.filters.min_similarity)
         return Candidates(found, exhausted)
 
     def _nulls(self, routes: list[Route], encoded: EncodedQuery) -> dict[Route, tuple[float, float]]:
@@ -220,17 +255,20 @@ class Searcher:
             scores, ids = scores[keep], ids[keep]
         return scores, ids
 
-    def _score_unseen(self, found, unseen: list[int], routes, nulls, encoded, min_similarity) -> None:
+    def _score_unseen(self, found, unseen: list[int], hits: WordHits, routes, nulls, encoded, min_similarity) -> None:
         """Chunks only the words found get their exact cosine from their class's dense route, so the merge
         weighs both kinds of evidence for every candidate (a handful of stored vectors, no model)."""
-        kinds = {cid: kind for cid, (kind, _) in self.store.chunk_owners(unseen).items()}
         for route in routes:
-            ids = np.asarray([c for c in unseen if kinds.get(c) in route.kinds], np.int64)
-            if not len(ids):
+            if route.space not in hits.vectors:
+                hits.vectors[route.space] = self.store.vectors(route.space, hits.ids, self.catalog.dims[route.space])
+            stored, vectors = hits.vectors[route.space]
+            row = {chunk_id: i for i, chunk_id in enumerate(stored.tolist())}
+            ids = [c for c in unseen if c in row and hits.owners.get(c, (None,))[0] in route.kinds]
+            if not ids:
                 continue
-            got, vectors = self.store.vectors(route.space, ids, self.catalog.dims[route.space])
+            cosines = vectors[[row[c] for c in ids]] @ encoded.vectors[route.space]
             median, spread = nulls[route]
-            for chunk_id, cosine in zip(got.tolist(), (vectors @ encoded.vectors[route.space]).tolist()):
+            for chunk_id, cosine in zip(ids, cosines.tolist()):
                 if min_similarity is not None and cosine < min_similarity:
                     del found[chunk_id]
                     continue
@@ -256,6 +294,19 @@ class Searcher:
                 moments = _moments(strong.get(owner[entry.chunk_id], []), contexts)
                 hits.append(_hit(entry, contexts[entry.chunk_id], moments))
         return hits, cut
+
+
+def _in_thread(call, *args) -> Future:
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(call(*args))
+        except Exception as exc:  # noqa: BLE001 - raised again in the caller's thread by result()
+            future.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True).start()
+    return future
 
 
 def _moments(entries, contexts: dict[int, ChunkContext]) -> tuple[Moment, ...]:
