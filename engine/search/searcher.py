@@ -50,13 +50,14 @@ class WordHits:
     ids: np.ndarray
     bm25: np.ndarray
     owners: dict[int, tuple[ChunkKind, int]]
-    vectors: dict[Space, tuple[np.ndarray, np.ndarray]]
+    vectors: dict[Route, tuple[np.ndarray, np.ndarray]]  # of the chunks of the route's kinds
 
 
 @dataclass(slots=True)
 class Candidates:
     found: dict[int, Evidence]
     exhausted: bool
+    owners: dict[int, tuple[ChunkKind, int]] = field(default_factory=dict)  # those known already
 
 
 class Searcher:
@@ -116,14 +117,23 @@ class Searcher:
         words = lexical.parse(texts)
         if not words:
             return None
-        spaces = [space for space in self.catalog.dims if self._holds_vectors(space)]
-        return _in_thread(self._word_hits, words, fetch, query.filters, spaces)
+        spaces = {space for space in (Space.JOINT, Space.TEXT) if self._holds_vectors(space)}  # as encoded
+        spaces &= set(query.spaces) if query.spaces is not None else spaces
+        routes = plan(spaces, spaces, self.text_spaces, mode)
+        return _in_thread(self._word_hits, words, fetch, query.filters, routes)
 
-    def _word_hits(self, words: lexical.LexicalQuery, fetch: int, filters, spaces) -> WordHits:
+    def _word_hits(self, words: lexical.LexicalQuery, fetch: int, filters, routes: list[Route]) -> WordHits:
         ids, bm25 = self.lexical.search(words, fetch, filters.modalities, filters.path_prefix)
-        owners = self.store.chunk_owners(ids.tolist())
-        vectors = {space: self.store.vectors(space, ids, self.catalog.dims[space]) for space in spaces}
-        return WordHits(ids, bm25, owners, vectors)
+        hits = WordHits(ids, bm25, self.store.chunk_owners(ids.tolist()), {})
+        for route in routes:
+            self._route_vectors(hits, route)
+        return hits
+
+    def _route_vectors(self, hits: WordHits, route: Route) -> tuple[np.ndarray, np.ndarray]:
+        if route not in hits.vectors:
+            ids = np.asarray([c for c in hits.ids.tolist() if hits.owners.get(c, (None,))[0] in route.kinds], np.int64)
+            hits.vectors[route] = self.store.vectors(route.space, ids, self.catalog.dims[route.space])
+        return hits.vectors[route]
 
     # --- encoding -------------------------------------------------------------------------------
     def encode(self, parts: tuple[QueryPart, ...] | list[QueryPart], dense: bool = True) -> EncodedQuery:
@@ -213,7 +223,7 @@ class Searcher:
             exhausted &= len(ids) < fetch
         if words:
             if found_words is None:
-                found_words = self._word_hits(words, fetch, query.filters, {route.space for route in routes})
+                found_words = self._word_hits(words, fetch, query.filters, routes)
             ids, bm25 = found_words.ids, found_words.bm25
             if allowed is not None:  # filters the FTS query does not apply itself (capture dates, phrases)
                 keep = np.isin(ids, allowed)
@@ -228,7 +238,7 @@ class Searcher:
                     unseen.append(chunk_id)
             if routes:
                 self._score_unseen(found, unseen, found_words, routes, nulls, encoded, query.filters.min_similarity)
-        return Candidates(found, exhausted)
+        return Candidates(found, exhausted, found_words.owners if words else {})
 
     def _nulls(self, routes: list[Route], encoded: EncodedQuery) -> dict[Route, tuple[float, float]]:
         """Each route's chance level and spread. Routes through one space share the widest spread: the
@@ -259,11 +269,9 @@ class Searcher:
         """Chunks only the words found get their exact cosine from their class's dense route, so the merge
         weighs both kinds of evidence for every candidate (a handful of stored vectors, no model)."""
         for route in routes:
-            if route.space not in hits.vectors:
-                hits.vectors[route.space] = self.store.vectors(route.space, hits.ids, self.catalog.dims[route.space])
-            stored, vectors = hits.vectors[route.space]
+            stored, vectors = self._route_vectors(hits, route)
             row = {chunk_id: i for i, chunk_id in enumerate(stored.tolist())}
-            ids = [c for c in unseen if c in row and hits.owners.get(c, (None,))[0] in route.kinds]
+            ids = [c for c in unseen if c in row]
             if not ids:
                 continue
             cosines = vectors[[row[c] for c in ids]] @ encoded.vectors[route.space]
@@ -278,7 +286,9 @@ class Searcher:
     def _hits(self, candidates: Candidates, mode: Mode, k: int, exclude: set[int], min_score) -> tuple[list, bool]:
         """The hits, and whether min_score cut the list (then looking deeper finds only lower scores)."""
         scored = merge(candidates.found, mode, self.settings.lexical_weight)
-        owners = self.store.chunk_owners([entry.chunk_id for entry in scored])
+        owners = candidates.owners | self.store.chunk_owners(
+            [entry.chunk_id for entry in scored if entry.chunk_id not in candidates.owners]
+        )
         owner = {cid: item_id for cid, (_, item_id) in owners.items() if item_id not in exclude}
         best = best_per_item(scored, owner)[:k]
         cut = False
