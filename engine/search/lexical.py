@@ -4,12 +4,29 @@ Every word becomes a quoted FTS5 phrase, so punctuation inside it keeps its part
 the phrase `foo bar`, `v1.2` is `v1 2`) and no word is read as FTS5 syntax (AND, NEAR, `-`, `*`). Words
 are alternatives (OR), ranked by BM25. A `"quoted phrase"` is required: only chunks containing it
 (case and diacritics folded) can be hits, in the lexical and hybrid modes alike.
+
+Common words do not rank. FTS5 computes BM25 for every chunk that holds any word of the expression and
+then sorts them all, so a query with "the" or "file" in it scores most of a large index; and a common word
+carries little evidence (its IDF is low), so it cannot lift a chunk far on its own. So only the words
+found in at most COMMON_SHARE of the chunks choose the candidates (words in fewer than COMMON_FLOOR
+chunks are always kept: scoring that many rows is cheap, and on a small index every word would otherwise
+look common), and every word of the query then ranks them (`Lexical`). A query of common words only
+chooses by its rarest word. Required phrases are kept whatever their frequency.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from anyseek.engine.search import bm25
+from anyseek.engine.search.bm25 import Totals
+
+if TYPE_CHECKING:
+    from anyseek.engine.store.store import Store
 
 QUOTED = re.compile(r'"([^"]*)"')
 WORD = re.compile(r"\S+")
@@ -17,6 +34,9 @@ TOKEN = re.compile(r"\w", re.UNICODE)  # a word with no letter or digit has no t
 # Control characters separate words: SQLite ends an FTS5 string at a NUL ("unterminated string").
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_TERMS = 32  # longer texts (a transcribed memo) keep their first 32 distinct words
+RESCORE = 2  # candidates chosen by the rare words, per result wanted
+COMMON_SHARE = 0.02  # a word in more than this share of the chunks is common (IDF below about 3.9)
+COMMON_FLOOR = 1000  # ... and in more than this many of them
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +51,11 @@ class LexicalQuery:
     def required(self) -> str | None:
         """The expression every hit must match, or None when nothing is required."""
         return " AND ".join(_quote(p) for p in self.phrases) or None
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        """The phrases of `expression`, in order; BM25 counts each (a required phrase is there twice)."""
+        return (*self.phrases, *self.phrases, *self.terms)
 
     @property
     def expression(self) -> str:
@@ -51,6 +76,59 @@ def parse(texts: list[str]) -> LexicalQuery:
             if TOKEN.search(word) and word not in terms:
                 terms.append(word)
     return LexicalQuery(tuple(dict.fromkeys(phrases)), tuple(terms[:MAX_TERMS]))
+
+
+def ranking(query: LexicalQuery, frequencies: dict[str, int], rows: int) -> LexicalQuery:
+    """The query without its common words (see above); `frequencies` holds each term's document
+    frequency, `rows` the number of chunks."""
+    common = max(COMMON_SHARE * rows, COMMON_FLOOR)
+    rare = tuple(term for term in query.terms if frequencies[term] <= common)
+    if not rare and query.terms and not query.phrases:
+        rare = (min(query.terms, key=frequencies.__getitem__),)
+    return LexicalQuery(query.phrases, rare)
+
+
+class Lexical:
+    """Lexical search with common words pruned: the rare words choose RESCORE times as many candidates as
+    wanted, and BM25 over every word of the query (bm25.py, with FTS5's own statistics) ranks them, so a
+    common word still counts where it occurs. Document frequencies are counted by the FTS5 table (a
+    word's rows are counted from its list of them, far cheaper than ranking them) and kept until the
+    index changes (a new revision); a write between reading the revision and counting only makes a
+    frequency one write stale. Nothing is stored, so nothing can disagree with the chunks after a crash."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._revision: int | None = None
+        self.totals = Totals(0, 0)
+        self._known: dict[str, int] = {}
+
+    def refresh(self, revision: int) -> None:
+        if revision != self._revision:  # a new dict: a search under way in another thread keeps its own
+            self._revision, self.totals, self._known = revision, Totals(*self.store.lexical_totals()), {}
+
+    def ranking(self, query: LexicalQuery) -> LexicalQuery:
+        return ranking(query, self.frequencies(query), self.totals.rows)
+
+    def search(self, query: LexicalQuery, limit: int, modalities=(), path_prefix: bytes | None = None):
+        """(chunk ids, BM25 scores), best first."""
+        frequencies, totals = self.frequencies(query), self.totals
+        pruned = ranking(query, frequencies, totals.rows)
+        if pruned == query:
+            return self.store.lexical_search(query.expression, limit, modalities, path_prefix)
+        ids, _ = self.store.lexical_search(pruned.expression, RESCORE * limit, modalities, path_prefix)
+        texts = self.store.lexical_texts(ids.tolist())
+        units, rows = query.units, [texts[i] for i in ids.tolist()]
+        scores = bm25.scores(units, [frequencies[unit] for unit in units], totals, rows)
+        order = np.argsort(-scores, kind="stable")[:limit]
+        return ids[order], scores[order]
+
+    def frequencies(self, query: LexicalQuery) -> dict[str, int]:
+        """Document frequencies of the query's words and phrases (and of others counted before)."""
+        known = self._known
+        unknown = [unit for unit in dict.fromkeys(query.units) if unit not in known]
+        if unknown:
+            known.update(zip(unknown, self.store.lexical_frequencies([_quote(unit) for unit in unknown])))
+        return known
 
 
 def unquoted(text: str) -> str:

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import io
 import logging
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from anyseek.engine.errors import NoSpeechError, QueryError
-from anyseek.engine.records import Hit, Moment, Query, QueryPart, SearchResults, Space
+from anyseek.engine.records import ChunkKind, Hit, Moment, Query, QueryPart, SearchResults, Space
 from anyseek.engine.search import lexical
 from anyseek.engine.search.calibration import Calibration
 from anyseek.engine.search.fusion import Evidence, best_per_item, merge, strong_chunks
@@ -41,9 +43,21 @@ class EncodedQuery:
 
 
 @dataclass(slots=True)
+class WordHits:
+    """The lexical route's chunks, best first, with what the merge needs of them: their kinds and their
+    stored vectors per space (chunks only the words found get a cosine from these, without a model)."""
+
+    ids: np.ndarray
+    bm25: np.ndarray
+    owners: dict[int, tuple[ChunkKind, int]]
+    vectors: dict[Route, tuple[np.ndarray, np.ndarray]]  # of the chunks of the route's kinds
+
+
+@dataclass(slots=True)
 class Candidates:
     found: dict[int, Evidence]
     exhausted: bool
+    owners: dict[int, tuple[ChunkKind, int]] = field(default_factory=dict)  # those known already
 
 
 class Searcher:
@@ -54,12 +68,18 @@ class Searcher:
         self._decode_audio, self._open_image = decode_audio, open_image
         self.text_spaces = frozenset(Space(name) for name in settings.text_spaces.split(","))
         self.calibration = Calibration(store, catalog, self.text_spaces)
+        self.lexical = lexical.Lexical(store)
 
     def search(self, query: Query) -> SearchResults:
         mode = Mode(query.mode or self.settings.search_mode)
         filters = query.filters
         if mode is Mode.LEXICAL and filters.min_similarity is not None:
             raise QueryError("--min-similarity filters cosines, which the lexical mode has none of")
+        revision = self.store.revision()
+        self.calibration.refresh(revision)
+        self.lexical.refresh(revision)
+        fetch = max(query.k * self.settings.oversample, MIN_FETCH)
+        early = self._words_early(query, mode, fetch)
         encoded = self.encode(query.parts, dense=mode is not Mode.LEXICAL)
         if query.spaces is not None:
             encoded.vectors = {s: v for s, v in encoded.vectors.items() if s in query.spaces}
@@ -80,14 +100,40 @@ class Searcher:
         if allowed is not None and not len(allowed):
             return SearchResults((), tuple(encoded.transcripts))
         routes = plan(set(encoded.vectors), encoded.covers_all, self.text_spaces, mode)
-        self.calibration.refresh(self.store.revision())
-        fetch = max(query.k * self.settings.oversample, MIN_FETCH)
         while True:
-            candidates = self._candidates(routes, encoded, words, fetch, allowed, query)
+            found_words, early = early.result() if early else None, None
+            candidates = self._candidates(routes, encoded, words, fetch, allowed, query, found_words)
             hits, cut = self._hits(candidates, mode, query.k, exclude, filters.min_score)
             if len(hits) >= query.k or candidates.exhausted or cut:
                 return SearchResults(tuple(hits), tuple(encoded.transcripts))
             fetch *= 4  # many chunks of few items filled the list: look deeper
+
+    def _words_early(self, query: Query, mode: Mode, fetch: int) -> Future | None:
+        """A hybrid query of text searches its words in a thread while the models encode it: SQLite and
+        the models release the GIL, so with a core to spare the words cost little time."""
+        texts = [part.text for part in query.parts if part.text is not None and part.weight > 0]
+        if mode is not Mode.HYBRID or not texts or any(part.audio is not None for part in query.parts):
+            return None  # a recording's words are known only once it is transcribed
+        words = lexical.parse(texts)
+        if not words:
+            return None
+        spaces = {space for space in (Space.JOINT, Space.TEXT) if self._holds_vectors(space)}  # as encoded
+        spaces &= set(query.spaces) if query.spaces is not None else spaces
+        routes = plan(spaces, spaces, self.text_spaces, mode)
+        return _in_thread(self._word_hits, words, fetch, query.filters, routes)
+
+    def _word_hits(self, words: lexical.LexicalQuery, fetch: int, filters, routes: list[Route]) -> WordHits:
+        ids, bm25 = self.lexical.search(words, fetch, filters.modalities, filters.path_prefix)
+        hits = WordHits(ids, bm25, self.store.chunk_owners(ids.tolist()), {})
+        for route in routes:
+            self._route_vectors(hits, route)
+        return hits
+
+    def _route_vectors(self, hits: WordHits, route: Route) -> tuple[np.ndarray, np.ndarray]:
+        if route not in hits.vectors:
+            ids = np.asarray([c for c in hits.ids.tolist() if hits.owners.get(c, (None,))[0] in route.kinds], np.int64)
+            hits.vectors[route] = self.store.vectors(route.space, ids, self.catalog.dims[route.space])
+        return hits.vectors[route]
 
     # --- encoding -------------------------------------------------------------------------------
     def encode(self, parts: tuple[QueryPart, ...] | list[QueryPart], dense: bool = True) -> EncodedQuery:
@@ -164,7 +210,8 @@ class Searcher:
         }
 
     # --- searching ------------------------------------------------------------------------------
-    def _candidates(self, routes, encoded, words, fetch: int, allowed, query: Query) -> Candidates:
+    def _candidates(self, routes, encoded, words, fetch: int, allowed, query: Query, found_words=None) -> Candidates:
+        """`found_words`: the lexical route's WordHits for this fetch, when it ran already."""
         found: dict[int, Evidence] = {}
         exhausted = True
         nulls = self._nulls(routes, encoded)
@@ -175,8 +222,9 @@ class Searcher:
                 found[chunk_id] = Evidence(chunk_id, (cosine - median) / spread, cosine, route.name)
             exhausted &= len(ids) < fetch
         if words:
-            filters = query.filters
-            ids, bm25 = self.store.lexical_search(words.expression, fetch, filters.modalities, filters.path_prefix)
+            if found_words is None:
+                found_words = self._word_hits(words, fetch, query.filters, routes)
+            ids, bm25 = found_words.ids, found_words.bm25
             if allowed is not None:  # filters the FTS query does not apply itself (capture dates, phrases)
                 keep = np.isin(ids, allowed)
                 ids, bm25 = ids[keep], bm25[keep]
@@ -189,8 +237,8 @@ class Searcher:
                     found[chunk_id] = Evidence(chunk_id, bm25=score)
                     unseen.append(chunk_id)
             if routes:
-                self._score_unseen(found, unseen, routes, nulls, encoded, query.filters.min_similarity)
-        return Candidates(found, exhausted)
+                self._score_unseen(found, unseen, found_words, routes, nulls, encoded, query.filters.min_similarity)
+        return Candidates(found, exhausted, found_words.owners if words else {})
 
     def _nulls(self, routes: list[Route], encoded: EncodedQuery) -> dict[Route, tuple[float, float]]:
         """Each route's chance level and spread. Routes through one space share the widest spread: the
@@ -217,17 +265,18 @@ class Searcher:
             scores, ids = scores[keep], ids[keep]
         return scores, ids
 
-    def _score_unseen(self, found, unseen: list[int], routes, nulls, encoded, min_similarity) -> None:
+    def _score_unseen(self, found, unseen: list[int], hits: WordHits, routes, nulls, encoded, min_similarity) -> None:
         """Chunks only the words found get their exact cosine from their class's dense route, so the merge
         weighs both kinds of evidence for every candidate (a handful of stored vectors, no model)."""
-        kinds = {cid: kind for cid, (kind, _) in self.store.chunk_owners(unseen).items()}
         for route in routes:
-            ids = np.asarray([c for c in unseen if kinds.get(c) in route.kinds], np.int64)
-            if not len(ids):
+            stored, vectors = self._route_vectors(hits, route)
+            row = {chunk_id: i for i, chunk_id in enumerate(stored.tolist())}
+            ids = [c for c in unseen if c in row]
+            if not ids:
                 continue
-            got, vectors = self.store.vectors(route.space, ids, self.catalog.dims[route.space])
+            cosines = vectors[[row[c] for c in ids]] @ encoded.vectors[route.space]
             median, spread = nulls[route]
-            for chunk_id, cosine in zip(got.tolist(), (vectors @ encoded.vectors[route.space]).tolist()):
+            for chunk_id, cosine in zip(ids, cosines.tolist()):
                 if min_similarity is not None and cosine < min_similarity:
                     del found[chunk_id]
                     continue
@@ -237,7 +286,9 @@ class Searcher:
     def _hits(self, candidates: Candidates, mode: Mode, k: int, exclude: set[int], min_score) -> tuple[list, bool]:
         """The hits, and whether min_score cut the list (then looking deeper finds only lower scores)."""
         scored = merge(candidates.found, mode, self.settings.lexical_weight)
-        owners = self.store.chunk_owners([entry.chunk_id for entry in scored])
+        owners = candidates.owners | self.store.chunk_owners(
+            [entry.chunk_id for entry in scored if entry.chunk_id not in candidates.owners]
+        )
         owner = {cid: item_id for cid, (_, item_id) in owners.items() if item_id not in exclude}
         best = best_per_item(scored, owner)[:k]
         cut = False
@@ -253,6 +304,19 @@ class Searcher:
                 moments = _moments(strong.get(owner[entry.chunk_id], []), contexts)
                 hits.append(_hit(entry, contexts[entry.chunk_id], moments))
         return hits, cut
+
+
+def _in_thread(call, *args) -> Future:
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(call(*args))
+        except Exception as exc:  # noqa: BLE001 - raised again in the caller's thread by result()
+            future.set_exception(exc)
+
+    threading.Thread(target=run, daemon=True).start()
+    return future
 
 
 def _moments(entries, contexts: dict[int, ChunkContext]) -> tuple[Moment, ...]:

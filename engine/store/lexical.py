@@ -118,6 +118,45 @@ def matches(conn: Connection, expression: str) -> list[int]:
     return [row[0] for row in _run(conn, f"SELECT rowid FROM {TABLE} WHERE {TABLE} MATCH :e", {"e": expression})]
 
 
+def frequency(conn: Connection, expression: str) -> int:
+    """How many rows match: FTS5 counts a word's rows from its list of them, without ranking any."""
+    return _run(conn, f"SELECT count(*) FROM {TABLE} WHERE {TABLE} MATCH :e", {"e": expression})[0][0]
+
+
+def totals(conn: Connection) -> tuple[int, int]:
+    """(rows, tokens in all columns), from FTS5's averages record: id 1 of its data table, the row count
+    then each column's token count, as SQLite varints."""
+    block = conn.execute(text(f"SELECT block FROM {TABLE}_data WHERE id = 1")).scalar()
+    numbers = _varints(block or b"")
+    return (numbers[0], sum(numbers[1:])) if numbers else (0, 0)
+
+
+def texts(conn: Connection, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """Each row's columns (body, name), by rowid."""
+    out: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(ids), 500):
+        batch = ",".join(str(int(i)) for i in ids[start : start + 500])
+        rows = conn.execute(text(f"SELECT rowid, body, name FROM {TABLE} WHERE rowid IN ({batch})"))
+        out.update((row[0], (row[1], row[2])) for row in rows)
+    return out
+
+
+def _varints(block: bytes) -> list[int]:
+    out, i = [], 0
+    while i < len(block):
+        value = 0
+        for n in range(9):  # 7 bits a byte, high bit set when more follow; a ninth byte gives all 8
+            byte, i = block[i], i + 1
+            if n == 8:
+                value = (value << 8) | byte
+                break
+            value = (value << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        out.append(value)
+    return out
+
+
 def _run(conn: Connection, sql: str, params: dict) -> list:
     try:
         return conn.execute(text(sql), params).all()

@@ -434,6 +434,21 @@ class Store:
             rows = lexical.search(conn, expression, limit, [m.value for m in modalities], path_prefix)
         return np.asarray([r[0] for r in rows], np.int64), np.asarray([r[1] for r in rows], np.float64)
 
+    def lexical_frequencies(self, expressions: list[str]) -> list[int]:
+        """How many chunks match each FTS5 expression (a word's document frequency)."""
+        with self.engine.connect() as conn:
+            return [lexical.frequency(conn, expression) for expression in expressions]
+
+    def lexical_totals(self) -> tuple[int, int]:
+        """The lexical index's row count and token count (all columns)."""
+        with self.engine.connect() as conn:
+            return lexical.totals(conn)
+
+    def lexical_texts(self, chunk_ids: list[int]) -> dict[int, tuple[str, str]]:
+        """The indexed words of these chunks: (text, names) by chunk id."""
+        with self.engine.connect() as conn:
+            return lexical.texts(conn, chunk_ids)
+
     def lexical_matches(self, expression: str) -> np.ndarray:
         """Every chunk id matching an FTS5 expression (the required phrases of a query)."""
         with self.engine.connect() as conn:
