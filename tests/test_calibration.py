@@ -31,6 +31,9 @@ class FixedEncoders:
     def __init__(self, joint: np.ndarray, text: np.ndarray) -> None:
         self.joint, self.text = Fixed(joint), Fixed(text)
 
+    def for_text_query(self, role: str) -> Fixed:
+        return self.joint if role == "joint" else self.text
+
 
 def unit(v: np.ndarray) -> np.ndarray:
     return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
