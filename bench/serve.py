@@ -97,6 +97,7 @@ def latency(index: Path, count: int) -> dict:
     try:
         url = json.loads((index / "server.json").read_text())["url"] + "/api/v1/search"
         engine = Engine.open(index, create=False)
+        engine.warm()  # the same models as the server's
         local, remote = [], []
         with httpx.Client(trust_env=False, timeout=60) as client:
             for query in QUERIES:  # both sides warm

@@ -386,6 +386,15 @@ class Engine:
             parts = self.parse_text(text) if text else []
             return self.search(parts=[*parts, part], **kw)
 
+    def warm(self) -> None:
+        """For a long-lived process (a server, an app): load the models a text search needs now, and answer
+        text queries with them rather than with their exported text towers (see
+        engine/encoders/query_runtime.py). The models run a query's text tower only up to its length, ~2.5x
+        faster per query for ViT-B-32 than the export's full context; the export is what a one-shot search
+        wants, since it spares the seconds of loading."""
+        self.encoders.prefer_models()
+        self.search(text="warm up", k=1)
+
     def parse_text(self, expression: str) -> list[QueryPart]:
         """The query syntax with every term as text: for queries from clients that may not name files."""
         parts = [QueryPart(weight, text=term) for weight, term in split_terms(expression)]

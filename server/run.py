@@ -122,7 +122,7 @@ def _warm_then_announce(engine, service, home: Path, info: discovery.ServerInfo,
     if warm:
         try:
             with service.search_lock:
-                engine.search(text="warm up", k=1)
+                engine.warm()
         except AnyseekError as exc:
             log.info("models not warmed: %s", exc)
         except Exception:  # noqa: BLE001 - warming is an optimisation: the server serves either way

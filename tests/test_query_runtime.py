@@ -97,3 +97,17 @@ def test_a_damaged_or_orphaned_manifest_means_loading_the_model(tmp_path, monkey
     assert query_runtime.load("joint", "k", 1) is None
     manifest.write_text(json.dumps({"version": query_runtime.MANIFEST_VERSION, "onnx": str(tmp_path / "gone.onnx")}))
     assert query_runtime.load("joint", "k", 1) is None
+
+
+def test_a_long_lived_process_answers_text_queries_with_the_models(encoders):
+    """A one-shot search uses the exported tower (no torch); Engine.warm (a server) prefers the model,
+    whose text tower runs only up to the query's length."""
+    from anyseek.engine.encoders import EncoderSet
+
+    specs = encoders.specs
+    query_runtime.record_joint(encoders.joint, query_runtime.joint_key(specs.joint_model, specs.joint_pretrained))
+    one_shot = EncoderSet(specs, encoders.settings)
+    assert isinstance(one_shot.for_text_query("joint"), query_runtime.QueryTextEncoder)
+    long_lived = EncoderSet(specs, encoders.settings)
+    long_lived.prefer_models()
+    assert long_lived.for_text_query("joint") is long_lived.joint

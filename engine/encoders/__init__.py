@@ -30,6 +30,7 @@ class EncoderSet:
         self._device: str | None = None
         self._torch_ready = False
         self._query: dict[str, object] = {}  # role -> torch-free text tower for queries, or None if there is none
+        self._models_preferred = False
 
     @property
     def device(self) -> str:
@@ -70,10 +71,15 @@ class EncoderSet:
             query_runtime.record_joint(model, query_runtime.joint_key(specs.joint_model, specs.joint_pretrained))
         return model
 
+    def prefer_models(self) -> None:
+        """Text queries load the models from now on (Engine.warm: a long-lived process)."""
+        self._models_preferred = True
+
     def _query_runtime_allowed(self, role: str) -> bool:
-        if self.settings.query_runtime != "auto" or (role == "text" and self.settings.text_runtime != "auto"):
+        settings = self.settings
+        if self._models_preferred or settings.query_runtime != "auto":
             return False
-        return self.device == "cpu"
+        return self.device == "cpu" and (role == "joint" or settings.text_runtime == "auto")
 
     def _load_query_runtime(self, role: str):
         if not self._query_runtime_allowed(role):
