@@ -117,6 +117,7 @@ def test_connections_accepted_by_the_server_turn_nagle_off():
     (it did: ~40 ms per request). asyncio turns TCP_NODELAY on only for sockets that say they are TCP."""
     import asyncio
     import socket
+    import threading
 
     from anyseek.server.run import bind
 
@@ -136,5 +137,8 @@ def test_connections_accepted_by_the_server_turn_nagle_off():
         writer.close()
         server.close()
 
-    asyncio.run(asyncio.wait_for(main(), 10))
+    # in a thread of its own: an earlier test (Playwright's sync API) may leave a loop running in this one
+    runner = threading.Thread(target=lambda: asyncio.run(asyncio.wait_for(main(), 10)))
+    runner.start()
+    runner.join(20)
     assert nodelay == [1]
