@@ -45,6 +45,18 @@ def encoders():
 
 
 @pytest.fixture()
+def store(tmp_path):
+    """A fresh, empty index database (store-level tests)."""
+    from anyseek.engine.store.database import DB_FILE
+    from anyseek.engine.store.store import Store
+
+    opened = Store(tmp_path / DB_FILE)
+    opened.initialize()
+    yield opened
+    opened.close()
+
+
+@pytest.fixture()
 def media(tmp_path_factory) -> Path:
     """A fresh copy of the mixed media folder (images, documents, recordings) per test."""
     return build_media_folder(tmp_path_factory.mktemp("media"))

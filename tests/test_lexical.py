@@ -18,14 +18,6 @@ from tests.helpers import clustered_unit_vectors
 DIM = 8
 
 
-@pytest.fixture()
-def store(tmp_path):
-    opened = Store(tmp_path / DB_FILE)
-    opened.initialize()
-    yield opened
-    opened.close()
-
-
 def document(path: bytes, *texts: str, seed: int = 0) -> ItemWrite:
     vectors = clustered_unit_vectors(len(texts), DIM, seed=seed)
     chunks = [

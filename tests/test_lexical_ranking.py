@@ -16,14 +16,6 @@ from tests.test_lexical import document, names
 
 
 @pytest.fixture()
-def store(tmp_path):
-    opened = Store(tmp_path / DB_FILE)
-    opened.initialize()
-    yield opened
-    opened.close()
-
-
-@pytest.fixture()
 def small_floor(monkeypatch):
     """On a test-sized index every word is below the floor; lower it so that common words exist."""
     monkeypatch.setattr(lexical, "COMMON_FLOOR", 3)

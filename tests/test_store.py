@@ -28,14 +28,6 @@ DIM = 8
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture()
-def store(tmp_path):
-    opened = Store(tmp_path / DB_FILE)
-    opened.initialize()
-    yield opened
-    opened.close()
-
-
 @pytest.fixture(scope="module")
 def vectors():
     return clustered_unit_vectors(64, DIM, seed=3)
