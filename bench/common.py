@@ -153,3 +153,22 @@ def spawn_server(home: Path):
             raise SystemExit(process.stderr.read().decode())
         time.sleep(0.2)
     return process
+
+
+def timed_index(encoders, models: dict, folder: Path, **settings):
+    """`Engine.index` of `folder` into a fresh index directory (under the work cache), timed:
+    (seconds, report, index directory). The caller removes the directory, or reads it first."""
+    import shutil
+    import tempfile
+
+    from anyseek.engine import Engine
+
+    home = Path(tempfile.mkdtemp(dir=cache_dir("work")))
+    try:
+        with Engine.open(home, encoders=encoders, **models, device=DEVICE, **settings) as eng:
+            start = time.perf_counter()
+            report = eng.index([folder])
+            return time.perf_counter() - start, report, home
+    except BaseException:
+        shutil.rmtree(home, ignore_errors=True)
+        raise

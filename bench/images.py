@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import DEVICE, Result, cache_dir, load_joint, log, set_torch_threads
+from bench.common import DEVICE, Result, cache_dir, load_joint, log, set_torch_threads, timed_index
 
 WIDTH, HEIGHT = 1600, 1200
 
@@ -110,20 +110,12 @@ def end_to_end(
     encoders, models: dict, folder: Path, workers: int, batch: int, decode_workers_kind: str = "auto"
 ) -> tuple[float, dict]:
     """`Engine.index` on a fresh index directory; returns images per second and the report."""
-    from anyseek.engine import Engine
-
-    home = Path(tempfile.mkdtemp(dir=cache_dir("work")))
     options = {"workers": workers, "image_batch": batch, "decode_workers_kind": decode_workers_kind}
-    try:
-        with Engine.open(home, encoders=encoders, **models, device=DEVICE, **options) as eng:
-            start = time.perf_counter()
-            report = eng.index([folder])
-            seconds = time.perf_counter() - start
-        if report.added == 0 or report.failed:
-            raise RuntimeError(f"benchmark index run went wrong: {report.as_dict()}")
-        return report.added / seconds, {"seconds": seconds, "added": report.added}
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+    seconds, report, home = timed_index(encoders, models, folder, **options)
+    shutil.rmtree(home, ignore_errors=True)
+    if report.added == 0 or report.failed:
+        raise RuntimeError(f"benchmark index run went wrong: {report.as_dict()}")
+    return report.added / seconds, {"seconds": seconds, "added": report.added}
 
 
 def run(quick: bool = False) -> Result:

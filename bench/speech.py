@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import shutil
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
-from bench.common import DEVICE, ROOT, Result, cache_dir, load_joint, log
+from bench.common import ROOT, Result, cache_dir, load_joint, log, timed_index
 
 FIXTURES = ROOT / "tests" / "fixtures" / "speech"
 
@@ -60,19 +59,11 @@ def bare(model, files: list[Path]) -> float:
 
 
 def pipeline(encoders, models: dict, folder: Path) -> float:
-    from anyseek.engine import Engine
-
-    home = Path(tempfile.mkdtemp(dir=cache_dir("work")))
-    try:
-        with Engine.open(home, encoders=encoders, **models, device=DEVICE) as eng:
-            start = time.perf_counter()
-            report = eng.index([folder])
-            seconds = time.perf_counter() - start
-        if report.failed or not report.chunks:
-            raise RuntimeError(f"speech benchmark index run went wrong: {report.as_dict()}")
-        return seconds
-    finally:
-        shutil.rmtree(home, ignore_errors=True)
+    seconds, report, home = timed_index(encoders, models, folder)
+    shutil.rmtree(home, ignore_errors=True)
+    if report.failed or not report.chunks:
+        raise RuntimeError(f"speech benchmark index run went wrong: {report.as_dict()}")
+    return seconds
 
 
 def run(quick: bool = False) -> Result:

@@ -24,7 +24,6 @@ import json
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from anyseek.engine.settings import Settings
-from bench.common import DEVICE, ROOT, Result, cache_dir, load_joint, log
+from bench.common import ROOT, Result, cache_dir, load_joint, log, timed_index
 
 FPS = 30
 SPEECH = ROOT / "tests" / "fixtures" / "speech"
@@ -114,13 +113,7 @@ def _add_speech(out, audio, seconds: int) -> None:
 
 # --- (b) the pipeline -------------------------------------------------------------------------------
 def pipeline(encoders, models: dict, folder: Path) -> tuple[float, Path]:
-    from anyseek.engine import Engine
-
-    home = Path(tempfile.mkdtemp(dir=cache_dir("work")))
-    with Engine.open(home, encoders=encoders, **models, device=DEVICE) as eng:
-        start = time.perf_counter()
-        report = eng.index([folder])
-        seconds = time.perf_counter() - start
+    seconds, report, home = timed_index(encoders, models, folder)
     if report.failed or not report.chunks:
         raise RuntimeError(f"video benchmark index run went wrong: {report.as_dict()}")
     return seconds, home

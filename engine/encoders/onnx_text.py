@@ -49,23 +49,20 @@ class OnnxTextRunner:
     def build(cls, model, dim: int, threads: int) -> OnnxTextRunner | None:
         """An ONNX runner equivalent to `model` (a SentenceTransformer on CPU), or None to keep PyTorch."""
         try:
-            import onnxruntime
+            import onnxruntime  # noqa: F401 - only whether it is installed
         except ImportError:
             return None
         try:
             tokenize = tokenizer_of(model)
             path = _exported(model, tokenize)
-            options = onnxruntime.SessionOptions()
-            options.intra_op_num_threads = 1  # parallel across mini-batches instead; see the module docstring
-            options.inter_op_num_threads = 1
-            options.log_severity_level = 3
+            # one thread per session: parallel across mini-batches instead; see the module docstring
             try:
-                session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                session = cpu_session(path, threads=1)
             except Exception:  # noqa: BLE001 - a damaged cache file (disk full, say): export it again once
                 path.unlink(missing_ok=True)
                 _marker(path).unlink(missing_ok=True)
                 path = _exported(model, tokenize)
-                session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                session = cpu_session(path, threads=1)
             runner = cls(session, tokenize, dim, threads, path)
             if not _verified(path) and not runner._matches(model):
                 log.warning("ONNX export of the text model differs from PyTorch; using PyTorch")
@@ -102,6 +99,43 @@ class OnnxTextRunner:
     def _matches(self, model) -> bool:
         reference = model.encode(PROBES, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         return bool(np.min(np.sum(reference * self.encode(PROBES), axis=1)) >= MIN_PROBE_COSINE)
+
+
+def cpu_session(path: Path, threads: int):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = max(1, threads)
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def export_onnx(module, inputs: tuple, path: Path, dynamic_axes: dict) -> None:
+    """`module` (whose output is "embedding", batch first) as an ONNX graph at `path`, written to a
+    temporary file and renamed: a concurrent or killed export never leaves half a file under the name."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".export-", suffix=".onnx")
+    os.close(handle)
+    try:
+        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                module.eval(),
+                inputs,
+                tmp,
+                input_names=list(dynamic_axes),
+                output_names=["embedding"],
+                dynamic_axes={**dynamic_axes, "embedding": {0: "batch"}},
+                opset_version=17,
+                dynamo=False,
+            )
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def _marker(path: Path) -> Path:
@@ -166,26 +200,7 @@ def _exported(model, tokenize) -> Path:
             return torch.nn.functional.normalize(embedding, dim=-1)
 
     sample = {k: torch.from_numpy(v) for k, v in tokenize(PROBES[:2]).items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".export-", suffix=".onnx")
-    os.close(handle)
-    try:
-        dynamic = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}}
-        with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                Graph().eval(),
-                (sample["input_ids"], sample["attention_mask"]),
-                tmp,
-                input_names=["input_ids", "attention_mask"],
-                output_names=["embedding"],
-                dynamic_axes={**dynamic, "embedding": {0: "batch"}},
-                opset_version=17,
-                dynamo=False,
-            )
-        os.replace(tmp, path)  # atomic: a concurrent or killed export never leaves half a file under the name
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    dynamic = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}}
+    export_onnx(Graph(), (sample["input_ids"], sample["attention_mask"]), path, dynamic)
     log.info("exported the text model to %s", path)
     return path

@@ -50,17 +50,26 @@ class ExactIndex(VectorIndex):
         return len(self._ids)
 
     def to_bytes(self) -> bytes:
-        buffer = io.BytesIO()
-        np.savez(buffer, ids=self._ids, vectors=self._vectors)
-        return buffer.getvalue()
+        return pack(self._ids, self._vectors)
 
     @classmethod
     def from_bytes(cls, dim: int, payload: bytes) -> ExactIndex:
         index = cls(dim)
-        try:
-            with np.load(io.BytesIO(payload)) as data:
-                index._ids, index._vectors = data["ids"], as_vectors(data["vectors"], dim)
-        except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-            # a damaged payload is a ValueError, as from every backend, so the catalog rebuilds it
-            raise ValueError(f"damaged exact index payload: {exc}") from None
+        index._ids, index._vectors = unpack(payload, dim, cls.kind)
         return index
+
+
+def pack(ids: np.ndarray, vectors: np.ndarray) -> bytes:
+    """The exact format (ids and float32 vectors in an npz), which the torch backend saves too."""
+    buffer = io.BytesIO()
+    np.savez(buffer, ids=ids, vectors=vectors)
+    return buffer.getvalue()
+
+
+def unpack(payload: bytes, dim: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        with np.load(io.BytesIO(payload)) as data:
+            return data["ids"], as_vectors(data["vectors"], dim)
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
+        # a damaged payload is a ValueError, as from every backend, so the catalog rebuilds it
+        raise ValueError(f"damaged {kind} index payload: {exc}") from None

@@ -8,12 +8,10 @@ sized commits costs amortised copies, not a quadratic series of concatenations. 
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import numpy as np
 
 from anyseek.engine.vectors.base import SearchResult, VectorIndex, as_ids, as_vectors
+from anyseek.engine.vectors.exact import pack, unpack
 
 # Scores computed per block of queries: at most this many floats of (queries x vectors) at a time
 # (1 GiB of float32), so a large query batch against 1M vectors never asks the GPU for 4 GB at once.
@@ -93,16 +91,10 @@ class TorchExactIndex(VectorIndex):
 
     def to_bytes(self) -> bytes:
         """The exact backend's format: a saved index opens on any machine, with or without a GPU."""
-        buffer = io.BytesIO()
-        np.savez(buffer, ids=self._ids, vectors=self._vectors.cpu().numpy())
-        return buffer.getvalue()
+        return pack(self._ids, self._vectors.cpu().numpy())
 
     @classmethod
     def from_bytes(cls, dim: int, payload: bytes, device: str | None = None) -> TorchExactIndex:
         index = cls(dim, device)
-        try:
-            with np.load(io.BytesIO(payload)) as data:
-                index.add(data["ids"], as_vectors(data["vectors"], dim))
-        except (OSError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-            raise ValueError(f"damaged torch index payload: {exc}") from None
+        index.add(*unpack(payload, dim, cls.kind))
         return index
