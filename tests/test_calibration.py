@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from anyseek.engine.records import Chunk, ChunkKind, EmbeddedChunk, Filters, Modality, Query, QueryPart, Space
+from anyseek.engine.search.calibration import ceiling
 from anyseek.engine.search.searcher import Searcher
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.database import DB_FILE
@@ -56,10 +57,18 @@ def gap(tmp_path_factory):
     passages = around(text_axis, PASSAGES, 0.75, 0.05)
     photos = around(image_axis, PHOTOS, 0.8, 0.04)
     photos[RELEVANT] = unit(photos[RELEVANT] + 0.3 * noise[0])
-    home = tmp_path_factory.mktemp("gap")
+    text_vectors = unit(rng.standard_normal((PASSAGES, DIM)))
+    passage_vectors = [{Space.JOINT: p, Space.TEXT: t} for p, t in zip(passages, text_vectors)]
+    encoders = FixedEncoders(query, unit(rng.standard_normal(DIM)))
+    store, searcher = index(tmp_path_factory.mktemp("gap"), passage_vectors, photos, encoders, "joint,text")
+    yield searcher, query, passages, photos
+    store.close()
+
+
+def index(home, passage_vectors: list[dict], photos: np.ndarray, encoders, text_spaces: str):
+    """A real store and FAISS indexes holding these vectors: passages /m/docs/N.txt, photos /m/photos/N.jpg."""
     store = Store(home / DB_FILE)
     store.initialize()
-    text_vectors = unit(rng.standard_normal((PASSAGES, DIM)))
     writes = [
         ItemWrite(
             f"/m/docs/{i}.txt".encode(),
@@ -67,9 +76,9 @@ def gap(tmp_path_factory):
             1,
             f"p{i}",
             Modality.TEXT,
-            [EmbeddedChunk(Chunk(ChunkKind.PASSAGE, 0, f"passage {i}"), {Space.JOINT: p, Space.TEXT: t})],
+            [EmbeddedChunk(Chunk(ChunkKind.PASSAGE, 0, f"passage {i}"), vectors)],
         )
-        for i, (p, t) in enumerate(zip(passages, text_vectors))
+        for i, vectors in enumerate(passage_vectors)
     ]
     writes += [
         ItemWrite(
@@ -83,12 +92,10 @@ def gap(tmp_path_factory):
         for i, m in enumerate(photos)
     ]
     store.write_items(writes)
-    catalog = VectorCatalog(home, store, {Space.JOINT: DIM, Space.TEXT: DIM})
+    dims = {space: len(vector) for vectors in passage_vectors[:1] for space, vector in vectors.items()}
+    catalog = VectorCatalog(home, store, {Space.JOINT: photos.shape[1]} | dims)
     catalog.load_all()
-    encoders = FixedEncoders(query, unit(rng.standard_normal(DIM)))
-    searcher = Searcher(store, catalog, encoders, Settings(text_spaces="joint,text"), None, None)
-    yield searcher, query, passages, photos
-    store.close()
+    return store, Searcher(store, catalog, encoders, Settings(text_spaces=text_spaces), None, None)
 
 
 def search(searcher: Searcher, k: int = 10, **filters):
@@ -115,3 +122,44 @@ def test_an_unfiltered_text_query_puts_the_relevant_photo_near_the_top(gap):
 def test_passages_are_ranked_in_the_text_space_not_by_their_joint_cosine(gap):
     hits = search(gap[0], k=20)
     assert {h.route for h in hits if h.modality is Modality.TEXT} == {"text"}
+
+
+def at_cosines(query: np.ndarray, cosines: np.ndarray, rng) -> np.ndarray:
+    """Unit vectors whose cosines with `query` are exactly `cosines`."""
+    other = rng.standard_normal((len(cosines), len(query)))
+    other -= np.outer(other @ query, query)
+    other /= np.linalg.norm(other, axis=1, keepdims=True)
+    return unit(cosines[:, None] * query + np.sqrt(1 - cosines[:, None] ** 2) * other)
+
+
+def test_many_unrelated_passages_do_not_outrank_a_photo_that_stands_out_from_few(tmp_path):
+    """The best of 3,000 unrelated passages sits ~3.4 standard deviations above their median by chance
+    alone; a relevant photo 3.2 above 40 others stands out far more than chance explains. A plain z-score
+    would put the passage first; the calibration accounts for how many targets each route compared."""
+    rng = np.random.default_rng(11)
+    text_query, joint_query = unit(rng.standard_normal(64)), unit(rng.standard_normal(DIM))
+    passages = unit(rng.standard_normal((3000, 64)))  # cosines with the query ~ N(0, 1/8)
+    photo_cosines = np.clip(rng.normal(0.2, 0.05, 40), -1, 1)
+    spread = 1.4826 * np.median(np.abs(photo_cosines - np.median(photo_cosines)))
+    photo_cosines[RELEVANT] = np.median(photo_cosines) + 3.2 * spread
+    photos = at_cosines(joint_query, photo_cosines, rng)
+    encoders = FixedEncoders(joint_query, text_query)
+    store, searcher = index(tmp_path, [{Space.TEXT: p} for p in passages], photos, encoders, "text")
+    try:
+        cosines = passages @ text_query
+        median = np.median(cosines)
+        best_passage_z = (cosines.max() - median) / (1.4826 * np.median(np.abs(cosines - median)))
+        assert best_passage_z > 3.2  # the situation that matters: chance alone beats the photo's z-score
+        hits = search(searcher, k=5)
+        assert hits[0].path == f"/m/photos/{RELEVANT}.jpg", [(h.path, round(h.score, 3)) for h in hits]
+        assert all(h.score < 0.5 for h in hits if h.modality is Modality.TEXT)  # chance scores low
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("targets", [50, 600, 20_000])
+def test_the_ceiling_is_where_the_best_of_that_many_chance_targets_lands(targets):
+    rng = np.random.default_rng(targets)
+    best = np.median([rng.standard_normal(targets).max() for _ in range(400)])
+    assert ceiling(targets) == pytest.approx(best, abs=0.25)
+    assert ceiling(10 * targets) > ceiling(targets)

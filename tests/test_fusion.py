@@ -7,7 +7,7 @@ import pytest
 
 from anyseek.engine.records import ChunkKind, Space
 from anyseek.engine.search import lexical
-from anyseek.engine.search.calibration import evidence_score
+from anyseek.engine.search.calibration import Z_MID, evidence_score
 from anyseek.engine.search.fusion import Evidence, best_per_item, merge
 from anyseek.engine.search.routing import TEXTUAL, VISUAL, Mode, Route, plan
 
@@ -99,7 +99,8 @@ def test_scores_are_calibrated_into_zero_to_one_and_keep_the_order():
     ranked = merge(found, Mode.DENSE, 1.0)
     scores = [c.score for c in ranked]
     assert all(0.0 <= s <= 1.0 for s in scores) and scores == sorted(scores, reverse=True)
-    assert evidence_score(3.0) == pytest.approx(0.5)
+    assert evidence_score(Z_MID) == pytest.approx(0.5)  # Z_MID spreads above the best chance hit
+    assert evidence_score(0.0) < 0.3  # where the best of an unrelated query's targets lands
 
 
 def test_the_lexical_mode_ranks_by_bm25_alone():

@@ -9,13 +9,23 @@ candidate's evidence is its robust z-score against it: (cosine - median) / (1.48
 
 A relevant photo then stands out from the photos as far as a relevant passage stands out from the
 passages, whatever the offset between the two. (Routes through one space share the widest spread of the
-two: see Searcher._nulls.) Evidence maps to a score in [0, 1] by a logistic centred
-at Z_MID standard deviations above chance (score 0.5) with slope 1/Z_SCALE.
+two: see Searcher._nulls.)
+
+A z-score alone still favours the route with more targets: the best of 600 unrelated passages sits ~3
+standard deviations above their median by chance alone, the best of 200 unrelated photos less far. So
+the evidence is the z-score minus the route's *ceiling*, the z that the best of its N targets reaches by
+chance (the normal quantile 1 - 1/N): a passage must beat what the best unrelated passage would score,
+a photo what the best unrelated photo would. Within one route this is a constant shift, so it changes no
+ranking of one kind of target; it only decides how photos and passages interleave. Evidence maps to a
+score in [0, 1] by a logistic centred at Z_MID standard deviations above the ceiling (score 0.5) with
+slope 1/Z_SCALE: the best chance hit of an unrelated query scores ~0.27.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -26,12 +36,33 @@ from anyseek.engine.vectors.catalog import VectorCatalog
 
 SAMPLE = 512
 MIN_SPREAD = 1e-3  # a route whose sample is all one vector (a tiny index) still divides by something
-Z_MID, Z_SCALE = 3.0, 1.0
+Z_MID, Z_SCALE = 1.0, 1.0
+# A chunk no dense route scored (words alone found it, and its kind of target has no route in this query)
+# counts as the median of chance: about this far below a ceiling of some thousand targets.
+UNSCORED = -3.0
 BM25_HALF = 10.0  # lexical mode: a BM25 of 10 (several rare words matched) scores 0.5
 
 
 def evidence_score(evidence: float) -> float:
     return 1.0 / (1.0 + math.exp(-(evidence - Z_MID) / Z_SCALE))
+
+
+def ceiling(targets: int) -> float:
+    """The z-score the best of `targets` unrelated targets reaches by chance (normal quantile 1 - 1/N)."""
+    return NormalDist().inv_cdf(1.0 - 1.0 / max(targets, 2))
+
+
+@dataclass(frozen=True, slots=True)
+class Null:
+    """A query's chance level on one route: its median cosine, the spread of its cosines, and the
+    ceiling (in spreads) that the best unrelated target reaches."""
+
+    median: float
+    spread: float
+    ceiling: float
+
+    def evidence(self, cosine: float) -> float:
+        return (cosine - self.median) / self.spread - self.ceiling
 
 
 def bm25_score(bm25: float) -> float:
@@ -60,25 +91,26 @@ class Calibration:
             self._ids[route] = self.store.chunk_ids_of_kinds(route.space, route.kinds) if mixed else None
         return self._ids[route]
 
-    def null(self, route: Route, query: np.ndarray) -> tuple[float, float]:
-        """Median and robust spread of this query's cosines against the route's targets."""
-        sample = self._sample(route)
+    def null(self, route: Route, query: np.ndarray) -> Null:
+        """This query's chance level against the route's targets."""
+        targets, sample = self._sample(route)
         if not len(sample):
-            return 0.0, 1.0
+            return Null(0.0, 1.0, 0.0)
         scores = sample @ query
         median = float(np.median(scores))
         spread = 1.4826 * float(np.median(np.abs(scores - median)))
-        return median, max(spread, MIN_SPREAD)
+        return Null(median, max(spread, MIN_SPREAD), ceiling(targets))
 
-    def _sample(self, route: Route) -> np.ndarray:
+    def _sample(self, route: Route) -> tuple[int, np.ndarray]:
+        """The route's target count and a sample of its targets' vectors."""
         ids = self.selector(route)
         if ids is None:
             ids = self.catalog.index(route.space, sync=False).ids()
         count = len(ids)
         cached = self._samples.get(route)
         if cached is not None and abs(cached[0] - count) <= cached[0] / 10:
-            return cached[1]
+            return count, cached[1]
         chosen = np.random.default_rng(0).choice(np.sort(ids), min(SAMPLE, count), replace=False) if count else ids
         _, vectors = self.store.vectors(route.space, chosen, self.catalog.dims[route.space])
         self._samples[route] = (count, vectors)
-        return vectors
+        return count, vectors

@@ -1,8 +1,9 @@
 """Merging the routes' candidates into one ranked list, and collapsing chunks into one hit per item.
 
-Each chunk has at most one dense route (see routing.py), whose calibrated evidence (a z-score, see
-calibration.py) ranks it against every other chunk, photos and passages alike. In the hybrid mode, BM25
-adds `lexical_weight` times the chunk's share of the best BM25 of this query: a strong lexical match can
+Each chunk has at most one dense route (see routing.py), whose calibrated evidence (a z-score above
+what chance reaches, see calibration.py) ranks it against every other chunk, photos and passages
+alike. In the hybrid mode, BM25 adds `lexical_weight` times the chunk's share of the best BM25 of this
+query: a strong lexical match can
 lift a chunk by that much and no more, so the dense route keeps deciding the order among chunks that
 match the words about equally, and lexical evidence alone cannot bury a strong dense match.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from anyseek.engine.search.calibration import bm25_score, evidence_score
+from anyseek.engine.search.calibration import UNSCORED, bm25_score, evidence_score
 from anyseek.engine.search.routing import Mode
 
 
@@ -20,7 +21,7 @@ class Evidence:
     """What the routes found for one chunk."""
 
     chunk_id: int
-    z: float | None = None  # dense evidence, in robust standard deviations above chance
+    z: float | None = None  # dense evidence: robust standard deviations above the route's chance ceiling
     similarity: float | None = None  # the dense route's raw cosine
     route: str | None = None  # the dense route's space
     bm25: float | None = None  # positive, higher is better
@@ -45,7 +46,7 @@ def merge(found: dict[int, Evidence], mode: Mode, lexical_weight: float) -> list
             out.append(ChunkScore(e.chunk_id, e.bm25, bm25_score(e.bm25), None, "lexical"))
             continue
         lexical = lexical_weight * (e.bm25 or 0.0) / best_bm25 if best_bm25 else 0.0
-        key = (e.z if e.z is not None else 0.0) + lexical
+        key = (e.z if e.z is not None else UNSCORED) + lexical
         names = [n for n in (e.route, "lexical" if lexical > 0 else None) if n]
         out.append(ChunkScore(e.chunk_id, key, evidence_score(key), e.similarity, "+".join(names)))
     return sorted(out, key=lambda c: (-c.key, c.chunk_id))

@@ -16,7 +16,7 @@ import numpy as np
 from anyseek.engine.errors import NoSpeechError, QueryError
 from anyseek.engine.records import ChunkKind, Hit, Moment, Query, QueryPart, SearchResults, Space
 from anyseek.engine.search import lexical
-from anyseek.engine.search.calibration import Calibration
+from anyseek.engine.search.calibration import Calibration, Null
 from anyseek.engine.search.fusion import Evidence, best_per_item, merge, strong_chunks
 from anyseek.engine.search.routing import Mode, Route, plan
 from anyseek.engine.settings import Settings
@@ -217,9 +217,9 @@ class Searcher:
         nulls = self._nulls(routes, encoded)
         for route in routes:
             scores, ids = self._dense(route, encoded.vectors[route.space], fetch, allowed, query)
-            median, spread = nulls[route]
+            null = nulls[route]
             for cosine, chunk_id in zip(scores.tolist(), ids.tolist()):
-                found[chunk_id] = Evidence(chunk_id, (cosine - median) / spread, cosine, route.name)
+                found[chunk_id] = Evidence(chunk_id, null.evidence(cosine), cosine, route.name)
             exhausted &= len(ids) < fetch
         if words:
             if found_words is None:
@@ -240,16 +240,16 @@ class Searcher:
                 self._score_unseen(found, unseen, found_words, routes, nulls, encoded, query.filters.min_similarity)
         return Candidates(found, exhausted, found_words.owners if words else {})
 
-    def _nulls(self, routes: list[Route], encoded: EncodedQuery) -> dict[Route, tuple[float, float]]:
+    def _nulls(self, routes: list[Route], encoded: EncodedQuery) -> dict[Route, Null]:
         """Each route's chance level and spread. Routes through one space share the widest spread: the
         modality gap shifts a space's cosines between kinds of targets, it does not make one kind's
         differences mean more, so a kind whose cosines happen to bunch up (images against passages) must
         not turn small differences into large evidence."""
         nulls = {route: self.calibration.null(route, encoded.vectors[route.space]) for route in routes}
         widest: dict[Space, float] = {}
-        for route, (_, spread) in nulls.items():
-            widest[route.space] = max(widest.get(route.space, 0.0), spread)
-        return {route: (median, widest[route.space]) for route, (median, _) in nulls.items()}
+        for route, null in nulls.items():
+            widest[route.space] = max(widest.get(route.space, 0.0), null.spread)
+        return {route: Null(null.median, widest[route.space], null.ceiling) for route, null in nulls.items()}
 
     def _dense(self, route: Route, vector, fetch: int, allowed, query: Query):
         selector = self.calibration.selector(route)
@@ -275,13 +275,12 @@ class Searcher:
             if not ids:
                 continue
             cosines = vectors[[row[c] for c in ids]] @ encoded.vectors[route.space]
-            median, spread = nulls[route]
             for chunk_id, cosine in zip(ids, cosines.tolist()):
                 if min_similarity is not None and cosine < min_similarity:
                     del found[chunk_id]
                     continue
                 entry = found[chunk_id]
-                entry.z, entry.similarity, entry.route = (cosine - median) / spread, cosine, route.name
+                entry.z, entry.similarity, entry.route = nulls[route].evidence(cosine), cosine, route.name
 
     def _hits(self, candidates: Candidates, mode: Mode, k: int, exclude: set[int], min_score) -> tuple[list, bool]:
         """The hits, and whether min_score cut the list (then looking deeper finds only lower scores)."""
