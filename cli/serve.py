@@ -22,7 +22,10 @@ def register(app: typer.Typer, open_engine, friendly) -> None:
         """Serve the index over HTTP until Ctrl-C: search, items, thumbnails, media, status, index jobs.
         Prints the page's address with the token; `anyseek search` and `status` use the server automatically."""
         from anyseek.cli import render
+        from anyseek.server.run import prefer_sleeping_threads
         from anyseek.server.run import serve as run_server
+
+        prefer_sleeping_threads()  # before open_engine loads FAISS
 
         def started(info) -> None:
             render.out.print(f"anyseek serving {engine.home} at {info.url} (pid {os.getpid()})", soft_wrap=True)

@@ -143,3 +143,30 @@ def test_a_file_naming_a_live_process_that_is_not_a_server_is_not_used(small_ind
         assert done.returncode == 0 and not through_server(done)
     finally:
         (home / "server.json").unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize(("preset", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_serve_asks_openmp_to_sleep_before_faiss_loads_and_keeps_a_users_choice(small_index, preset, expected):
+    """OpenMP reads OMP_WAIT_POLICY once, when FAISS or torch loads it: the serve command must set it
+    before opening the index. The probe stands in for the HTTP server and reports what it finds."""
+    _, home = small_index
+    probe = (
+        "import os, sys\n"
+        "import anyseek.server.run as run\n"
+        "real = run.prefer_sleeping_threads\n"
+        "def spy():\n"
+        "    print('loaded before:', sorted({'faiss', 'torch'} & set(sys.modules)))\n"
+        "    real()\n"
+        "run.prefer_sleeping_threads = spy\n"
+        "run.serve = lambda engine, *a, **k: print('policy:', os.environ.get('OMP_WAIT_POLICY'))\n"
+        "sys.argv = ['anyseek', '--index', sys.argv[1], 'serve']\n"
+        "from anyseek.cli.app import run as cli\n"
+        "cli()\n"
+    )
+    env = {k: v for k, v in cli_env().items() if k != "OMP_WAIT_POLICY"}
+    env |= {"OMP_WAIT_POLICY": preset} if preset else {}
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(home)], capture_output=True, text=True, env=env, timeout=180
+    )
+    assert done.returncode == 0, done.stderr
+    assert "loaded before: []" in done.stdout and f"policy: {expected}" in done.stdout, done.stdout
