@@ -149,8 +149,9 @@ class Hit:
     item_id: int
     path: str
     modality: Modality
-    # Calibrated, in [0, 1]: how far the match stands above chance for its route (see search/calibration.py),
-    # comparable across images, passages and speech; 0.5 is about three standard deviations above chance.
+    # Calibrated, in [0, 1]: how far the match stands above what chance reaches on its route (see
+    # search/calibration.py), comparable across images, passages and speech; 0.5 is one standard deviation
+    # above the best that an unrelated query's targets reach.
     score: float
     similarity: float | None  # raw cosine in the route's space; None for a lexical-only match
     chunk_id: int
