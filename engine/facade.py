@@ -61,6 +61,7 @@ from anyseek.engine.store.store import Store
 from anyseek.engine.vectors.catalog import VectorCatalog
 from anyseek.indexer.extract.audio import decode_audio
 from anyseek.indexer.extract.image import open_image, open_raw
+from anyseek.indexer.extract.video import sound_only
 from anyseek.indexer.pipeline import Indexer
 from anyseek.indexer.scan import normalize_root
 from anyseek.indexer.sniff import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, TEXT_EXTENSIONS, sniff_bytes, sniff_file
@@ -117,6 +118,14 @@ def _open_store(home: Path) -> Store:
             store.close()
             raise StorageError(f"cannot open the index at {home}: {exc.orig}") from None
     return store
+
+
+def _sniff_upload(head: bytes) -> Modality | None:
+    return sniff_bytes(head, "").modality
+
+
+def _sound_only(path: Path) -> bool:
+    return sound_only(os.fsencode(path))
 
 
 def _sniff_format(head: bytes, ext: str) -> str:
@@ -382,7 +391,7 @@ class Engine:
     def search_upload(self, data: bytes, text: str | None = None, *, max_bytes: int = uploads.MAX_UPLOAD_BYTES, **kw):
         """Search with an uploaded image or recording (type sniffed from the content), plus optional text
         in the query syntax with every term taken as text (an upload never names files on this machine)."""
-        with uploads.upload_part(data, lambda head: sniff_bytes(head, "").modality, max_bytes) as part:
+        with uploads.upload_part(data, _sniff_upload, _sound_only, max_bytes) as part:
             parts = self.parse_text(text) if text else []
             return self.search(parts=[*parts, part], **kw)
 
@@ -442,7 +451,9 @@ class Engine:
 
     @staticmethod
     def _sniff(path: Path) -> Modality | None:
-        return sniff_file(os.fsencode(path)).modality
+        """A query file's kind; a voice memo in a video container (sound, no picture) is a recording."""
+        modality = sniff_file(os.fsencode(path)).modality
+        return Modality.AUDIO if modality is Modality.VIDEO and _sound_only(path) else modality
 
     def _decode_query_audio(self, path: Path):
         return decode_audio(os.fsencode(path), self.settings.max_audio_seconds)

@@ -1,6 +1,7 @@
 """Query files sent by a client (an image or a recording), turned into a query part.
 
-The type is read from the content, never from the name or the declared content type; the bytes are
+The type is read from the content, never from the name or the declared content type (a WebM, Ogg or MP4
+container with sound and no picture is a recording, as the indexer takes it); the bytes are
 decoded later by the same safe decoders (pixel cap, audio length cap) as indexed files. A recording is
 written to a private temporary file for the audio decoder and removed when the search is done.
 """
@@ -20,11 +21,13 @@ MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # default cap; the server can lower or rais
 
 # sniff(head) -> the modality the content is, or None
 Sniff = Callable[[bytes], Modality | None]
+# sound_only(path) -> whether a container the sniff called a video holds sound and no picture
+SoundOnly = Callable[[Path], bool]
 
 
 @contextlib.contextmanager
 def upload_part(
-    data: bytes, sniff: Sniff, max_bytes: int = MAX_UPLOAD_BYTES, weight: float = 1.0
+    data: bytes, sniff: Sniff, sound_only: SoundOnly, max_bytes: int = MAX_UPLOAD_BYTES, weight: float = 1.0
 ) -> Iterator[QueryPart]:
     if not data:
         raise UploadError("the uploaded file is empty")
@@ -34,12 +37,14 @@ def upload_part(
     if modality is Modality.IMAGE:
         yield QueryPart(weight, image=bytes(data))
         return
-    if modality is not Modality.AUDIO:
+    if modality not in (Modality.AUDIO, Modality.VIDEO):
         raise UploadError("the uploaded file is not an image or a recording of a supported format")
     handle, name = tempfile.mkstemp(prefix="anyseek-upload-")  # mode 0600, not guessable
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+        if modality is Modality.VIDEO and not sound_only(Path(name)):
+            raise UploadError("the uploaded file is a video: search with a photo or a recording instead")
         yield QueryPart(weight, audio=Path(name))
     finally:
         with contextlib.suppress(FileNotFoundError):

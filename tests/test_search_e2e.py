@@ -7,7 +7,7 @@ import pytest
 
 from anyseek.engine.errors import QueryError
 from anyseek.engine.records import Modality, QueryPart
-from tests.conftest import SPEECH
+from tests.conftest import FIXTURES, SPEECH
 from tests.fuzzy import overlaps, sounds_like
 
 
@@ -64,6 +64,14 @@ def test_audio_query_is_transcribed_and_searches_everything(indexed, speech_mani
     results = eng.search(audio=SPEECH / "memo.m4a", k=5)
     assert sounds_like(results.transcripts[0], speech_manifest["files"]["memo.m4a"]["sentences"][0]["text"])
     assert "meeting.mp3" in paths(results)[:2]
+
+
+def test_a_voice_memo_in_a_video_container_named_in_a_query_is_heard(indexed):
+    """`anyseek search ./memo.webm`: sound and no picture is a recording, not text nor an unknown video."""
+    eng, _ = indexed
+    results = eng.search(parts=eng.parse(str(FIXTURES / "video" / "voice.webm")), k=5, modalities=["audio"])
+    assert results.transcripts and "weather" in results.transcripts[0].lower()
+    assert "weather.ogg" in paths(results)
 
 
 def test_image_query_finds_the_same_photo_first(indexed, shared_media):

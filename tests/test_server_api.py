@@ -9,6 +9,7 @@ import os
 import pytest
 from PIL import Image
 
+from tests.conftest import FIXTURES
 from tests.server_helpers import API, AUTH, client_for
 
 
@@ -124,6 +125,23 @@ def test_audio_upload_is_transcribed_and_searched(api, shared_media):
     body = response.json()
     assert "budget" in " ".join(body["transcripts"]).lower()
     assert "budget.wav" in paths_of(response)
+
+
+def test_a_voice_memo_in_a_video_container_is_a_recording(api):
+    """Phones and browsers record speech as WebM/Opus (or MP4): sound and no picture is a recording."""
+    data = (FIXTURES / "video" / "voice.webm").read_bytes()
+    response = api.post(f"{API}/search/upload", files={"file": ("memo", data)}, data={"k": "3", "types": "audio"})
+    assert response.status_code == 200, response.text
+    assert "weather" in " ".join(response.json()["transcripts"]).lower()
+    assert "weather.ogg" in paths_of(response)
+
+
+def test_a_video_upload_is_refused_with_one_line(api):
+    data = (FIXTURES / "video" / "silent.webm").read_bytes()
+    response = api.post(f"{API}/search/upload", files={"file": ("clip", data)}, data={"k": "3"})
+    assert response.status_code == 415, response.text
+    error = response.json()["error"]
+    assert error["code"] == "unsupported_media" and "video" in error["message"] and "\n" not in error["message"]
 
 
 def test_upload_combines_with_text_and_filters(api, shared_media):

@@ -69,6 +69,16 @@ def probe(source: bytes) -> tuple[bool, bool]:
         raise ExtractionError(f"cannot read video: {_reason(exc)} (damaged or truncated?)") from None
 
 
+def sound_only(source: bytes) -> bool:
+    """A container with sound and no picture (a voice memo in WebM, Ogg or MP4): a recording, not a video.
+    A file that cannot be probed is not one."""
+    try:
+        picture, sound = probe(source)
+    except ExtractionError:
+        return False
+    return sound and not picture
+
+
 def decode_video(source: bytes, rules: SampleRules, limits: VideoLimits, preprocess, side: int) -> DecodedVideo:
     """`preprocess` turns a PIL image into the model's input; frames are scaled to `side` (the shorter
     edge) before it, so it only crops and normalises."""
