@@ -10,10 +10,12 @@ Other apps embed anyseek through this class:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
@@ -388,12 +390,23 @@ class Engine:
             results = dataclasses.replace(results, warnings=results.warnings + warnings)
         return results
 
-    def search_upload(self, data: bytes, text: str | None = None, *, max_bytes: int = uploads.MAX_UPLOAD_BYTES, **kw):
+    def search_upload(
+        self,
+        data: bytes,
+        text: str | None = None,
+        *,
+        max_bytes: int = uploads.MAX_UPLOAD_BYTES,
+        exclusive: AbstractContextManager | None = None,
+        **kw,
+    ):
         """Search with an uploaded image or recording (type sniffed from the content), plus optional text
-        in the query syntax with every term taken as text (an upload never names files on this machine)."""
+        in the query syntax with every term taken as text (an upload never names files on this machine).
+        `exclusive` is held around the search itself but not while a recording is transcribed (seconds):
+        a server passes the lock that takes its searches in turn, and the others go on meanwhile."""
         with uploads.upload_part(data, _sniff_upload, _sound_only, max_bytes) as part:
-            parts = self.parse_text(text) if text else []
-            return self.search(parts=[*parts, part], **kw)
+            parts = self._searcher.hear([*(self.parse_text(text) if text else []), part])
+            with exclusive or contextlib.nullcontext():
+                return self.search(parts=parts, **kw)
 
     def warm(self) -> None:
         """For a long-lived process (a server, an app): load the models a text search needs now, and answer

@@ -95,6 +95,7 @@ class QueryPart:
     image: object | None = None  # a path, raw bytes or a PIL image
     audio: Path | None = None
     item_id: int | None = None
+    transcript: str | None = None  # what was heard in `audio`, once transcribed (Engine.search_upload)
 
     def __post_init__(self) -> None:
         given = [v is not None for v in (self.text, self.image, self.audio, self.item_id)]

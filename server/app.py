@@ -163,10 +163,9 @@ def _router() -> APIRouter:
 
         def run() -> dict:
             started = time.perf_counter()
-            with svc.search_lock:
-                results = svc.engine.search_upload(
-                    data, q, max_bytes=policy.max_upload_bytes, k=k, modalities=modalities
-                )
+            results = svc.engine.search_upload(
+                data, q, max_bytes=policy.max_upload_bytes, exclusive=svc.search_lock, k=k, modalities=modalities
+            )
             return search_out(results, q, round((time.perf_counter() - started) * 1000, 2), 0, 0.0)
 
         return await run_in_threadpool(run)  # the pool the other routes use: one queue for all searches

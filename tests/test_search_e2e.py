@@ -74,6 +74,28 @@ def test_a_voice_memo_in_a_video_container_named_in_a_query_is_heard(indexed):
     assert "weather.ogg" in paths(results)
 
 
+def test_an_uploaded_recording_is_transcribed_before_the_callers_turn_to_search(indexed, shared_media, monkeypatch):
+    """A server passes the lock that takes its searches in turn: transcribing (seconds) must happen
+    outside it, the search inside it."""
+    eng, _ = indexed
+    events = []
+
+    class Turn:
+        def __enter__(self):
+            events.append("turn")
+
+        def __exit__(self, *exc):
+            events.append("done")
+
+    speech = eng.encoders.speech
+    heard = speech.transcript
+    monkeypatch.setattr(speech, "transcript", lambda samples: events.append("hearing") or heard(samples))
+    data = (shared_media / "recordings" / "budget.wav").read_bytes()
+    results = eng.search_upload(data, "plans", exclusive=Turn(), k=3)
+    assert events == ["hearing", "turn", "done"]  # heard once, before its turn
+    assert "budget" in results.transcripts[0].lower() and "budget.wav" in paths(results)
+
+
 def test_image_query_finds_the_same_photo_first(indexed, shared_media):
     eng, _ = indexed
     hits = eng.search(image=shared_media / "photos" / "forest.png", k=3)

@@ -5,6 +5,7 @@ item."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import threading
@@ -111,8 +112,13 @@ class Searcher:
     def _words_early(self, query: Query, mode: Mode, fetch: int) -> Future | None:
         """A hybrid query of text searches its words in a thread while the models encode it: SQLite and
         the models release the GIL, so with a core to spare the words cost little time."""
-        texts = [part.text for part in query.parts if part.text is not None and part.weight > 0]
-        if mode is not Mode.HYBRID or not texts or any(part.audio is not None for part in query.parts):
+        texts = [part.text or part.transcript for part in query.parts if part.weight > 0]
+        texts = [text for text in texts if text is not None]
+        if (
+            mode is not Mode.HYBRID
+            or not texts
+            or any(p.audio is not None and p.transcript is None for p in query.parts)
+        ):
             return None  # a recording's words are known only once it is transcribed
         words = lexical.parse(texts)
         if not words:
@@ -159,6 +165,16 @@ class Searcher:
         encoded.covers_all = covers or set()
         return encoded
 
+    def hear(self, parts: list[QueryPart]) -> list[QueryPart]:
+        """The parts, each recording transcribed: the slow step of a spoken query, which needs neither the
+        vector indexes nor the store, so a caller can run it before taking its turn at searching."""
+        return [dataclasses.replace(p, transcript=self._heard(p)) if p.audio is not None else p for p in parts]
+
+    def _heard(self, part: QueryPart) -> str:
+        if part.transcript is not None:
+            return part.transcript
+        return self.encoders.speech.transcript(self._decode_audio(part.audio))
+
     def _holds_vectors(self, space: Space) -> bool:
         """An empty space (the joint space of a documents-only index, say) is not worth a model pass."""
         return space in self.catalog.dims and len(self.catalog.index(space, sync=False)) > 0
@@ -171,7 +187,7 @@ class Searcher:
                 encoded.words.append(part.text)
             return self._encode_text(lexical.unquoted(part.text)) if dense else {}
         if part.audio is not None:
-            transcript = self.encoders.speech.transcript(self._decode_audio(part.audio))
+            transcript = self._heard(part)
             encoded.transcripts.append(transcript)
             if not transcript:
                 raise NoSpeechError(f"no speech recognised in {part.audio}")
