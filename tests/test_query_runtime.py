@@ -111,3 +111,67 @@ def test_a_long_lived_process_answers_text_queries_with_the_models(encoders):
     long_lived = EncoderSet(specs, encoders.settings)
     long_lived.prefer_models()
     assert long_lived.for_text_query("joint") is long_lived.joint
+
+
+def test_the_torch_free_image_steps_give_open_clips_pixels(encoders):
+    from anyseek.engine.encoders import query_images
+
+    joint = encoders.joint
+    steps = query_images.describe_steps(joint._pil_steps)
+    assert steps and {s["op"] for s in steps} >= {"resize", "center_crop"}
+    mean, std = joint._mean_std
+    ours = query_images.QueryImageEncoder(joint.fingerprint, joint.dim, steps, mean, std, None)
+    for image in query_images.probe_images():
+        assert np.array_equal(ours.preprocess(image), joint.preprocess(image)), (image.size, image.mode)
+
+
+def test_the_exported_image_tower_embeds_like_the_model(encoders):
+    from anyseek.engine.encoders import query_images
+
+    specs = encoders.specs
+    key = query_runtime.joint_key(specs.joint_model, specs.joint_pretrained)
+    query_images.record(encoders.joint, key)
+    runtime = query_images.load(key, threads=1)
+    assert runtime is not None and runtime.fingerprint == encoders.joint.fingerprint
+    images = query_images.probe_images()[:3]
+    here = encoders.joint.encode_images(np.stack([encoders.joint.preprocess(i) for i in images]))
+    exported = runtime.encode_images(np.stack([runtime.preprocess(i) for i in images]))
+    assert np.sum(here * exported, axis=1).min() > 0.9999
+
+
+def test_a_fresh_process_answers_an_image_search_without_importing_torch(indexed, encoders, shared_media):
+    from anyseek.engine.encoders import query_images
+
+    engine, _ = indexed
+    specs = encoders.specs
+    query_images.record(encoders.joint, query_runtime.joint_key(specs.joint_model, specs.joint_pretrained))
+    photo = shared_media / "photos" / "forest.png"
+    here = {str(h.path): h.score for h in engine.search(image=photo, k=5)}
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        from anyseek import Engine
+        engine = Engine.open({str(engine.home)!r}, create=False, device="cpu")
+        hits = engine.search(image={str(photo)!r}, k=5)
+        print(json.dumps({{"hits": {{str(h.path): h.score for h in hits}},
+                          "heavy": sorted(set({HEAVY!r}) & set(sys.modules))}}))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    fresh = json.loads(done.stdout.strip().splitlines()[-1])
+    assert fresh["heavy"] == []
+    assert next(iter(fresh["hits"])).endswith("forest.png")  # the photo itself, cosine ~1
+    assert len(set(fresh["hits"]) & set(here)) >= 4
+    for path in set(fresh["hits"]) & set(here):
+        assert fresh["hits"][path] == pytest.approx(here[path], abs=1e-3)
+
+
+def test_a_transform_with_a_step_of_its_own_keeps_image_queries_on_the_model():
+    from anyseek.engine.encoders import query_images
+
+    class Posterize:
+        def __call__(self, image):
+            return image
+
+    assert query_images.describe_steps([Posterize()]) is None

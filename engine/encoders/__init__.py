@@ -71,6 +71,36 @@ class EncoderSet:
             query_runtime.record_joint(model, query_runtime.joint_key(specs.joint_model, specs.joint_pretrained))
         return model
 
+    def for_image_query(self):
+        """What embeds an image query in the joint space (preprocess + encode_images): the model when it is
+        loaded already; else its exported image tower on ONNX Runtime (see query_images.py); else the
+        model, loaded now, whose image tower is then exported for the next process."""
+        with self._lock:
+            if self._joint is not None:
+                return self._joint
+            if "joint-image" not in self._query:
+                self._query["joint-image"] = self._load_image_runtime()
+            runtime = self._query["joint-image"]
+        if runtime is not None:
+            return runtime
+        model = self.joint
+        if self._query_runtime_allowed("joint"):
+            from anyseek.engine.encoders import query_images, query_runtime
+
+            query_images.record(model, query_runtime.joint_key(self.specs.joint_model, self.specs.joint_pretrained))
+        return model
+
+    def _load_image_runtime(self):
+        if not self._query_runtime_allowed("joint"):
+            return None
+        from anyseek.engine.encoders import query_images, query_runtime
+
+        key = query_runtime.joint_key(self.specs.joint_model, self.specs.joint_pretrained)
+        runtime = query_images.load(key, self.settings.torch_threads or 1)
+        if runtime is not None:
+            self._on_load(runtime.fingerprint)  # the same checks as the model: it must be the index's
+        return runtime
+
     def prefer_models(self) -> None:
         """Text queries load the models from now on (Engine.warm: a long-lived process)."""
         self._models_preferred = True

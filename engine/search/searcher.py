@@ -201,7 +201,7 @@ class Searcher:
             image = self._open_image(source)
             if not self._holds_vectors(Space.JOINT):
                 return {}
-            joint = self.encoders.joint
+            joint = self.encoders.for_image_query()
             return {Space.JOINT: joint.encode_images(joint.preprocess(image)[None])[0]}
         return self._item_vectors(part.item_id, encoded)
 
