@@ -117,9 +117,9 @@ def test_the_torch_free_image_steps_give_open_clips_pixels(encoders):
     from anyseek.engine.encoders import query_images
 
     joint = encoders.joint
-    steps = query_images.describe_steps(joint._pil_steps)
+    pil_steps, (mean, std) = joint.transform_parts
+    steps = query_images.describe_steps(pil_steps)
     assert steps and {s["op"] for s in steps} >= {"resize", "center_crop"}
-    mean, std = joint._mean_std
     ours = query_images.QueryImageEncoder(joint.fingerprint, joint.dim, steps, mean, std, None)
     for image in query_images.probe_images():
         assert np.array_equal(ours.preprocess(image), joint.preprocess(image)), (image.size, image.mode)

@@ -108,6 +108,11 @@ class ClipEncoder:
         size = getattr(self.model.visual, "image_size", 224)
         return int(size[0] if isinstance(size, (tuple, list)) else size)
 
+    @property
+    def transform_parts(self) -> tuple[list, tuple[np.ndarray, np.ndarray] | None]:
+        """The eval transform as split_transform splits it (query_images.py writes it down torch-free)."""
+        return self._pil_steps, self._mean_std
+
     def preprocess(self, image) -> np.ndarray:
         """PIL image -> model input; thread-safe, runs in the decode workers.
 

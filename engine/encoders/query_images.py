@@ -171,11 +171,12 @@ def record(encoder, key: str) -> None:
 
 
 def _record(encoder, key: str) -> None:
-    steps = describe_steps(encoder._pil_steps) if encoder._mean_std is not None else None
-    if steps is None:
+    pil_steps, mean_std = encoder.transform_parts
+    steps = describe_steps(pil_steps) if mean_std is not None else None
+    if steps is None or mean_std is None:
         log.info("the joint model's image transform has no torch-free twin here; image queries load the model")
         return
-    mean, std = encoder._mean_std
+    mean, std = mean_std
     probes = probe_images()
     reference = np.stack([encoder.preprocess(image) for image in probes])
     path = cache_root() / "onnx" / f"{ROLE}-{key}.onnx"
