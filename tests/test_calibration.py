@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from anyseek.engine.records import Chunk, ChunkKind, EmbeddedChunk, Filters, Modality, Query, QueryPart, Space
-from anyseek.engine.search.calibration import ceiling
+from anyseek.engine.search.calibration import CEILING_FLOOR, ceiling
 from anyseek.engine.search.searcher import Searcher
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.database import DB_FILE
@@ -157,9 +157,13 @@ def test_many_unrelated_passages_do_not_outrank_a_photo_that_stands_out_from_few
         store.close()
 
 
-@pytest.mark.parametrize("targets", [50, 600, 20_000])
+@pytest.mark.parametrize("targets", [CEILING_FLOOR, 600, 20_000])
 def test_the_ceiling_is_where_the_best_of_that_many_chance_targets_lands(targets):
     rng = np.random.default_rng(targets)
     best = np.median([rng.standard_normal(targets).max() for _ in range(400)])
     assert ceiling(targets) == pytest.approx(best, abs=0.25)
     assert ceiling(10 * targets) > ceiling(targets)
+
+
+def test_routes_of_a_small_index_share_one_ceiling():
+    assert ceiling(5) == ceiling(40) == ceiling(CEILING_FLOOR) < ceiling(2 * CEILING_FLOOR)

@@ -57,14 +57,19 @@ def test_a_fresh_process_answers_a_text_search_without_importing_torch(indexed, 
     specs = encoders.specs
     # what the first search of an earlier process did after loading the models the slow way
     query_runtime.record_joint(encoders.joint, query_runtime.joint_key(specs.joint_model, specs.joint_pretrained))
-    query = "watering tomatoes in summer"
-    here = {str(h.path): h.score for h in engine.search(text=query, k=5)}
+    query = {"text": "watering tomatoes in summer"}
+    assert_same_hits_without_torch(engine, query)
+
+
+def assert_same_hits_without_torch(engine, query: dict) -> dict:
+    """`engine.search(**query, k=5)` in a fresh process imports none of HEAVY and finds what this one does."""
+    here = {str(h.path): h.score for h in engine.search(**query, k=5)}
     script = textwrap.dedent(
         f"""
         import json, sys
         from anyseek import Engine
         engine = Engine.open({str(engine.home)!r}, create=False, device="cpu")
-        hits = engine.search(text={query!r}, k=5)
+        hits = engine.search(**{query!r}, k=5)
         print(json.dumps({{"hits": {{str(h.path): h.score for h in hits}},
                           "heavy": sorted(set({HEAVY!r}) & set(sys.modules))}}))
         """
@@ -76,6 +81,7 @@ def test_a_fresh_process_answers_a_text_search_without_importing_torch(indexed, 
     assert len(set(fresh["hits"]) & set(here)) >= 4  # the same vectors: only near-ties may swap at the edge
     for path in set(fresh["hits"]) & set(here):
         assert fresh["hits"][path] == pytest.approx(here[path], abs=1e-3)
+    return fresh["hits"]
 
 
 def test_changed_weights_are_another_key(tmp_path):
@@ -146,25 +152,8 @@ def test_a_fresh_process_answers_an_image_search_without_importing_torch(indexed
     specs = encoders.specs
     query_images.record(encoders.joint, query_runtime.joint_key(specs.joint_model, specs.joint_pretrained))
     photo = shared_media / "photos" / "forest.png"
-    here = {str(h.path): h.score for h in engine.search(image=photo, k=5)}
-    script = textwrap.dedent(
-        f"""
-        import json, sys
-        from anyseek import Engine
-        engine = Engine.open({str(engine.home)!r}, create=False, device="cpu")
-        hits = engine.search(image={str(photo)!r}, k=5)
-        print(json.dumps({{"hits": {{str(h.path): h.score for h in hits}},
-                          "heavy": sorted(set({HEAVY!r}) & set(sys.modules))}}))
-        """
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    fresh = json.loads(done.stdout.strip().splitlines()[-1])
-    assert fresh["heavy"] == []
-    assert next(iter(fresh["hits"])).endswith("forest.png")  # the photo itself, cosine ~1
-    assert len(set(fresh["hits"]) & set(here)) >= 4
-    for path in set(fresh["hits"]) & set(here):
-        assert fresh["hits"][path] == pytest.approx(here[path], abs=1e-3)
+    hits = assert_same_hits_without_torch(engine, {"image": str(photo)})
+    assert next(iter(hits)).endswith("forest.png")  # the photo itself, cosine ~1
 
 
 def test_a_transform_with_a_step_of_its_own_keeps_image_queries_on_the_model():

@@ -37,6 +37,7 @@ from anyseek.engine.vectors.catalog import VectorCatalog
 SAMPLE = 512
 MIN_SPREAD = 1e-3  # a route whose sample is all one vector (a tiny index) still divides by something
 Z_MID, Z_SCALE = 1.0, 1.0
+CEILING_FLOOR = 100
 # A chunk no dense route scored (words alone found it, and its kind of target has no route in this query)
 # counts as the median of chance: about this far below a ceiling of some thousand targets.
 UNSCORED = -3.0
@@ -48,8 +49,12 @@ def evidence_score(evidence: float) -> float:
 
 
 def ceiling(targets: int) -> float:
-    """The z-score the best of `targets` unrelated targets reaches by chance (normal quantile 1 - 1/N)."""
-    return NormalDist().inv_cdf(1.0 - 1.0 / max(targets, 2))
+    """The z-score the best of `targets` unrelated targets reaches by chance (normal quantile 1 - 1/N),
+    counting at least CEILING_FLOOR targets: on a small index a route's median and spread come from a few
+    dozen cosines that include its matches, too rough for the ceilings' difference (a fraction of a
+    standard deviation) to mean anything, and there one exact match must not lose to a route that merely
+    has fewer targets."""
+    return NormalDist().inv_cdf(1.0 - 1.0 / max(targets, CEILING_FLOOR))
 
 
 @dataclass(frozen=True, slots=True)
