@@ -96,7 +96,7 @@ def test_changed_weights_are_another_key(tmp_path):
 
 def test_a_damaged_or_orphaned_manifest_means_loading_the_model(tmp_path, monkeypatch):
     monkeypatch.setenv("ANYSEEK_CACHE", str(tmp_path))
-    manifest = query_runtime._manifest_path("joint", "k")
+    manifest = query_runtime.manifest_path("joint", "k")
     manifest.parent.mkdir(parents=True)
     assert query_runtime.load("joint", "k", 1) is None  # nothing exported yet
     manifest.write_text("{not json")

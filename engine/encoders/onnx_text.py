@@ -138,6 +138,22 @@ def export_onnx(module, inputs: tuple, path: Path, dynamic_axes: dict) -> None:
             os.unlink(tmp)
 
 
+def export_tower(model, encode: str, sample, path: Path, input_name: str) -> None:
+    """`model.<encode>(x, normalize=True)` (open_clip's encode_text or encode_image) as an ONNX graph at
+    `path`, batch size dynamic."""
+    import torch
+
+    class Tower(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model  # a submodule: its weights become initialisers, not traced constants
+
+        def forward(self, inputs):
+            return getattr(self.model, encode)(inputs, normalize=True)
+
+    export_onnx(Tower(), (sample,), path, {input_name: {0: "batch"}})
+
+
 def _marker(path: Path) -> Path:
     return path.with_name(path.name + ".verified")
 

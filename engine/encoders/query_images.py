@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from anyseek.engine.encoders.base import Fingerprint
-from anyseek.engine.encoders.onnx_text import MIN_PROBE_COSINE, cache_root, cpu_session, export_onnx
-from anyseek.engine.encoders.query_runtime import MANIFEST_VERSION, _manifest_path, _recorded, _write_atomic
+from anyseek.engine.encoders.onnx_text import MIN_PROBE_COSINE, cache_root, cpu_session, export_tower
+from anyseek.engine.encoders.query_runtime import MANIFEST_VERSION, manifest_path, recorded, recording, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def probe_images() -> list:
 def load(key: str, threads: int) -> QueryImageEncoder | None:
     """The exported image tower for this key (query_runtime.joint_key), or None: use the model."""
     try:
-        manifest = json.loads(_manifest_path(ROLE, key).read_text())
+        manifest = json.loads(manifest_path(ROLE, key).read_text())
         if manifest.get("version") != MANIFEST_VERSION:
             return None
         session = cpu_session(Path(manifest["onnx"]), threads)
@@ -161,13 +161,10 @@ def load(key: str, threads: int) -> QueryImageEncoder | None:
 # --- recording (after the model was loaded the slow way for an image query) -------------------------------
 def record(encoder, key: str) -> None:
     """Export the joint model's image tower (a ClipEncoder on CPU) for torch-free image queries, once."""
-    if _recorded(ROLE, key):
+    if recorded(ROLE, key):
         return
-    try:
+    with recording(ROLE):
         _record(encoder, key)
-    except Exception as exc:  # noqa: BLE001 - an optional speed-up: a failure only keeps queries on PyTorch
-        log.info("the image tower stays on PyTorch for queries (%s)", exc)
-        log.debug("image query runtime export failed", exc_info=True)
 
 
 def _record(encoder, key: str) -> None:
@@ -200,25 +197,17 @@ def _record(encoder, key: str) -> None:
         "fingerprint": encoder.fingerprint.as_dict(),
         "min_probe_cosine": cosine,
     }
-    _write_atomic(_manifest_path(ROLE, key), json.dumps(manifest, indent=1).encode())
+    write_atomic(manifest_path(ROLE, key), json.dumps(manifest, indent=1).encode())
     log.info("image tower ready for torch-free queries (%s)", path)
 
 
 def _export_image_tower(encoder, path: Path, sample: np.ndarray) -> None:
     import torch
 
-    class ImageTower(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = encoder.model  # a submodule: its weights become initialisers, not traced constants
-
-        def forward(self, pixels):
-            return self.model.encode_image(pixels, normalize=True)
-
     # nn.MultiheadAttention's fused inference kernel has no ONNX form; the plain path computes the same
     fast = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)
     try:
-        export_onnx(ImageTower(), (torch.from_numpy(sample),), path, {"pixels": {0: "batch"}})
+        export_tower(encoder.model, "encode_image", torch.from_numpy(sample), path, "pixels")
     finally:
         torch.backends.mha.set_fastpath_enabled(fast)

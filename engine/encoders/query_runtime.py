@@ -32,7 +32,7 @@ from anyseek.engine.encoders.onnx_text import (
     PROBES,
     cache_root,
     cpu_session,
-    export_onnx,
+    export_tower,
     tokenizer_of,
 )
 
@@ -77,7 +77,7 @@ def joint_key(model_name: str, pretrained: str) -> str:
 
 def load(role: str, key: str, threads: int) -> QueryTextEncoder | None:
     """The exported text tower for this key, or None (not exported yet, or unusable: use the model)."""
-    manifest_file = _manifest_path(role, key)
+    manifest_file = manifest_path(role, key)
     try:
         manifest = json.loads(manifest_file.read_text())
         if manifest.get("version") != MANIFEST_VERSION:
@@ -120,15 +120,15 @@ def _feeds_for(tokenizer: dict, folder: Path):
 # --- recording (after a model was loaded the slow way) ----------------------------------------------
 def record_text(encoder, onnx_path: Path, key: str) -> None:
     """Describe the text model's verified ONNX export (a SentenceEncoder on CPU) for torch-free queries."""
-    if _recorded("text", key, onnx_path):
+    if recorded("text", key, onnx_path):
         return
-    with _recording("text"):
+    with recording("text"):
         tokenizer = encoder.model.tokenizer
         backend = tokenizer.backend_tokenizer
-        folder = _manifest_path("text", key).parent
+        folder = manifest_path("text", key).parent
         folder.mkdir(parents=True, exist_ok=True)
         tokenizer_file = f"text-{key}.tokenizer.json"
-        _write_atomic(folder / tokenizer_file, backend.to_str().encode())
+        write_atomic(folder / tokenizer_file, backend.to_str().encode())
         spec = {
             "kind": "wordpiece",
             "file": tokenizer_file,
@@ -146,9 +146,9 @@ def record_text(encoder, onnx_path: Path, key: str) -> None:
 
 def record_joint(encoder, key: str) -> None:
     """Export the joint model's text tower (a ClipEncoder on CPU) for torch-free queries, once."""
-    if _recorded("joint", key):
+    if recorded("joint", key):
         return
-    with _recording("joint"):
+    with recording("joint"):
         tokenizer = encoder.tokenizer
         clean = getattr(getattr(tokenizer, "clean_fn", None), "__name__", "")
         if type(tokenizer).__name__ != "SimpleTokenizer" or clean != "_clean_lower" or tokenizer.reduction_fn:
@@ -157,7 +157,7 @@ def record_joint(encoder, key: str) -> None:
         if getattr(tokenizer, "vocab_size", None) != 49408:  # extra special tokens: not OpenAI's vocabulary
             return
         spec = {"kind": "clip-bpe", "context_length": int(encoder.context_length)}
-        feeds = _feeds_for(spec, _manifest_path("joint", key).parent)
+        feeds = _feeds_for(spec, manifest_path("joint", key).parent)
         if not np.array_equal(feeds(QUERY_PROBES)["tokens"], tokenizer(QUERY_PROBES).numpy()):
             log.info("the torch-free CLIP tokenizer differs from open_clip's here; queries load the model")
             return
@@ -181,7 +181,7 @@ def _verify_and_write(role: str, key: str, onnx_path: Path, spec: dict, encoder,
         "fingerprint": fingerprint.as_dict(),
         "min_probe_cosine": cosine,
     }
-    _write_atomic(_manifest_path(role, key), json.dumps(manifest, indent=1).encode())
+    write_atomic(manifest_path(role, key), json.dumps(manifest, indent=1).encode())
     log.info("%s text tower ready for torch-free queries (%s)", role, onnx_path)
 
 
@@ -192,37 +192,29 @@ def _export_joint_text(encoder, path: Path) -> None:
     against seconds of loading torch; a warmed process uses the trimmed model, see Engine.warm)."""
     import torch
 
-    class TextTower(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = encoder.model  # a submodule: its weights become initialisers, not traced constants
-
-        def forward(self, tokens):
-            return self.model.encode_text(tokens, normalize=True)
-
     sample = torch.from_numpy(encoder.tokenizer(PROBES[:2]).numpy())
-    export_onnx(TextTower(), (sample,), path, {"tokens": {0: "batch"}})
+    export_tower(encoder.model, "encode_text", sample, path, "tokens")
 
 
 @contextlib.contextmanager
-def _recording(role: str):
+def recording(role: str):
     try:
         yield
     except Exception as exc:  # noqa: BLE001 - an optional speed-up: a failure only keeps queries on PyTorch
-        log.info("the %s text tower stays on PyTorch for queries (%s)", role, exc)
+        log.info("the %s tower stays on PyTorch for queries (%s)", role, exc)
         log.debug("query runtime export failed", exc_info=True)
 
 
 # --- small helpers ------------------------------------------------------------------------------------
-def _recorded(role: str, key: str, onnx_path: Path | None = None) -> bool:
+def recorded(role: str, key: str, onnx_path: Path | None = None) -> bool:
     try:
-        manifest = json.loads(_manifest_path(role, key).read_text())
+        manifest = json.loads(manifest_path(role, key).read_text())
     except (OSError, ValueError):
         return False
     return manifest.get("version") == MANIFEST_VERSION and onnx_path in (None, Path(manifest.get("onnx", "")))
 
 
-def _manifest_path(role: str, key: str) -> Path:
+def manifest_path(role: str, key: str) -> Path:
     return cache_root() / "query" / f"{role}-{key}.json"
 
 
@@ -256,7 +248,7 @@ def _clip_merges_file() -> Path:
     return Path(spec.origin).parent / "bpe_simple_vocab_16e6.txt.gz"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".write-")
     try:

@@ -3,9 +3,9 @@
 Each chunk has at most one dense route (see routing.py), whose calibrated evidence (a z-score above
 what chance reaches, see calibration.py) ranks it against every other chunk, photos and passages
 alike. In the hybrid mode, BM25 adds `lexical_weight` times the chunk's share of the best BM25 of this
-query: a strong lexical match can
-lift a chunk by that much and no more, so the dense route keeps deciding the order among chunks that
-match the words about equally, and lexical evidence alone cannot bury a strong dense match.
+query: a strong lexical match can lift a chunk by that much and no more, so the dense route keeps
+deciding the order among chunks that match the words about equally, and lexical evidence alone cannot
+bury a strong dense match.
 """
 
 from __future__ import annotations

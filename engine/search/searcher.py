@@ -114,11 +114,8 @@ class Searcher:
         the models release the GIL, so with a core to spare the words cost little time."""
         texts = [part.text or part.transcript for part in query.parts if part.weight > 0]
         texts = [text for text in texts if text is not None]
-        if (
-            mode is not Mode.HYBRID
-            or not texts
-            or any(p.audio is not None and p.transcript is None for p in query.parts)
-        ):
+        unheard = any(part.audio is not None and part.transcript is None for part in query.parts)
+        if mode is not Mode.HYBRID or not texts or unheard:
             return None  # a recording's words are known only once it is transcribed
         words = lexical.parse(texts)
         if not words:
