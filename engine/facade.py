@@ -61,12 +61,12 @@ from anyseek.engine.store.lock import WriterLock
 from anyseek.engine.store.migrations import SCHEMA_VERSION
 from anyseek.engine.store.store import Store
 from anyseek.engine.vectors.catalog import VectorCatalog
-from anyseek.indexer.extract.audio import decode_audio
-from anyseek.indexer.extract.image import open_image, open_raw
-from anyseek.indexer.extract.video import sound_only
 from anyseek.indexer.pipeline import Indexer
 from anyseek.indexer.scan import normalize_root
-from anyseek.indexer.sniff import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, TEXT_EXTENSIONS, sniff_bytes, sniff_file
+from anyseek.media.audio import decode_audio
+from anyseek.media.image import open_image, open_raw
+from anyseek.media.sniff import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, TEXT_EXTENSIONS, sniff_bytes, sniff_file
+from anyseek.media.video import sound_only
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from PIL import Image
 from anyseek.engine.records import Modality
 from anyseek.indexer import scan as scan_module
 from anyseek.indexer.scan import normalize_root, scan
-from anyseek.indexer.sniff import sniff_bytes, sniff_file
+from anyseek.media.sniff import sniff_bytes, sniff_file
 from tests.conftest import SPEECH
 
 

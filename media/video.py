@@ -20,9 +20,9 @@ import numpy as np
 from PIL import Image
 
 from anyseek.engine.errors import ExtractionError
-from anyseek.indexer.extract.audio import MIN_SAMPLES, AudioCollector
-from anyseek.indexer.extract.scenes import KeyframeGate, SampleRules, SceneSampler, spans
 from anyseek.indexer.workers import still_working
+from anyseek.media.audio import MIN_SAMPLES, AudioCollector
+from anyseek.media.scenes import KeyframeGate, SampleRules, SceneSampler, spans
 
 log = logging.getLogger(__name__)
 
