@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from anyseek.engine import media, uploads
+from anyseek.engine import item_files, uploads
 from anyseek.engine.arguments import (
     check_k,
     check_min_similarity,
@@ -424,18 +424,18 @@ class Engine:
             raise QueryError("a query needs at least one positive term")
         return parts
 
-    # --- items and their files (engine/media.py) ------------------------------------------------
-    def item(self, item_id: int) -> media.ItemInfo:
+    # --- items and their files (engine/item_files.py) -------------------------------------------
+    def item(self, item_id: int) -> item_files.ItemInfo:
         """An indexed item's metadata and chunks; ItemNotFoundError for an unknown id."""
-        return media.item_info(self.store, item_id)
+        return item_files.item_info(self.store, item_id)
 
-    def open_media(self, item_id: int) -> media.MediaFile:
+    def open_media(self, item_id: int) -> item_files.MediaFile:
         """The indexed file, opened and verified unchanged (MediaGoneError otherwise). Close it after use."""
-        return media.open_media(self.store, item_id, _sniff_format)
+        return item_files.open_media(self.store, item_id, _sniff_format)
 
     def thumbnail(self, item_id: int, size: int = 256) -> Path:
         """A cached JPEG thumbnail of an indexed image (EXIF orientation applied), made on first request."""
-        return media.thumbnail(
+        return item_files.thumbnail(
             self.store, self.home, item_id, size, _sniff_format, open_image, self.settings.max_image_pixels
         )
 
