@@ -18,12 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-
 from anyseek.engine.errors import ExtractionError, ItemNotFoundError, MediaGoneError
 from anyseek.engine.records import Chunk, Item, Modality
-from anyseek.engine.store.models import ChunkRow
-from anyseek.engine.store.store import Store, _chunk
+from anyseek.engine.store.store import Store
 
 THUMBNAIL_DIR = "thumbnails"
 THUMBNAIL_SIZES = (16, 1024)  # smallest and largest side a thumbnail may be asked for
@@ -81,10 +78,7 @@ class MediaFile:
 
 
 def item_info(store: Store, item_id: int) -> ItemInfo:
-    item = indexed_item(store, item_id)
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(ChunkRow).where(ChunkRow.item_id == item_id).order_by(ChunkRow.ordinal)).all()
-    return ItemInfo(item, tuple(_chunk(row) for row in rows))
+    return ItemInfo(indexed_item(store, item_id), tuple(store.item_chunks(item_id)))
 
 
 def indexed_item(store: Store, item_id: int) -> Item:
