@@ -61,6 +61,7 @@ from anyseek.engine.store.lock import WriterLock
 from anyseek.engine.store.migrations import SCHEMA_VERSION
 from anyseek.engine.store.store import Store
 from anyseek.engine.vectors.catalog import VectorCatalog
+from anyseek.engine.writer import IndexWriter
 from anyseek.indexer.pipeline import Indexer
 from anyseek.indexer.scan import normalize_root
 from anyseek.media.audio import decode_audio
@@ -143,6 +144,7 @@ class Engine:
         settings = self.settings
         fingerprints = store.get_meta("fingerprints", {})
         self.catalog = VectorCatalog(home, store, _stored_dims(fingerprints))
+        self.writer = IndexWriter(store, self.catalog)
         if encoders is None:
             encoders = EncoderSet(self.specs, settings, on_load=self._check_fingerprint)
         elif encoders.specs != self.specs:
@@ -294,8 +296,8 @@ class Engine:
             run_id = self.store.start_run("index")
             status, report = "failed", IndexReport()
             try:
-                self.catalog.load_all()
-                indexer = Indexer(self.store, self.catalog, self.encoders, self.settings, self.home)
+                self.writer.load()
+                indexer = Indexer(self.writer, self.encoders, self.settings, self.home)
                 report = indexer.run(list(paths), on_progress, prune=prune, retry_failed=retry_failed)
                 status = "interrupted" if report.interrupted else "completed"
             except KeyboardInterrupt:
@@ -320,11 +322,11 @@ class Engine:
         """Forget the given files or everything under the given folders. Returns the number of items."""
         self._check_writable()
         with WriterLock(self.home):
-            self.catalog.load_all()
+            self.writer.load()
             items = self.store.items_under([normalize_root(p) for p in paths])
             if items:
-                self.catalog.apply(self.store.delete_items([item.id for item in items.values()]))
-                self.catalog.save()
+                self.writer.delete_items([item.id for item in items.values()])
+                self.writer.save()
         return len(items)
 
     # --- searching ------------------------------------------------------------------------------
