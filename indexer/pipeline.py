@@ -19,6 +19,7 @@ from pathlib import Path
 
 from anyseek.engine.records import FileError, IndexReport, Item, Progress, display_path
 from anyseek.engine.settings import Settings
+from anyseek.engine.store.items import normalize_root
 from anyseek.engine.store.store import ItemWrite
 from anyseek.engine.writer import IndexWriter
 from anyseek.indexer.batch import EmbedBatch
@@ -27,7 +28,7 @@ from anyseek.indexer.extract import decode_image_here
 from anyseek.indexer.gpu_jpeg import DeferredJpegs
 from anyseek.indexer.lazy_models import LazyJoint, LazyWindow, ModelLoads
 from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
-from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, normalize_root, scan
+from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, scan
 from anyseek.indexer.workers import DecodePool, DecodeTimeout, plan_decoding
 
 log = logging.getLogger(__name__)

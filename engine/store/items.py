@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from pathlib import Path
 
 from sqlalchemy import Engine, bindparam, func, or_, select
 
@@ -12,6 +14,12 @@ from anyseek.engine.store.rows import item_record
 
 # Built once: SQLAlchemy memoises a statement's cache key on the object (see chunks.py).
 _ITEMS_WITH_HASH = select(ItemRow).where(ItemRow.content_hash == bindparam("content_hash"), ItemRow.status == "ok")
+
+
+def normalize_root(path: Path | str | bytes) -> bytes:
+    """A path as items are keyed: absolute, user expanded, raw bytes (a non-UTF-8 name round-trips)."""
+    raw = os.fsencode(path)
+    return os.path.abspath(os.path.expanduser(raw))
 
 
 def under(roots: Iterable[bytes]):
