@@ -81,3 +81,8 @@ class UploadTooLargeError(UploadError):
 
 class JobNotFoundError(JobError):
     """No index job has the given id."""
+
+
+class ManifestError(AnyseekError):
+    """A record manifest cannot be read at all (missing, not text, no header, no records). A broken row is
+    not this: it is reported, and the other rows are read."""
