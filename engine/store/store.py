@@ -51,10 +51,12 @@ class ItemWrite:
     error: str | None = None
     ignored: bool = False  # no supported type: remembered so unchanged re-runs need not open it again
     captured_at: float | None = None  # UTC epoch seconds (EXIF DateTimeOriginal, container metadata)
+    attached: bool = False  # a subtitle file whose cues are its video's (indexer/companions.py)
+    member: bool = False  # a message of a mailbox file, stored at `<mailbox path>/<n>`
 
     @property
     def status(self) -> str:
-        return "error" if self.error else "ignored" if self.ignored else "ok"
+        return "error" if self.error else "ignored" if self.ignored else "attached" if self.attached else "ok"
 
 
 @dataclass(slots=True)
@@ -121,6 +123,10 @@ def _chunk(row) -> Chunk:
         row.end_s,
         row.id,
         row.page,
+        row.slide,
+        row.sheet,
+        row.row,
+        row.row_end,
     )
 
 
@@ -131,6 +137,18 @@ def _under(roots: Iterable[bytes]):
         prefix = root if root.endswith(b"/") else root + b"/"
         clauses += [ItemRow.path == root, func.substr(ItemRow.path, 1, len(prefix)) == prefix]
     return or_(*clauses)
+
+
+def _members_of(path: bytes):
+    """The items stored inside a file (a mailbox's messages, `<path>/<n>`): a range on the path index."""
+    return (ItemRow.path > path + b"/") & (ItemRow.path < path + b"0")  # "0" is the byte after "/"
+
+
+def _member_ids(conn: Connection, paths: Iterable[bytes]) -> list[int]:
+    ids: list[int] = []
+    for path in paths:
+        ids += conn.execute(select(ItemRow.id).where(_members_of(path))).scalars().all()
+    return ids
 
 
 class Store:
@@ -220,10 +238,14 @@ class Store:
         with self.engine.begin() as conn:
             paths = [write.path for write in writes]
             replaced: list[int] = []
+            replaced_paths: list[bytes] = []
             for start in range(0, len(paths), 500):
                 where = ItemRow.path.in_(paths[start : start + 500])
-                replaced += conn.execute(select(ItemRow.id).where(where)).scalars().all()
-            changes.removed += self._delete_item_ids(conn, replaced)
+                for row in conn.execute(select(ItemRow.id, ItemRow.path).where(where)):
+                    replaced.append(row.id)
+                    replaced_paths.append(row.path)
+            replaced += _member_ids(conn, replaced_paths)  # a mailbox read again (or failing) replaces its messages
+            changes.removed += self._delete_item_ids(conn, list(dict.fromkeys(replaced)))
             rows = [
                 {
                     "path": write.path,
@@ -266,6 +288,10 @@ class Store:
                 "start_s": c.chunk.start_s,
                 "end_s": c.chunk.end_s,
                 "page": c.chunk.page,
+                "slide": c.chunk.slide,
+                "sheet": c.chunk.sheet,
+                "row": c.chunk.row,
+                "row_end": c.chunk.row_end,
             }
             for item_id, c in chunks
         ]
@@ -311,8 +337,13 @@ class Store:
             other = conn.execute(select(ItemRow.id).where(ItemRow.path == path)).scalar_one_or_none()
             if other is not None and other != item_id:
                 changes.removed += self._delete_item_ids(conn, [other])
+            old = conn.execute(select(ItemRow.path).where(ItemRow.id == item_id)).scalar_one()
             conn.execute(update(ItemRow).where(ItemRow.id == item_id).values(path=path, size=size, mtime_ns=mtime_ns))
             lexical.rename(conn, item_id, path)
+            for member in conn.execute(select(ItemRow.id, ItemRow.path).where(_members_of(old))).all():
+                new = path + member.path[len(old) :]  # a mailbox's messages move with it
+                conn.execute(update(ItemRow).where(ItemRow.id == member.id).values(path=new))
+                lexical.rename(conn, member.id, new)
             self._bump(conn)
         return changes
 
@@ -321,7 +352,20 @@ class Store:
             conn.execute(update(ItemRow).where(ItemRow.id == item_id).values(size=size, mtime_ns=mtime_ns))
 
     def copy_item(self, source: Item, write: ItemWrite) -> VectorChanges:
-        """A duplicate of an indexed file: reuse its chunks and vectors instead of running the models."""
+        """A duplicate of an indexed file: reuse its chunks and vectors instead of running the models (a
+        mailbox's messages too)."""
+        writes = [self._copied(source, write)]
+        for member in self.items_inside(source.path):
+            suffix = member.path[len(source.path) :]
+            copy = ItemWrite(write.path + suffix, 0, write.mtime_ns, member.content_hash, None, member=True)
+            writes.append(self._copied(member, copy))
+        return self.write_items(writes)
+
+    def items_inside(self, path: bytes) -> list[Item]:
+        with self.engine.connect() as conn:
+            return [_item(row) for row in conn.execute(select(ItemRow).where(_members_of(path)))]
+
+    def _copied(self, source: Item, write: ItemWrite) -> ItemWrite:
         with self.engine.connect() as conn:
             chunk_rows = conn.execute(
                 select(ChunkRow).where(ChunkRow.item_id == source.id).order_by(ChunkRow.ordinal)
@@ -334,7 +378,7 @@ class Store:
             by_chunk.setdefault(row.chunk_id, {})[Space(row.space)] = np.frombuffer(row.data, np.float16)
         write.chunks = [EmbeddedChunk(_chunk(r), by_chunk.get(r.id, {})) for r in chunk_rows]
         write.modality, write.captured_at = source.modality, source.captured_at
-        return self.write_items([write])
+        return write
 
     # --- vectors --------------------------------------------------------------------------------
     def chunk_ids(self, space: Space) -> np.ndarray:
