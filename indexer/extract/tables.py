@@ -104,16 +104,19 @@ def table_passages(
 
 def _row_lines(rows: Iterable[Row]) -> Iterator[tuple[int, str]]:
     header: tuple[str, ...] | None = None
+    header_row, data_rows = 0, 0
     for row in rows:
         cells = [" ".join(cell.split())[:MAX_CELL_CHARS] for cell in row.cells]
         if not any(cells):
             continue
-        if header is None:
-            header = tuple(cell or f"column {i}" for i, cell in enumerate(cells, 1))
-            yield row.number, "; ".join(cell for cell in cells if cell)
+        if header is None:  # not a line of its own: every row below carries its column names
+            header, header_row = tuple(cell or f"column {i}" for i, cell in enumerate(cells, 1)), row.number
             continue
         names = header + tuple(f"column {i}" for i in range(len(header) + 1, len(cells) + 1))
+        data_rows += 1
         yield row.number, "; ".join(f"{name}: {cell}" for name, cell in zip(names, cells) if cell)
+    if header is not None and not data_rows:  # a one-line table: its only row is its text
+        yield header_row, "; ".join(cell for cell in header if not cell.startswith("column "))
 
 
 def _pack(lines: list[tuple[int, str]], count_tokens, max_tokens: int) -> Iterator[tuple[int, int, str]]:

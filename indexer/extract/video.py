@@ -144,6 +144,7 @@ class _Decoder:
             if packet.stream is self.video:
                 self._video_packet(packet)
             elif packet.stream is self.tracks.stream:
+                self._packet_time(packet)  # credits may be subtitled past the last frame: not a truncation
                 self.tracks.add(packet)
             elif self.collector and packet.size:
                 self._packet_time(packet)
