@@ -54,6 +54,12 @@ def decoder_versions() -> str:
     return ", ".join(parts)
 
 
+def _unclaimed(missing: list[Item], claimed: set[int]) -> list[Item]:
+    """The missing items that no moved file claimed; a moved mailbox's messages moved with it."""
+    moved = {item.path for item in missing if item.id in claimed}
+    return [item for item in missing if item.id not in claimed and os.path.dirname(item.path) not in moved]
+
+
 class Indexer:
     def __init__(self, store: Store, catalog: VectorCatalog, encoders, settings: Settings, home: Path) -> None:
         self.store, self.catalog, self.encoders, self.settings = store, catalog, encoders, settings
@@ -85,7 +91,7 @@ class Indexer:
         try:
             self._process(todo, claims, report, progress)
             if not report.interrupted:
-                self._delete_missing([item for item in missing if item.id not in claims.claimed], report)
+                self._delete_missing(_unclaimed(missing, claims.claimed), report)
                 self.store.set_meta("decoders", versions)
         except KeyboardInterrupt:
             report.interrupted = True

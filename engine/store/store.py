@@ -354,6 +354,7 @@ class Store:
     def copy_item(self, source: Item, write: ItemWrite) -> VectorChanges:
         """A duplicate of an indexed file: reuse its chunks and vectors instead of running the models (a
         mailbox's messages too)."""
+        source = self.find_item(item_id=source.id) or source  # moved meanwhile (this run): its members did too
         writes = [self._copied(source, write)]
         for member in self.items_inside(source.path):
             suffix = member.path[len(source.path) :]
