@@ -130,7 +130,7 @@ class Preparer:
         entry = result.entry
         if entry.size > self.settings.max_file_bytes:
             raise ExtractionError(f"file is {entry.size / 2**30:.1f} GB, over the cap (setting max_file_bytes)")
-        result.content_hash = hash_file(entry.path, entry.companions)
+        result.content_hash = hash_file(entry.path, entry.companions) if entry.companions else hash_file(entry.path)
         if entry.attached_to is not None:
             result.outcome = Outcome.ATTACHED
             return
