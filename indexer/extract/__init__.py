@@ -106,11 +106,13 @@ def extract(
         window = window or joint
         return Extracted(Modality.TEXT, split_passages(text, window.count_tokens, window.max_tokens))
     if sniffed.modality in (Modality.AUDIO, Modality.VIDEO):
+        # the window itself, not its figures: reading max_tokens would load a text model for a file that may
+        # turn out broken, or have no subtitles at all
         window = window or joint
         cues = sidecar_cues(companions)
         if sniffed.modality is Modality.AUDIO:
-            return extract_recording(path, settings, TextWindow(window.count_tokens, window.max_tokens), cues)
-        return extract_video(path, joint, settings, TextWindow(window.count_tokens, window.max_tokens), cues)
+            return extract_recording(path, settings, window, cues)
+        return extract_video(path, joint, settings, window, cues)
     raise ExtractionError(sniffed.problem or "unsupported file type")
 
 
@@ -125,7 +127,7 @@ def video_rules(settings: Settings) -> tuple[SampleRules, VideoLimits]:
     return rules, VideoLimits(settings.max_video_seconds, settings.max_video_pixels)
 
 
-def extract_recording(path: bytes, settings: Settings, window: TextWindow, cues: list) -> Extracted:
+def extract_recording(path: bytes, settings: Settings, window: TokenWindow, cues: list) -> Extracted:
     """A recording's sound for Whisper, unless subtitles beside it already say what is said (and the
     setting subtitles_replace_speech lets them)."""
     chunks = timed_chunks([], cues, window)
@@ -135,7 +137,7 @@ def extract_recording(path: bytes, settings: Settings, window: TextWindow, cues:
 
 
 def extract_video(
-    path: bytes, joint: JointPreprocessor, settings: Settings, window: TextWindow, cues: list | None = None
+    path: bytes, joint: JointPreprocessor, settings: Settings, window: TokenWindow, cues: list | None = None
 ) -> Extracted:
     """Frames where the picture changes, subtitle cues (from files beside it or its own text track), plus
     the sound track for Whisper. A container with sound and no picture (an audio-only mp4 or webm) is a

@@ -42,6 +42,9 @@ def sound_policy(subtitles_replace_speech: bool, have_cues: bool) -> str:
     return "never" if have_cues else "unless-subtitled"
 
 
-def timed_chunks(frames: list[Chunk], cues: list[Cue], window: TextWindow) -> list[Chunk]:
-    """Frames first (batch.py pairs frame i with chunk ordinal i), then the cues."""
-    return frames + cue_chunks(cues, window, first_ordinal=len(frames))
+def timed_chunks(frames: list[Chunk], cues: list[Cue], window) -> list[Chunk]:
+    """Frames first (batch.py pairs frame i with chunk ordinal i), then the cues. `window` (the encoders'
+    token window) is only asked for its figures when there are cues: asking may load a model."""
+    if not cues:
+        return frames
+    return frames + cue_chunks(cues, TextWindow(window.count_tokens, window.max_tokens), first_ordinal=len(frames))
