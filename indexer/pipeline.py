@@ -113,6 +113,9 @@ class Indexer:
             previous = known.get(entry.path)
             unchanged = previous and previous.size == entry.size and previous.mtime_ns == entry.mtime_ns
             unchanged = unchanged and entry.path not in redo and not role_changed(entry, previous)
+            # a file of no known type is looked at again by new decoders: they may read it now (a README
+            # was ignored before text was recognised by content)
+            unchanged = unchanged and not (retry and previous.status == "ignored")
             if unchanged and previous.status != "error":
                 report.unchanged += 1
             elif unchanged and not retry:

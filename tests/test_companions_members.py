@@ -124,3 +124,21 @@ def test_mailbox_messages_follow_their_mailbox(tmp_path, open_engine):
     (root / "copy").write_text("not a mailbox any more, only a note about otters\n")
     engine.index([root])
     assert _messages(engine, root) == ["copy"]
+
+
+def test_files_ignored_by_older_decoders_are_looked_at_again(tmp_path, open_engine):
+    from anyseek.engine.store.store import ItemWrite
+
+    folder = tmp_path / "doc"
+    folder.mkdir()
+    readme = folder / "README"
+    readme.write_text("The harbour ferry leaves at seven.\n")
+    engine = open_engine()
+    engine.index([folder])
+    info = readme.stat()
+    # as an anyseek from before text by content left it: ignored, under other decoders' versions
+    engine.store.write_items([ItemWrite(os.fsencode(readme), info.st_size, info.st_mtime_ns, "x", None, ignored=True)])
+    engine.store.set_meta("decoders", "anyseek 0.1.0, pillow 9.0.0, av 10.0.0")
+    report = engine.index([folder])
+    assert report.updated == 1 and engine.store.find_item(path=os.fsencode(readme)).status == "ok"
+    assert engine.index([folder]).unchanged == 1  # and once looked at, it is left alone
