@@ -118,3 +118,16 @@ def test_an_index_of_the_previous_schema_gains_the_location_columns(tmp_path):
         columns = {row[1] for row in db.execute("PRAGMA table_info(chunks)")}
         assert {"slide", "sheet", "row", "row_end"} <= columns
         assert db.execute("SELECT count(*) FROM chunks WHERE slide IS NULL AND row IS NULL").fetchone()[0] == before
+
+
+def test_a_cue_that_stops_mid_sentence_joins_the_next_and_keeps_its_start():
+    from anyseek.indexer.extract.subtitles import Cue, cue_chunks
+
+    cues = [Cue(1.0, 2.0, "The keeper lit"), Cue(2.1, 3.5, "the lamp at dusk."), Cue(3.6, 4.0, "Then"),
+            Cue(9.0, 10.0, "a storm came.")]  # fmt: skip
+    chunks = cue_chunks(cues, TextWindow(lambda text: len(text.split()), 50))
+    assert [(c.text, c.start_s, c.end_s) for c in chunks] == [
+        ("The keeper lit the lamp at dusk.", 1.0, 3.5),
+        ("Then", 3.6, 4.0),  # a pause of five seconds ends a sentence as surely as a full stop
+        ("a storm came.", 9.0, 10.0),
+    ]
