@@ -30,6 +30,11 @@ FORMAT_EXTENSIONS = {
     ".ass": "ass",
     ".ssa": "ass",
 }
+# Text that is not for reading: photo editors' metadata sidecars beside every picture (XMP, Apple's AAE),
+# vector drawings, source maps, lock files, and keys and certificates (never put a private key in an
+# index). Setting text_extensions reads any of them all the same.
+NOT_FOR_READING = frozenset({".xmp", ".aae", ".svg", ".map", ".lock", ".pem", ".key", ".crt", ".csr", ".p12"})
+PEM = b"-----BEGIN "
 SUBTITLE_EXTENSIONS = frozenset(ext for ext, kind in FORMAT_EXTENSIONS.items() if kind in ("srt", "vtt", "ass"))
 SAMPLE_BYTES = 8192
 # C0 controls that text does not hold (tab, newline, vertical tab, form feed, carriage return and escape
@@ -50,6 +55,8 @@ MAN_NAME = re.compile(r"\.[1-9][a-z]*$")  # ls.1, git-log.1, printf.3posix
 def text_format(sample: bytes, ext: str, inner_name: str = "") -> str | None:
     """The format of a text file ("text" for plain text), or None when the content is not text. `ext` is
     the file's extension in lower case; `inner_name` the name without ".gz" for a compressed file."""
+    if ext in NOT_FOR_READING or sample.lstrip().startswith(PEM):
+        return None
     structured = _structured(sample, ext, inner_name)
     if structured in ("rtf",):
         return structured  # RTF is 7-bit ASCII with its own escapes: the control test does not apply

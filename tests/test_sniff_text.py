@@ -131,3 +131,10 @@ def test_a_cue_that_stops_mid_sentence_joins_the_next_and_keeps_its_start():
         ("Then", 3.6, 4.0),  # a pause of five seconds ends a sentence as surely as a full stop
         ("a storm came.", 9.0, 10.0),
     ]
+
+
+def test_text_that_is_not_for_reading_is_ignored_unless_asked_for():
+    xmp = b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"></x:xmpmeta>'
+    assert sniff_bytes(xmp, ".xmp").modality is None  # beside every photo a photographer edits
+    assert sniff_bytes(b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n", "").modality is None
+    assert sniff_bytes(xmp, ".xmp", frozenset({".xmp"})).format == "text"
