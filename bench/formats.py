@@ -28,11 +28,11 @@ import time
 from pathlib import Path
 
 from bench.common import ROOT, Result, log
+from bench.formats_video import TEST_MODELS
 
 MAIN_PYTHON = os.environ.get("MAIN_PYTHON", "/work/main/.venv/bin/python")
 WORDS = ("river harbour lantern orchard glacier meadow violin copper falcon tulip granite saffron pebble "
          "thunder cedar walnut comet velvet ember quartz willow beacon maple prism").split()  # fmt: skip
-TEST_MODELS = {"joint_model": "ViT-S-32", "joint_pretrained": "random", "device": "cpu"}
 
 
 def _sentence(rng: random.Random) -> str:
@@ -66,23 +66,9 @@ def decode_rate(python: str, folder: Path, rounds: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-_ENCODERS = []
-
-
-def encoders():
-    """One set of models for every run (loaded once, Whisper included), as a long-lived process has."""
-    if not _ENCODERS:
-        from anyseek.engine.encoders import EncoderSet
-        from anyseek.engine.settings import ModelSpecs, load_settings
-
-        settings = load_settings(Path("/nonexistent"), TEST_MODELS)
-        models = {k: v for k, v in TEST_MODELS.items() if k != "device"}
-        _ENCODERS.append(EncoderSet(ModelSpecs(**models), settings))
-    return _ENCODERS[0]
-
-
 def index_seconds(folder: Path, **settings) -> tuple[float, dict]:
     from anyseek.engine import Engine
+    from bench.formats_video import encoders
 
     with tempfile.TemporaryDirectory(prefix="anyseek-bench-formats-") as home:
         engine = Engine.open(home, encoders=encoders(), **TEST_MODELS, **settings)

@@ -16,6 +16,21 @@ FIXTURES = ROOT / "tests" / "fixtures"
 TEST_MODELS = {"joint_model": "ViT-S-32", "joint_pretrained": "random", "device": "cpu"}
 
 
+_ENCODERS = []
+
+
+def encoders():
+    """One set of models for every run (loaded once, Whisper included), as a long-lived process has."""
+    if not _ENCODERS:
+        from anyseek.engine.encoders import EncoderSet
+        from anyseek.engine.settings import ModelSpecs, load_settings
+
+        settings = load_settings(Path("/nonexistent"), TEST_MODELS)
+        models = {k: v for k, v in TEST_MODELS.items() if k != "device"}
+        _ENCODERS.append(EncoderSet(ModelSpecs(**models), settings))
+    return _ENCODERS[0]
+
+
 def long_talk(target: Path, repeats: int) -> list[tuple[float, float, str]]:
     """talk.mp4 played `repeats` times in a row (packets copied, timestamps shifted), and the true times of
     its sentences in the result."""
@@ -40,7 +55,6 @@ def long_talk(target: Path, repeats: int) -> list[tuple[float, float, str]]:
 
 def _index(folder: Path, **settings) -> tuple[float, list]:
     from anyseek.engine import Engine
-    from bench.formats import encoders
 
     with tempfile.TemporaryDirectory(prefix="anyseek-bench-video-") as home:
         engine = Engine.open(home, encoders=encoders(), **TEST_MODELS, **settings)

@@ -21,7 +21,7 @@ from anyseek.indexer.extract.parsed import Parsed, TextWindow
 from anyseek.indexer.extract.text import decode_text
 
 PATH_FORMATS = frozenset({"pdf", "docx", "epub", "html", "odt", "ods", "odp", "pptx", "xlsx", "mbox", "gz"})
-TEXT_READERS = {"rtf": "rtf_text", "tex": "tex_text", "org": "org_text", "roff": "roff_text"}
+MARKED_UP = frozenset({"rtf", "tex", "org", "roff"})  # richtext.py
 
 
 def read_document(path: bytes, fmt: str, window: TextWindow, max_chars: int) -> Parsed:
@@ -55,10 +55,11 @@ def _read_path(path: bytes, fmt: str, window: TextWindow, max_chars: int) -> Par
 
 
 def read_bytes(data: bytes, fmt: str, window: TextWindow, max_chars: int) -> Parsed:
-    if fmt in TEXT_READERS:
-        from anyseek.indexer.extract import richtext
+    if fmt in MARKED_UP:
+        from anyseek.indexer.extract.richtext import org_text, roff_text, rtf_text, tex_text
 
-        return Parsed(_split(getattr(richtext, TEXT_READERS[fmt])(data), window, fmt.upper()))
+        read = {"rtf": rtf_text, "tex": tex_text, "org": org_text, "roff": roff_text}[fmt]
+        return Parsed(_split(read(data), window, fmt.upper()))
     if fmt in ("csv", "tsv"):
         from anyseek.indexer.extract.tables import csv_sheet, table_passages
 
