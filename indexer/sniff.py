@@ -35,6 +35,9 @@ ODF_MIMETYPES = {
     b"application/vnd.oasis.opendocument.presentation": "odp",
 }
 OOXML_PARTS = {"word/document.xml": "docx", "ppt/presentation.xml": "pptx", "xl/workbook.xml": "xlsx"}
+ZIP_KINDS = {".docx": "a Word document", ".pptx": "a PowerPoint deck", ".xlsx": "an Excel workbook",
+             ".epub": "an EPUB book", ".odt": "an OpenDocument text", ".ods": "an OpenDocument spreadsheet",
+             ".odp": "an OpenDocument presentation"}  # fmt: skip
 GZIP_MAGIC = b"\x1f\x8b\x08"
 RAW_VARIANT_MAGIC = (b"IIRO", b"IIRS", b"MMOR", b"IIU\x00")  # Olympus ORF, Panasonic RW2
 EPUB_MIMETYPE = b"mimetypeapplication/epub+zip"
@@ -165,7 +168,7 @@ def _office_zip(path: bytes, ext: str) -> Sniffed:
     if {"mimetype", "META-INF/container.xml"} <= names:
         return Sniffed(Modality.TEXT, "epub")
     if ext in DOCUMENT_EXTENSIONS:
-        return Sniffed(None, "", f"named {ext} but this zip archive is not an office document or EPUB book")
+        return Sniffed(None, "", f"named {ext} but this zip archive is not {ZIP_KINDS.get(ext, 'an office document')}")
     return Sniffed(None, "")
 
 
