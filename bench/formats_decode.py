@@ -34,7 +34,7 @@ class Words:
 def main() -> None:
     from anyseek.engine.settings import Settings
     from anyseek.indexer.extract import extract
-    from anyseek.indexer.sniff import sniff_file
+    from anyseek.media.sniff import sniff_file
 
     folder, rounds = Path(sys.argv[1]), int(sys.argv[2])
     paths = sorted(os.fsencode(p) for p in folder.rglob("*") if p.is_file())

@@ -16,8 +16,8 @@ from collections.abc import Iterable
 
 from anyseek.engine.records import Item
 from anyseek.indexer.scan import FileEntry
-from anyseek.indexer.sniff import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS
-from anyseek.indexer.sniff_text import SUBTITLE_EXTENSIONS
+from anyseek.media.sniff import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS
+from anyseek.media.sniff_text import SUBTITLE_EXTENSIONS
 
 MEDIA_EXTENSIONS = VIDEO_EXTENSIONS | AUDIO_EXTENSIONS
 ATTACHED = "attached"  # the item status of a subtitle file paired with its video

@@ -1,4 +1,4 @@
-"""Text recognised by content (indexer/sniff_text.py), the formats told apart by their bytes, the setting
+"""Text recognised by content (media/sniff_text.py), the formats told apart by their bytes, the setting
 for users' own text extensions, and the schema step that stores slides, sheets and rows."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pytest
 
 from anyseek.engine.errors import ExtractionError
 from anyseek.engine.records import Modality
-from anyseek.indexer.extract.formats import read_document
-from anyseek.indexer.extract.parsed import TextWindow
-from anyseek.indexer.sniff import sniff_bytes, sniff_file
-from anyseek.indexer.sniff_text import looks_like_text
+from anyseek.media.formats import read_document
+from anyseek.media.parsed import TextWindow
+from anyseek.media.sniff import sniff_bytes, sniff_file
+from anyseek.media.sniff_text import looks_like_text
 from tests.conftest import FIXTURES
 
 FRENCH = "Le garçon a mangé une crème brûlée près du château, à côté de l'église."
@@ -121,7 +121,7 @@ def test_an_index_of_the_previous_schema_gains_the_location_columns(tmp_path):
 
 
 def test_a_cue_that_stops_mid_sentence_joins_the_next_and_keeps_its_start():
-    from anyseek.indexer.extract.subtitles import Cue, cue_chunks
+    from anyseek.media.subtitles import Cue, cue_chunks
 
     cues = [Cue(1.0, 2.0, "The keeper lit"), Cue(2.1, 3.5, "the lamp at dusk."), Cue(3.6, 4.0, "Then"),
             Cue(9.0, 10.0, "a storm came.")]  # fmt: skip

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from anyseek.engine.errors import ExtractionError
 from anyseek.engine.records import Chunk, ChunkKind
-from anyseek.indexer.extract.parsed import TextWindow
-from anyseek.indexer.extract.text import decode_text
+from anyseek.media.parsed import TextWindow
+from anyseek.media.text import decode_text
 
 SENTENCE_END = (".", "!", "?", "…", '."', '!"', '?"', "♪")
 MAX_GAP_S = 1.0

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from anyseek.engine.errors import ExtractionError
 from anyseek.engine.records import Chunk, ChunkKind
-from anyseek.indexer.extract.text import decode_text
+from anyseek.media.text import decode_text
 
 MAX_CELL_CHARS = 500  # a cell holding a whole essay still counts, but a row stays readable
 ROW_SEPARATOR = "\n"

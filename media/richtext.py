@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from anyseek.engine.errors import ExtractionError
-from anyseek.indexer.extract.text import decode_text
+from anyseek.media.text import decode_text
 
 # LaTeX commands whose argument is a reference, a file or metadata, not prose: dropped with it.
 TEX_DROPPED = (

@@ -17,8 +17,8 @@ import tempfile
 import zlib
 
 from anyseek.engine.errors import ExtractionError
-from anyseek.indexer.extract.parsed import Parsed, TextWindow
-from anyseek.indexer.extract.text import decode_text
+from anyseek.media.parsed import Parsed, TextWindow
+from anyseek.media.text import decode_text
 
 PATH_FORMATS = frozenset({"pdf", "docx", "epub", "html", "odt", "ods", "odp", "pptx", "xlsx", "mbox", "gz"})
 MARKED_UP = frozenset({"rtf", "tex", "org", "roff"})  # richtext.py
@@ -32,15 +32,15 @@ def read_document(path: bytes, fmt: str, window: TextWindow, max_chars: int) -> 
 
 def _read_path(path: bytes, fmt: str, window: TextWindow, max_chars: int) -> Parsed:
     if fmt in ("pdf", "docx", "epub", "html"):
-        from anyseek.indexer.extract.documents import document_passages
+        from anyseek.media.documents import document_passages
 
         return Parsed(document_passages(path, fmt, window.split, max_chars))
     if fmt == "odt":
-        from anyseek.indexer.extract.opendocument import odt_text
+        from anyseek.media.opendocument import odt_text
 
         return Parsed(_split(odt_text(path, max_chars), window, "OpenDocument text"))
     if fmt in ("pptx", "odp"):
-        from anyseek.indexer.extract.slides import slide_passages
+        from anyseek.media.slides import slide_passages
 
         slides = _deck(path, fmt)
         _check_size(sum(map(len, slides)), max_chars)
@@ -48,7 +48,7 @@ def _read_path(path: bytes, fmt: str, window: TextWindow, max_chars: int) -> Par
     if fmt in ("xlsx", "ods"):
         return _spreadsheet(path, fmt, window, max_chars)
     if fmt == "mbox":
-        from anyseek.indexer.extract.mail import mbox_parsed
+        from anyseek.media.mail import mbox_parsed
 
         return mbox_parsed(path, window, lambda data, name: attachment_text(data, name, window, max_chars), max_chars)
     return _gunzip(path, window, max_chars)
@@ -56,50 +56,50 @@ def _read_path(path: bytes, fmt: str, window: TextWindow, max_chars: int) -> Par
 
 def read_bytes(data: bytes, fmt: str, window: TextWindow, max_chars: int) -> Parsed:
     if fmt in MARKED_UP:
-        from anyseek.indexer.extract.richtext import org_text, roff_text, rtf_text, tex_text
+        from anyseek.media.richtext import org_text, roff_text, rtf_text, tex_text
 
         read = {"rtf": rtf_text, "tex": tex_text, "org": org_text, "roff": roff_text}[fmt]
         return Parsed(_split(read(data), window, fmt.upper()))
     if fmt in ("csv", "tsv"):
-        from anyseek.indexer.extract.tables import csv_sheet, table_passages
+        from anyseek.media.tables import csv_sheet, table_passages
 
         chunks = table_passages([csv_sheet(data, fmt == "tsv")], window.count_tokens, window.max_tokens, max_chars)
         return Parsed(_nonempty(chunks, "table"))
     if fmt == "eml":
-        from anyseek.indexer.extract.mail import eml_parsed
+        from anyseek.media.mail import eml_parsed
 
         return eml_parsed(data, window, lambda data, name: attachment_text(data, name, window, max_chars))
     if fmt in ("srt", "vtt", "ass"):
-        from anyseek.indexer.extract.subtitles import cue_chunks, file_cues
+        from anyseek.media.subtitles import cue_chunks, file_cues
 
         return Parsed(cue_chunks(file_cues(data, fmt), window))
     return Parsed(_split(decode_text(data), window, "text"))
 
 
 def _spreadsheet(path: bytes, fmt: str, window: TextWindow, max_chars: int) -> Parsed:
-    from anyseek.indexer.extract.tables import table_passages
+    from anyseek.media.tables import table_passages
 
     if fmt == "ods":
-        from anyseek.indexer.extract.opendocument import ods_sheets as sheets
+        from anyseek.media.opendocument import ods_sheets as sheets
     else:
-        from anyseek.indexer.extract.tables import xlsx_sheets as sheets
+        from anyseek.media.tables import xlsx_sheets as sheets
     chunks = table_passages(sheets(path), window.count_tokens, window.max_tokens, max_chars)
     return Parsed(_nonempty(chunks, "spreadsheet"))
 
 
 def _deck(path: bytes, fmt: str) -> list[str]:
     if fmt == "odp":
-        from anyseek.indexer.extract.opendocument import odp_slides
+        from anyseek.media.opendocument import odp_slides
 
         return odp_slides(path)
-    from anyseek.indexer.extract.slides import pptx_slides
+    from anyseek.media.slides import pptx_slides
 
     return pptx_slides(path)
 
 
 def _gunzip(path: bytes, window: TextWindow, max_chars: int) -> Parsed:
     """A compressed text file is read as the file it holds, named without its `.gz`."""
-    from anyseek.indexer.sniff_text import text_format
+    from anyseek.media.sniff_text import text_format
 
     try:
         with gzip.open(path, "rb") as fh:
@@ -118,7 +118,7 @@ def _gunzip(path: bytes, window: TextWindow, max_chars: int) -> Parsed:
 def attachment_text(data: bytes, name: str, window: TextWindow, max_chars: int) -> str | None:
     """An email attachment's text when its format is one anyseek reads (sniffed from its bytes, as any
     file is), else None. Path-based readers get it through a temporary file."""
-    from anyseek.indexer.sniff import sniff_file
+    from anyseek.media.sniff import sniff_file
 
     suffix = os.path.splitext(os.path.basename(name))[1][:16]
     with tempfile.NamedTemporaryFile(prefix="anyseek-attachment-", suffix=suffix) as tmp:

@@ -16,9 +16,9 @@ from collections.abc import Callable
 from email.message import EmailMessage
 
 from anyseek.engine.errors import ExtractionError
-from anyseek.indexer.extract.markup import html_to_text
-from anyseek.indexer.extract.parsed import Member, Parsed, TextWindow
-from anyseek.indexer.extract.text import decode_text
+from anyseek.media.markup import html_to_text
+from anyseek.media.parsed import Member, Parsed, TextWindow
+from anyseek.media.text import decode_text
 
 # (attachment bytes, its file name) -> its text, or None when its format is not one anyseek reads
 AttachmentReader = Callable[[bytes, str], str | None]

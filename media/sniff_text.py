@@ -117,7 +117,7 @@ def looks_like_text(sample: bytes) -> bool:
 
 
 def _legacy_encoding_is_sure(sample: bytes) -> bool:
-    from anyseek.indexer.extract.text import western
+    from anyseek.media.text import western
 
     if western(sample) is not None:
         return True

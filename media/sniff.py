@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from anyseek.engine.records import Modality
-from anyseek.indexer.sniff_text import SAMPLE_BYTES, text_format
+from anyseek.media.sniff_text import SAMPLE_BYTES, text_format
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 AUDIO_EXTENSIONS = {".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac"}
@@ -24,7 +24,7 @@ TEXT_EXTENSIONS = {".txt", ".md", ".markdown", ".rst", ".text"}
 MARKUP_EXTENSIONS = {".md", ".markdown", ".rst"}
 RAW_EXTENSIONS = {".dng", ".cr2", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".pef", ".srw"}
 DOCUMENT_EXTENSIONS = {".pdf", ".docx", ".epub", ".html", ".htm", ".xhtml", ".odt", ".ods", ".odp", ".pptx", ".xlsx"}
-# Text formats with a reader of their own (indexer/extract/formats.py); plain "text" is split as it is.
+# Text formats with a reader of their own (media/formats.py); plain "text" is split as it is.
 DOCUMENT_FORMATS = frozenset(
     {"pdf", "docx", "epub", "html", "odt", "ods", "odp", "pptx", "xlsx", "rtf", "tex", "org", "roff", "csv", "tsv",
      "eml", "mbox", "srt", "vtt", "ass", "gz"}
@@ -50,7 +50,7 @@ HTML_START = re.compile(
 )
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".avi", ".3gp", ".3g2"}
 # ISO media brands of video files (phones: "qt  " on iPhones, mp42/isom on Android). A container with no
-# picture inside turns out a recording when it is opened (indexer/extract/video.py probe).
+# picture inside turns out a recording when it is opened (media/video.py probe).
 VIDEO_MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ", b"M4VH"}
 VIDEO_MP4_BRANDS |= {b"M4VP", b"qt  ", b"XAVC", b"MSNV", b"mmp4", b"dash", b"f4v ", b"3gp4", b"3gp5", b"3gp6"}
 VIDEO_MP4_BRANDS |= {b"3g2a", b"3ge6", b"3gs7", b"CAEP"}

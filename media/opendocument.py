@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from xml.parsers.expat import ExpatError
 
 from anyseek.engine.errors import ExtractionError
-from anyseek.indexer.extract.tables import Row, Sheet
+from anyseek.media.tables import Row, Sheet
 
 MAX_REPEAT = 256  # a repeated row or cell beyond this is the sheet's padding to its edge, not data
 

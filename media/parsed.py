@@ -1,4 +1,4 @@
-"""What a document reader hands back (indexer/extract/formats.py): passages, and for formats that hold
+"""What a document reader hands back (media/formats.py): passages, and for formats that hold
 several dated things (a mailbox), members that become items of their own."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from anyseek.engine.records import Chunk
-from anyseek.indexer.extract.text import split_passages
+from anyseek.media.text import split_passages
 
 
 @dataclass(frozen=True, slots=True)

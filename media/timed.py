@@ -8,9 +8,9 @@ import os
 
 from anyseek.engine.errors import ExtractionError
 from anyseek.engine.records import Chunk, display_path
-from anyseek.indexer.extract.parsed import TextWindow
-from anyseek.indexer.extract.subtitles import Cue, cue_chunks, file_cues
-from anyseek.indexer.sniff_text import text_format
+from anyseek.media.parsed import TextWindow
+from anyseek.media.sniff_text import text_format
+from anyseek.media.subtitles import Cue, cue_chunks, file_cues
 
 log = logging.getLogger(__name__)
 MAX_SUBTITLE_BYTES = 16 * 2**20  # a feature film's subtitles are ~100 KB
