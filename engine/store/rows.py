@@ -50,4 +50,5 @@ def chunk_record(row) -> Chunk:
         row.end_s,
         row.id,
         row.page,
+        row.field,
     )
