@@ -28,6 +28,8 @@ class ChunkKind(StrEnum):
     PASSAGE = "passage"  # a span of a text document, with character offsets
     SPEECH = "speech"  # a time window of a recording (or a video's sound track), with its transcript
     FRAME = "frame"  # a picture of a video, with its time (start) and the next kept frame's (end)
+    # a subtitle cue (a subtitle file, or a video's text track or sidecar file), with its start and end
+    CUE = "cue"
     # A record's early-fusion vector (one per space: the weighted mean of its parts'); no text, never shown
     RECORD = "record"
 
@@ -67,6 +69,10 @@ class Chunk:
     end_s: float | None = None
     id: int | None = None
     page: int | None = None  # 1-based page of a paginated document (PDF)
+    slide: int | None = None  # 1-based slide of a deck (PPTX, ODP)
+    sheet: str | None = None  # the sheet of a workbook (XLSX, ODS)
+    row: int | None = None  # first and last 1-based row of a table's passage (XLSX, ODS, CSV; the header is row 1)
+    row_end: int | None = None
     field: str | None = None  # a record's chunk: the manifest field (part) it comes from
 
 
@@ -212,6 +218,10 @@ class Hit:
     page: int | None = None  # 1-based, for paginated documents
     captured_at: float | None = None  # UTC epoch seconds, where the file records when it was taken
     moments: tuple[Moment, ...] = ()  # timed items: the strong moments, best first (this hit's own included)
+    slide: int | None = None  # 1-based, for slide decks
+    sheet: str | None = None  # for workbooks
+    row: int | None = None  # 1-based first and last row, for tables (spreadsheets, CSV)
+    row_end: int | None = None
     # A record (modality "record"): its id in its manifest, its label, its metadata and its parts
     record_id: str | None = None
     label: str | None = None
@@ -243,6 +253,10 @@ class Hit:
             "char_start": self.char_start,
             "char_end": self.char_end,
             "page": self.page,
+            "slide": self.slide,
+            "sheet": self.sheet,
+            "row": self.row,
+            "row_end": self.row_end,
             "captured_at": iso_time(self.captured_at),
             **({"moments": [m.to_dict() for m in self.moments]} if self.moments else {}),
             **(self._record_fields() if self.record_id is not None else {}),

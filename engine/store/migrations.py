@@ -44,6 +44,16 @@ def m004_video_frames(conn: Connection) -> None:
     makes it refuse such an index with its clear "newer schema" message instead. Nothing to alter."""
 
 
+def m005_slides_sheets_rows_cues(conn: Connection) -> None:
+    """chunks.slide (decks), chunks.sheet, chunks.row and chunks.row_end (spreadsheets, CSV), and the `cue`
+    chunk kind (subtitles: no column, but an older anyseek must refuse a kind it does not know). Idempotent:
+    a fresh index made by m001 from the current models has the columns already."""
+    have = _columns(conn, "chunks")
+    for column, kind in (("slide", "INTEGER"), ("sheet", "TEXT"), ("row", "INTEGER"), ("row_end", "INTEGER")):
+        if column not in have:
+            conn.execute(text(f"ALTER TABLE chunks ADD COLUMN {column} {kind}"))
+
+
 _V5_RECORDS = (
     """CREATE TABLE IF NOT EXISTS records (
         item_id INTEGER NOT NULL,
@@ -73,7 +83,7 @@ _V5_RECORDS = (
 )
 
 
-def m005_records(conn: Connection) -> None:
+def m006_records(conn: Connection) -> None:
     """Records (rows of a manifest, engine/manifest.py): the records and record_parts tables, and
     chunks.field, the part a record's chunk comes from. Idempotent: a fresh index made by m001 from the
     current models has them already."""
@@ -88,7 +98,8 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     m002_lexical,
     m003_pages_and_capture_dates,
     m004_video_frames,
-    m005_records,
+    m005_slides_sheets_rows_cues,
+    m006_records,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
