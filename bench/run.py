@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.run [--only NAME ...] [--quick] [--out bench-results/results.json]
 
-Names: images, decode, reindex, speech, video, query, ann, txtai, quality. --quick uses small sizes (a smoke
+Names: images, decode, reindex, speech, video, query, ann, txtai, quality, records. --quick uses small sizes (a smoke
 run of a few minutes; its figures mean little). Every goal is a ratio measured side by side within one run.
 """
 
@@ -29,6 +29,7 @@ MODULES = {
     "txtai": "bench.txtai_compare",
     "quality": "bench.quality",
     "formats": "bench.formats",
+    "records": "bench.records",
 }
 
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # the engine's light modules must not pay for numpy's or PIL'
     from PIL import Image
 
     from anyseek.engine.encoders.base import Fingerprint
+    from anyseek.engine.manifest import Manifest
     from anyseek.engine.records import IndexReport, Modality, Progress
     from anyseek.engine.settings import ModelSpecs
 
@@ -99,5 +100,13 @@ class Indexer(Protocol):
         paths: list[Path | str],
         on_progress: Callable[[Progress], None] | None = None,
         prune: bool = False,
+        retry_failed: bool = False,
+    ) -> IndexReport: ...
+
+    def run_records(
+        self,
+        manifest: Manifest,
+        collection: str,
+        on_progress: Callable[[Progress], None] | None = None,
         retry_failed: bool = False,
     ) -> IndexReport: ...

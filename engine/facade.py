@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -29,11 +29,13 @@ from anyseek.engine.arguments import (
     check_text,
     missing_file_warnings,
     parse_modalities,
+    parse_weights,
 )
 from anyseek.engine.contracts import Encoders
 from anyseek.engine.dates import DateLike, to_epoch
 from anyseek.engine.errors import IndexNotFoundError, QueryError, StorageError
 from anyseek.engine.index_models import SPACE_OF_ROLE, stored_dims
+from anyseek.engine.manifest import DEFAULT_LABEL_FIELD, read_manifest
 from anyseek.engine.records import (
     FileError,
     Filters,
@@ -54,11 +56,17 @@ from anyseek.engine.store.migrations import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 
+DEFAULT_COLLECTION = "records"  # the collection of records given as dicts, when no name is given
+
 
 def _mode(mode: str | None) -> str | None:
     if mode is not None and mode not in SEARCH_MODES:
         raise QueryError(f"search mode must be one of {', '.join(SEARCH_MODES)}, got {mode!r}")
     return mode
+
+
+def _weights(weights: Mapping[str, float] | str | None) -> tuple[tuple[str, float], ...]:
+    return tuple(parse_weights(dict(weights) if isinstance(weights, Mapping) else weights).items()) if weights else ()
 
 
 def _spaces(spaces: Iterable[str] | None) -> tuple[Space, ...] | None:
@@ -130,13 +138,46 @@ class Engine:
         A file that failed before and has not changed since is not decoded again (it stays in the report's
         errors and in `status`), unless `retry_failed=True` or anyseek or its decoders changed since.
         No model is loaded until a file has decoded and needs one."""
+        paths = list(paths)
+        return self._write_run(
+            "index", lambda: self._parts.indexer.run(paths, on_progress, prune=prune, retry_failed=retry_failed)
+        )
+
+    def index_records(
+        self,
+        records: str | os.PathLike | Iterable[Mapping[str, object]],
+        on_progress: Callable[[Progress], None] | None = None,
+        *,
+        label_field: str = DEFAULT_LABEL_FIELD,
+        collection: str | None = None,
+        base: str | os.PathLike | None = None,
+        retry_failed: bool = False,
+    ) -> IndexReport:
+        """Index a record collection: a JSONL or CSV manifest, or an iterable of dicts, one record per row
+        with a unique `id` (see engine/manifest.py and docs/records.md). A string naming an existing file
+        (relative to the manifest's folder, or to `base` for dicts) is a file part, any other string a text
+        part; numbers, booleans and null are metadata; `label_field` is the record's class. Incremental and
+        crash-safe like `index`: changed rows and part files are embedded again, ids no longer present
+        leave the index. A collection is the manifest's path, or `collection` (default "records" for
+        dicts). Broken rows are in the report's errors, doubtful values in its warnings."""
+        manifest = read_manifest(records, label_field=label_field, base=base)
+        if collection is None:
+            is_file = isinstance(records, (str, os.PathLike))
+            collection = os.fsdecode(normalize_root(records)) if is_file else DEFAULT_COLLECTION
+        return self._write_run(
+            "index-records",
+            lambda: self._parts.indexer.run_records(manifest, collection, on_progress, retry_failed=retry_failed),
+        )
+
+    def _write_run(self, command: str, run: Callable[[], IndexReport]) -> IndexReport:
+        """A writing run under the writer lock, logged in the runs table whatever its end."""
         self._check_writable()
         with WriterLock(self.home):
-            run_id = self.store.start_run("index")
+            run_id = self.store.start_run(command)
             status, report = "failed", IndexReport()
             try:
                 self.writer.load()
-                report = self._parts.indexer.run(list(paths), on_progress, prune=prune, retry_failed=retry_failed)
+                report = run()
                 status = "interrupted" if report.interrupted else "completed"
             except KeyboardInterrupt:
                 status = "interrupted"
@@ -157,15 +198,19 @@ class Engine:
             )
 
     def remove(self, paths: Iterable[str | os.PathLike]) -> int:
-        """Forget the given files or everything under the given folders. Returns the number of items."""
+        """Forget the given files, everything under the given folders, and the records of the given
+        manifests. Returns the number of items."""
         self._check_writable()
         with WriterLock(self.home):
             self.writer.load()
-            items = self.store.items_under([normalize_root(p) for p in paths])
-            if items:
-                self.writer.delete_items([item.id for item in items.values()])
+            roots = [normalize_root(p) for p in paths]
+            ids = [item.id for item in self.store.items_under(roots).values()]
+            for root in roots:  # a manifest's path names its records
+                ids += [record.item_id for record in self.store.collection_records(os.fsdecode(root)).values()]
+            if ids:
+                self.writer.delete_items(ids)
                 self.writer.save()
-        return len(items)
+        return len(ids)
 
     # --- searching ------------------------------------------------------------------------------
     def parse(self, expression: str) -> list[QueryPart]:
@@ -189,6 +234,9 @@ class Engine:
         spaces: Iterable[str] | None = None,
         after: DateLike | None = None,
         before: DateLike | None = None,
+        fusion: str | None = None,
+        join: str | None = None,
+        weights: Mapping[str, float] | str | None = None,
     ) -> SearchResults:
         """Search everything with text, an image (path, bytes or PIL image), a recording, an indexed item
         (id or path: "more like this") or weighted `parts`; all given inputs are combined. `mode`: hybrid
@@ -196,9 +244,11 @@ class Engine:
         calibrated score (0-1), `min_similarity` below that raw cosine. `spaces` limits the dense search
         to those spaces (to measure one route alone, see engine/evaluation.py). `after` (inclusive) and
         `before` (exclusive) keep items captured in that span (`"2024-05-01"`, a date, a datetime or UTC
-        epoch seconds); items without a capture date drop out. `modalities`: "image", "text", "audio" or
-        several of them. Bad arguments raise QueryError (a missing file: QueryFileNotFoundError) with the
-        message the CLI prints."""
+        epoch seconds); items without a capture date drop out. `modalities`: "image", "text", "audio",
+        "video", "record" or several of them. Records (docs/records.md): `fusion` "early" or "late",
+        `join` of late-fused part scores "sum", "max" or "mean", `weights` per field ({"caption": 0.3} or
+        "caption=0.3"); None: the settings'. Bad arguments raise QueryError (a missing file:
+        QueryFileNotFoundError) with the message the CLI prints."""
         parts = list(parts)
         if text is not None:
             parts.append(QueryPart(text=check_text(text)))
@@ -224,7 +274,7 @@ class Engine:
         if len(self.catalog.dims) < len(SPACE_OF_ROLE):
             self._learn_dims()  # a writer may have stored a space's first vectors since this index opened
         self.catalog.refresh()
-        query = Query(tuple(parts), check_k(k), filters, _mode(mode), _spaces(spaces))
+        query = Query(tuple(parts), check_k(k), filters, _mode(mode), _spaces(spaces), fusion, join, _weights(weights))
         results = self._searcher.search(query)
         if warnings := missing_file_warnings(parts, self.decoder.known_extensions):
             results = dataclasses.replace(results, warnings=results.warnings + warnings)

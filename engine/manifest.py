@@ -84,13 +84,22 @@ class ManifestProblem:
     message: str
     record_id: str | None = None
 
+    @property
+    def location(self) -> str:
+        """`tickets.csv row 4 (id 'T-3'), field 'screenshot'`: where, without what."""
+        return row_location(self.source, self.row, self.record_id, self.field)
+
     def __str__(self) -> str:
-        where = f"{self.source} row {self.row}"
-        if self.record_id is not None:
-            where += f" (id {self.record_id!r})"
-        if self.field is not None:
-            where += f", field {self.field!r}"
-        return f"{where}: {self.message}"
+        return f"{self.location}: {self.message}"
+
+
+def row_location(source: str, row: int, record_id: str | None = None, field_name: str | None = None) -> str:
+    where = f"{source} row {row}"
+    if record_id is not None:
+        where += f" (id {record_id!r})"
+    if field_name is not None:
+        where += f", field {field_name!r}"
+    return where
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ class Modality(StrEnum):
     TEXT = "text"
     AUDIO = "audio"
     VIDEO = "video"
+    RECORD = "record"  # a row of a record manifest: several parts (engine/manifest.py), each its chunks
 
 
 class ChunkKind(StrEnum):
@@ -29,6 +30,8 @@ class ChunkKind(StrEnum):
     FRAME = "frame"  # a picture of a video, with its time (start) and the next kept frame's (end)
     # a subtitle cue (a subtitle file, or a video's text track or sidecar file), with its start and end
     CUE = "cue"
+    # A record's early-fusion vector (one per space: the weighted mean of its parts'); no text, never shown
+    RECORD = "record"
 
 
 VISUAL_KINDS = frozenset({ChunkKind.IMAGE, ChunkKind.FRAME})  # embedded by the image tower, joint space only
@@ -70,6 +73,7 @@ class Chunk:
     sheet: str | None = None  # the sheet of a workbook (XLSX, ODS)
     row: int | None = None  # first and last 1-based row of a table's passage (XLSX, ODS, CSV; the header is row 1)
     row_end: int | None = None
+    field: str | None = None  # a record's chunk: the manifest field (part) it comes from
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +138,10 @@ class Query:
     filters: Filters = field(default_factory=Filters)
     mode: str | None = None  # hybrid | dense | lexical; None: the search_mode setting
     spaces: tuple[Space, ...] | None = None  # only these dense spaces (evaluating one route alone)
+    # Records (search/record_fusion.py): early | late, sum | max | mean, {field: weight}; None: the settings'
+    fusion: str | None = None
+    join: str | None = None
+    weights: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +155,44 @@ class Moment:
 
     def to_dict(self) -> dict[str, object]:
         return {"start": self.start, "end": self.end, "score": round(self.score, 6), "kind": str(self.kind)}
+
+
+@dataclass(frozen=True, slots=True)
+class PartHit:
+    """One part of a record hit: what the query made of that field, so a user sees which part matched."""
+
+    field: str
+    kind: str  # "text" or "file"
+    score: float | None  # calibrated like a hit's; None when no route of this query reaches the part
+    modality: Modality | None = None  # a file part's content (image, audio, video, text); text for text
+    chunk_id: int | None = None  # the part's best chunk
+    snippet: str | None = None
+    start: float | None = None
+    end: float | None = None
+    char_start: int | None = None
+    char_end: int | None = None
+    page: int | None = None
+    path: str | None = None  # a file part's file
+    raw_path: bytes = b""
+    error: str | None = None  # a file part that could not be decoded
+
+    def to_dict(self) -> dict[str, object]:
+        out = {
+            "field": self.field,
+            "kind": self.kind,
+            "score": None if self.score is None else round(self.score, 6),
+            "modality": None if self.modality is None else str(self.modality),
+            "chunk_id": self.chunk_id,
+            "snippet": self.snippet,
+            "start": self.start,
+            "end": self.end,
+            "char_start": self.char_start,
+            "char_end": self.char_end,
+            "page": self.page,
+            "path": self.path,
+            **({"error": self.error} if self.error else {}),
+        }
+        return with_raw_path(out, self.raw_path) if self.path is not None else out
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +222,11 @@ class Hit:
     sheet: str | None = None  # for workbooks
     row: int | None = None  # 1-based first and last row, for tables (spreadsheets, CSV)
     row_end: int | None = None
+    # A record (modality "record"): its id in its manifest, its label, its metadata and its parts
+    record_id: str | None = None
+    label: str | None = None
+    metadata: dict[str, object] | None = None
+    parts: tuple[PartHit, ...] = ()
 
     def __post_init__(self) -> None:
         # float16 storage and float32 sums can put a vector's cosine with itself a hair over 1
@@ -208,6 +259,15 @@ class Hit:
             "row_end": self.row_end,
             "captured_at": iso_time(self.captured_at),
             **({"moments": [m.to_dict() for m in self.moments]} if self.moments else {}),
+            **(self._record_fields() if self.record_id is not None else {}),
+        }
+
+    def _record_fields(self) -> dict[str, object]:
+        return {
+            "record_id": self.record_id,
+            "label": self.label,
+            "metadata": self.metadata or {},
+            "parts": [part.to_dict() for part in self.parts],
         }
 
 
@@ -274,6 +334,7 @@ class IndexReport:
     known_failed: int = 0  # of `failed`: failed before, unchanged since, so not tried again (retry_failed)
     errors: list[FileError] = field(default_factory=list)
     problems: list[FileError] = field(default_factory=list)  # folders: loops, unreadable
+    warnings: list[str] = field(default_factory=list)  # records: a value read otherwise than it looks
     interrupted: bool = False
     seconds: float = 0.0
 

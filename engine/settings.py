@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from anyseek.engine.arguments import format_weights, parse_weights
 from anyseek.engine.errors import ConfigError
 
 CONFIG_FILE = "anyseek.toml"
@@ -105,6 +106,13 @@ class Settings:
     # chunk in the hybrid mode; chosen on bench/quality.py (see README, Benchmarks).
     lexical_weight: float = 1.0
     save_interval_s: float = 30.0
+    # Records (docs/records.md): how a record's parts join in search. early: one fused vector per record and
+    # space, the weighted mean of its parts' vectors; late: each part scored on its own route, and the
+    # calibrated part scores joined by record_join (sum: weighted by record_weights and normalised, so a
+    # score stays in [0, 1]; max; mean: unweighted). The defaults were chosen on bench/records.py.
+    record_fusion: str = "late"
+    record_join: str = "sum"
+    record_weights: str = ""  # "caption=0.3,picture=0.7": a field not named weighs 1; 0 leaves a field out
 
     def plain_extensions(self) -> frozenset[str]:
         """text_extensions as a set of lower-case extensions with their dot."""
@@ -124,6 +132,8 @@ CHOICES = {
     "query_runtime": ("auto", "torch"),
     "decode_workers_kind": ("auto", "threads", "processes"),
     "jpeg_decode": ("auto", "cpu", "device"),
+    "record_fusion": ("early", "late"),
+    "record_join": ("sum", "max", "mean"),
 }
 
 
@@ -186,6 +196,8 @@ def load_settings(home: Path, overrides: dict[str, Any] | None = None, config_fi
             raise ConfigError(f"setting {name!r} must be one of {', '.join(allowed)}, got {values[name]!r}")
     if values.get("text_spaces"):
         values["text_spaces"] = normalize_text_spaces(values["text_spaces"])
+    if values.get("record_weights"):
+        values["record_weights"] = format_weights(parse_weights(values["record_weights"], ConfigError))
     if values.get("workers") is not None and values["workers"] < 1:
         raise ConfigError(f"setting 'workers' (decode workers) must be at least 1, got {values['workers']}")
     settings = Settings(**values)

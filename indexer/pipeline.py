@@ -17,12 +17,14 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 
+from anyseek.engine.manifest import Manifest
 from anyseek.engine.records import FileError, IndexReport, Item, Progress, display_path
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.items import normalize_root
 from anyseek.engine.store.store import ItemWrite
 from anyseek.engine.writer import IndexWriter
 from anyseek.indexer.batch import EmbedBatch
+from anyseek.indexer.collection import RecordRun
 from anyseek.indexer.companions import media_to_redo, pair_subtitles, role_changed
 from anyseek.indexer.decode_procs import ProcessDecoder, ProcessImages
 from anyseek.indexer.extract import decode_image_here
@@ -102,6 +104,16 @@ class Indexer:
             self.writer.save()
             report.seconds = time.monotonic() - started
         return report
+
+    def run_records(
+        self,
+        manifest: Manifest,
+        collection: str,
+        on_progress: ProgressCallback | None = None,
+        retry_failed: bool = False,
+    ) -> IndexReport:
+        """Mirror a record collection (a manifest's rows) into the index: see indexer/collection.py."""
+        return RecordRun(self.writer, self.encoders, self.settings).run(manifest, collection, on_progress, retry_failed)
 
     def _plan(self, scanned: ScanResult, known: dict[bytes, Item], report: IndexReport, retry: bool):
         report.scanned = len(scanned.files)

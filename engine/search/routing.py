@@ -22,7 +22,9 @@ from enum import StrEnum
 from anyseek.engine.records import ChunkKind, Space
 
 VISUAL = frozenset(k for k in ChunkKind if k.value in ("image", "frame"))
-TEXTUAL = frozenset(k for k in ChunkKind if k not in VISUAL)
+# A record's fused vector (ChunkKind.RECORD) is neither: it has routes of its own (search/record_fusion.py)
+FUSED = frozenset({ChunkKind.RECORD})
+TEXTUAL = frozenset(k for k in ChunkKind if k not in VISUAL | FUSED)
 
 
 class Mode(StrEnum):

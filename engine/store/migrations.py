@@ -54,12 +54,52 @@ def m005_slides_sheets_rows_cues(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE chunks ADD COLUMN {column} {kind}"))
 
 
+_V5_RECORDS = (
+    """CREATE TABLE IF NOT EXISTS records (
+        item_id INTEGER NOT NULL,
+        collection VARCHAR NOT NULL,
+        record_id VARCHAR NOT NULL,
+        label VARCHAR,
+        metadata TEXT NOT NULL,
+        PRIMARY KEY (item_id),
+        FOREIGN KEY(item_id) REFERENCES items (id) ON DELETE CASCADE
+    )""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS ix_records_key ON records (collection, record_id)",
+    "CREATE INDEX IF NOT EXISTS ix_records_label ON records (label)",
+    """CREATE TABLE IF NOT EXISTS record_parts (
+        item_id INTEGER NOT NULL,
+        field VARCHAR NOT NULL,
+        ordinal INTEGER NOT NULL,
+        kind VARCHAR NOT NULL,
+        path BLOB,
+        size INTEGER,
+        mtime_ns INTEGER,
+        content_hash VARCHAR NOT NULL,
+        modality VARCHAR,
+        error TEXT,
+        PRIMARY KEY (item_id, field),
+        FOREIGN KEY(item_id) REFERENCES items (id) ON DELETE CASCADE
+    )""",
+)
+
+
+def m006_records(conn: Connection) -> None:
+    """Records (rows of a manifest, engine/manifest.py): the records and record_parts tables, and
+    chunks.field, the part a record's chunk comes from. Idempotent: a fresh index made by m001 from the
+    current models has them already."""
+    if "field" not in _columns(conn, "chunks"):
+        conn.execute(text("ALTER TABLE chunks ADD COLUMN field VARCHAR"))
+    for statement in _V5_RECORDS:
+        conn.execute(text(statement))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m001_initial,
     m002_lexical,
     m003_pages_and_capture_dates,
     m004_video_frames,
     m005_slides_sheets_rows_cues,
+    m006_records,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

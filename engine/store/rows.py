@@ -54,4 +54,5 @@ def chunk_record(row) -> Chunk:
         row.sheet,
         row.row,
         row.row_end,
+        row.field,
     )

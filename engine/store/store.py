@@ -18,6 +18,7 @@ from anyseek.engine.store.items import ItemReads
 from anyseek.engine.store.lexical import LexicalReads
 from anyseek.engine.store.meta import Metadata
 from anyseek.engine.store.migrations import check_readable, migrate
+from anyseek.engine.store.record_rows import RecordRows
 from anyseek.engine.store.runs import RunLog
 from anyseek.engine.store.vector_rows import VectorReads
 from anyseek.engine.store.writes import ItemWrite, ItemWrites, VectorChanges
@@ -27,9 +28,9 @@ log = logging.getLogger(__name__)
 __all__ = ["ChunkContext", "ItemWrite", "Store", "VectorChanges"]
 
 
-class Store(Metadata, RunLog, ItemReads, ChunkReads, VectorReads, LexicalReads, ItemWrites):
+class Store(Metadata, RunLog, ItemReads, ChunkReads, VectorReads, LexicalReads, ItemWrites, RecordRows):
     """One index database. Each concern's methods live in their own module (meta, runs, items, chunks,
-    vector_rows, lexical, writes); they share this one object, so callers hold one handle and one
+    vector_rows, lexical, writes, record_rows); they share this one object, so callers hold one handle and one
     connection pool, and each module stays small enough to read."""
 
     def __init__(self, path: Path, read_only: bool = False) -> None:
