@@ -141,6 +141,12 @@ def _types(values: list[str]) -> list[str]:
     return [m.value for m in parse_modalities(values)]
 
 
+def _weights(value: str) -> str:
+    from anyseek.engine.arguments import format_weights, parse_weights
+
+    return format_weights(parse_weights(value))
+
+
 def _query_files(what: str):
     def check(value):
         from anyseek.engine.arguments import check_query_file
@@ -180,7 +186,18 @@ NoServer = Annotated[
 @app.command()
 @friendly
 def index(
-    paths: Annotated[list[Path], typer.Argument(help="Folders or files to index.")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="Folders or files to index.")] = None,
+    records: Annotated[
+        Path | None,
+        typer.Option(
+            "--records",
+            help="A record manifest (JSONL or CSV, one record per row with a unique id) to index instead of "
+            "folders; see docs/records.md.",
+        ),
+    ] = None,
+    label_field: Annotated[
+        str, typer.Option("--label-field", help="With --records: the field that holds a record's class.")
+    ] = "label",
     joint_model: JointModel = None,
     joint_pretrained: JointPretrained = None,
     text_model: TextModel = None,
@@ -206,7 +223,10 @@ def index(
     index_dir: IndexDir = None,
 ) -> None:
     """Index folders: new files are embedded, changed ones re-embedded, moved ones re-linked, deleted ones
-    dropped. Safe to interrupt and re-run."""
+    dropped. With --records, a manifest's records (each row's text and files as one item). Safe to interrupt
+    and re-run."""
+    if bool(paths) == (records is not None):
+        raise typer.BadParameter("give folders or files to index, or --records MANIFEST (not both)")
     signal.signal(signal.SIGTERM, _raise_interrupt)
     with open_engine(
         joint_model=joint_model,
@@ -218,8 +238,14 @@ def index(
         workers=workers,
     ) as engine:
         with IndexProgress(enabled=not json and sys.stderr.isatty()) as progress:
-            report = engine.index(paths, on_progress=progress, prune=prune, retry_failed=retry_failed)
-    render.index_json(report) if json else render.index_summary(report)
+            if records is not None:
+                report = engine.index_records(
+                    records, on_progress=progress, label_field=label_field, retry_failed=retry_failed
+                )
+            else:
+                report = engine.index(paths, on_progress=progress, prune=prune, retry_failed=retry_failed)
+    render.warnings(report.warnings)
+    render.index_json(report) if json else render.index_summary(report, "rows" if records else "files")
     if report.interrupted:
         raise typer.Exit(130)
 
@@ -273,6 +299,23 @@ def search(
         str | None, typer.Option("--after", help="Only items captured on or after this date (2024-05-01).")
     ] = None,
     before: Annotated[str | None, typer.Option("--before", help="Only items captured before this date.")] = None,
+    fusion: Annotated[
+        str | None,
+        typer.Option(
+            "--fusion", help="Records: early (one fused vector) or late (each part scored, then joined) [setting]."
+        ),
+    ] = None,
+    join: Annotated[
+        str | None, typer.Option("--join", help="Records, late fusion: sum (probabilistic), max or mean [setting].")
+    ] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights",
+            callback=_as_parameter_error(_weights),
+            help="Records: field weights, e.g. caption=0.3,picture=0.7 (unnamed fields weigh 1; 0 leaves one out).",
+        ),
+    ] = None,
     device: Device = None,
     json: Json = False,
     paths_only: Annotated[
@@ -289,10 +332,11 @@ def search(
         raise QueryError("give a query text, --image, --audio or --like")
     remote = client.connect(STATE.index, no_server or device is not None)
     args = (query, image or [], audio, like, k, types or [], path, min_similarity, min_score, mode, after, before)
-    results = client.search(remote, *args) if remote else None
+    records = {"fusion": fusion, "join": join, "weights": weights}
+    results = client.search(remote, *args, records=records) if remote else None
     if results is None:
         options = {"k": k, "modalities": types or (), "path_prefix": path, "min_similarity": min_similarity}
-        options |= {"min_score": min_score, "mode": mode, "after": after, "before": before}
+        options |= {"min_score": min_score, "mode": mode, "after": after, "before": before, **records}
         results = _search_here(query, image, audio, like, device, options)
     render.warnings(results.warnings)
     if paths_only:

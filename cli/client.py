@@ -20,7 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anyseek.engine import errors
-from anyseek.engine.records import ChunkKind, FileError, Hit, IndexStatus, Modality, Moment, SearchResults
+from anyseek.engine.records import (
+    ChunkKind,
+    FileError,
+    Hit,
+    IndexStatus,
+    Modality,
+    Moment,
+    PartHit,
+    SearchResults,
+)
 from anyseek.server import discovery
 
 log = logging.getLogger("anyseek.cli.client")
@@ -117,13 +126,15 @@ def search(
     mode: str | None = None,
     after: str | None = None,
     before: str | None = None,
+    records: dict | None = None,
 ) -> SearchResults | None:
     """The search through the server, or None when it cannot be expressed there (file terms in the query,
     several query files): those run in-process, where files on this machine are read."""
     uploads = [*images, *([audio] if audio else [])]
     if (query and _names_a_file(query)) or len(uploads) > 1 or (uploads and like is not None):
         return None
-    if uploads and (min_score or mode or after or before or path or min_similarity is not None):
+    records = {name: value for name, value in (records or {}).items() if value is not None}
+    if uploads and (min_score or mode or after or before or path or min_similarity is not None or records):
         return None  # the upload form takes words, types and k only: the rest runs in-process
     try:
         if uploads:
@@ -132,7 +143,7 @@ def search(
                 fields["q"] = query
             return _results(remote.post_file("/search/upload", fields, uploads[0].read_bytes()))
         body: dict = {"q": query, "k": k, "types": types, "min_similarity": min_similarity, "mode": mode}
-        body |= {"min_score": min_score or 0.0, "after": after, "before": before}
+        body |= {"min_score": min_score or 0.0, "after": after, "before": before, **records}
         if path is not None:
             body["path"] = os.path.abspath(os.path.expanduser(path))
         if isinstance(like, int) or (isinstance(like, str) and like.isdigit()):
@@ -182,7 +193,28 @@ def _results(data: dict) -> SearchResults:
             moments=tuple(
                 Moment(m["start"], m["end"], m["score"], ChunkKind(m["kind"])) for m in h.get("moments") or ()
             ),
+            record_id=h.get("record_id"),
+            label=h.get("label"),
+            metadata=h.get("metadata"),
+            parts=tuple(_part(p) for p in h.get("parts") or ()),
         )
         for h in data["hits"]
     )
     return SearchResults(hits, tuple(data["transcripts"]))
+
+
+def _part(data: dict) -> PartHit:
+    raw = base64.b64decode(data["path_b64"]) if data.get("path_b64") else os.fsencode(data.get("path") or "")
+    known = {name: data.get(name) for name in ("chunk_id", "snippet", "start", "end", "char_start", "char_end")}
+    modality = Modality(data["modality"]) if data.get("modality") else None
+    return PartHit(
+        data["field"],
+        data["kind"],
+        data.get("score"),
+        modality,
+        **known,
+        page=data.get("page"),
+        path=data.get("path"),
+        raw_path=raw,
+        error=data.get("error"),
+    )

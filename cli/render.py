@@ -86,6 +86,30 @@ def table_place(hit) -> str:
     return f"{hit.sheet}, {rows}" if hit.sheet else rows
 
 
+def part_where(part) -> str:
+    place = []
+    if part.page is not None:
+        place.append(f"p. {part.page}")
+    if part.start is not None:
+        place.append(f"{clock(part.start)}–{clock(part.end)}")
+    if part.snippet:
+        place.append(part.snippet)
+    return "  ".join(place)
+
+
+def record_where(hit) -> str:
+    """A record hit: its label, each part's score (a user sees which part matched), then where the best
+    part matched."""
+    bits = [f"[{hit.label}]"] if hit.label else []
+    for part in hit.parts:
+        score = "failed" if part.error else "-" if part.score is None else f"{part.score:.2f}"
+        bits.append(f"{part.field} {score}")
+    scored = [part for part in hit.parts if part.score is not None]
+    if scored and (place := part_where(max(scored, key=lambda p: p.score))):
+        bits.append(place)
+    return "  ".join(bits)
+
+
 def search_table(results: SearchResults) -> None:
     for transcript in results.transcripts:
         out.print(f"[dim]heard:[/dim] {escape(transcript)}")
@@ -109,7 +133,7 @@ def search_table(results: SearchResults) -> None:
             "" if hit.similarity is None else f"{hit.similarity:.3f}",
             str(hit.modality),
             escape(hit.path),
-            escape(where(hit)),
+            escape(record_where(hit) if hit.record_id is not None else where(hit)),
         )
     out.print(table)
 
@@ -142,10 +166,11 @@ def status_json(status: IndexStatus) -> None:
     print_json({"version": JSON_VERSION, **status.as_dict()})
 
 
-def index_summary(report: IndexReport) -> None:
+def index_summary(report: IndexReport, seen: str = "files") -> None:
+    """`seen`: what was scanned, "files" (folders) or "rows" (a record manifest)."""
     state = "interrupted" if report.interrupted else "done"
     out.print(
-        f"{state} in {report.seconds:.1f}s: {report.scanned} files seen, {report.added} added, "
+        f"{state} in {report.seconds:.1f}s: {report.scanned} {seen} seen, {report.added} added, "
         f"{report.updated} updated, {report.moved} moved, {report.copied} duplicates, {report.deleted} deleted, "
         f"{report.unchanged} unchanged, {report.ignored} ignored, {report.failed} failed"
         + (f" ({report.known_failed} unchanged since they failed; --retry-failed)" if report.known_failed else "")

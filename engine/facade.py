@@ -319,13 +319,15 @@ class Engine:
         """An indexed item's metadata and chunks; ItemNotFoundError for an unknown id."""
         return item_files.item_info(self.store, item_id)
 
-    def open_media(self, item_id: int) -> item_files.MediaFile:
-        """The indexed file, opened and verified unchanged (MediaGoneError otherwise). Close it after use."""
-        return item_files.open_media(self.store, item_id, self.decoder)
+    def open_media(self, item_id: int, part: str | None = None) -> item_files.MediaFile:
+        """The indexed file (or a record's file `part`, by its field), opened and verified unchanged
+        (MediaGoneError otherwise). Close it after use."""
+        return item_files.open_media(self.store, item_id, self.decoder, part)
 
-    def thumbnail(self, item_id: int, size: int = 256) -> Path:
-        """A cached JPEG thumbnail of an indexed image (EXIF orientation applied), made on first request."""
-        return item_files.thumbnail(self.store, self.home, item_id, size, self.decoder)
+    def thumbnail(self, item_id: int, size: int = 256, part: str | None = None) -> Path:
+        """A cached JPEG thumbnail of an indexed image or a record's picture `part` (EXIF orientation
+        applied), made on first request."""
+        return item_files.thumbnail(self.store, self.home, item_id, size, self.decoder, part)
 
     def _learn_dims(self) -> None:
         for space, dim in stored_dims(self.store).items():

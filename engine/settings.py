@@ -108,8 +108,9 @@ class Settings:
     save_interval_s: float = 30.0
     # Records (docs/records.md): how a record's parts join in search. early: one fused vector per record and
     # space, the weighted mean of its parts' vectors; late: each part scored on its own route, and the
-    # calibrated part scores joined by record_join (sum: weighted by record_weights and normalised, so a
-    # score stays in [0, 1]; max; mean: unweighted). The defaults were chosen on bench/records.py.
+    # calibrated part scores joined by record_join (sum: the probabilistic sum 1 - prod((1 - s) ** w), a
+    # record matches when any part does and better when several do; max; mean: weighted). The defaults were
+    # chosen on bench/records.py.
     record_fusion: str = "late"
     record_join: str = "sum"
     record_weights: str = ""  # "caption=0.3,picture=0.7": a field not named weighs 1; 0 leaves a field out

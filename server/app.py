@@ -30,6 +30,7 @@ from anyseek.server.schemas import (
     IndexJobRequest,
     ItemOut,
     JobOut,
+    RecordsJobRequest,
     SearchRequest,
     SearchResponse,
     search_out,
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 ItemId = Annotated[int, PathParam(ge=1, le=2**62, description="An item id from a search hit")]
+PartField = Annotated[
+    str | None, Query(min_length=1, max_length=256, description="A record's file part (its field), not the record")
+]
 JobId = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
 SSE_POLL_S = 0.25
 SSE_KEEPALIVE_S = 15.0
@@ -143,6 +147,9 @@ def _router() -> APIRouter:
                 mode=body.mode,
                 after=body.after,
                 before=body.before,
+                fusion=body.fusion,
+                join=body.join,
+                weights=body.weights,
             )
         took = (time.perf_counter() - started) * 1000
         return search_out(results, body.q, round(took, 2), body.offset, body.min_score)
@@ -152,14 +159,16 @@ def _router() -> APIRouter:
         request: Request,
         file: Annotated[UploadFile, File(description="An image or a recording; the type is read from the content")],
         q: Annotated[str | None, Form(max_length=4096)] = None,
-        types: Annotated[str | None, Form(max_length=64, description="Comma-separated: image,text,audio,video")] = None,
+        types: Annotated[
+            str | None, Form(max_length=64, description="Comma-separated: image,text,audio,video,record")
+        ] = None,
         k: Annotated[int, Form(ge=1, le=1000)] = 20,
     ) -> dict:
         svc, policy = _service(request), request.app.state.policy
         data = await file.read(policy.max_upload_bytes + 1)
         modalities = [t.strip() for t in (types or "").split(",") if t.strip()]
-        if any(t not in ("image", "text", "audio", "video") for t in modalities):
-            raise ApiError(422, "invalid_request", "types: each must be image, text, audio or video")
+        if any(t not in ("image", "text", "audio", "video", "record") for t in modalities):
+            raise ApiError(422, "invalid_request", "types: each must be image, text, audio, video or record")
 
         def run() -> dict:
             started = time.perf_counter()
@@ -184,6 +193,7 @@ def _router() -> APIRouter:
                 "end": c.end_s,
                 "char_start": c.char_start,
                 "char_end": c.char_end,
+                "field": c.field,
             }
             for c in info.chunks
         ]
@@ -206,8 +216,10 @@ def _router() -> APIRouter:
         response_class=Response,
         responses={200: {"content": {"image/jpeg": {}}}},
     )
-    def thumbnail(item_id: ItemId, request: Request, size: Annotated[int, Query(ge=16, le=1024)] = 256) -> Response:
-        path = _service(request).engine.thumbnail(item_id, size)
+    def thumbnail(
+        item_id: ItemId, request: Request, size: Annotated[int, Query(ge=16, le=1024)] = 256, part: PartField = None
+    ) -> Response:
+        path = _service(request).engine.thumbnail(item_id, size, part=part)
         headers = {**MEDIA_HEADERS, "Cache-Control": "private, max-age=3600"}
         return FileResponse(path, media_type="image/jpeg", headers=headers)
 
@@ -217,8 +229,8 @@ def _router() -> APIRouter:
         response_class=Response,
         responses={200: {"content": {"application/octet-stream": {}}}, 206: {"description": "Partial content"}},
     )
-    def media(item_id: ItemId, request: Request) -> Response:
-        opened = _service(request).engine.open_media(item_id)
+    def media(item_id: ItemId, request: Request, part: PartField = None) -> Response:
+        opened = _service(request).engine.open_media(item_id, part=part)
         try:
             span = byte_range(request.headers.get("range"), opened.size)
         except BaseException:
@@ -246,6 +258,12 @@ def _router() -> APIRouter:
         if "\x00" in body.path or not body.path.startswith("/"):
             raise ApiError(422, "invalid_request", "path: give an absolute folder path")
         return _service(request).jobs.start([body.path], prune=body.prune).as_dict()
+
+    @router.post("/jobs/records", status_code=202, response_model=JobOut, dependencies=[Depends(writer)])
+    def start_records_job(body: RecordsJobRequest, request: Request) -> dict:
+        if "\x00" in body.manifest or not body.manifest.startswith("/"):
+            raise ApiError(422, "invalid_request", "manifest: give the absolute path of a JSONL or CSV file")
+        return _service(request).jobs.start_records(body.manifest, body.label_field).as_dict()
 
     @router.get("/jobs", response_model=list[JobOut], dependencies=[Depends(reader)])
     def list_jobs(request: Request) -> list[dict]:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 from typing import Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from anyseek.engine.records import Hit, SearchResults
 
 API = "/api/v1"
-ModalityName = Literal["image", "text", "audio", "video"]
+ModalityName = Literal["image", "text", "audio", "video", "record"]
+FusionName = Literal["early", "late"]
+JoinName = Literal["sum", "max", "mean"]
 ModeName = Literal["hybrid", "dense", "lexical"]
 MAX_K = 1000
 MAX_OFFSET = 10_000
@@ -31,6 +34,11 @@ class SearchRequest(BaseModel):
     mode: ModeName | None = Field(None, description="hybrid (default), dense or lexical")
     after: str | None = Field(None, max_length=64, description="Only items captured on or after (2024-05-01)")
     before: str | None = Field(None, max_length=64, description="Only items captured before this date")
+    fusion: FusionName | None = Field(None, description="Records: early or late fusion of their parts")
+    join: JoinName | None = Field(None, description="Records, late fusion: how part scores join")
+    weights: dict[str, float] | None = Field(
+        None, max_length=64, description="Records: weight per field (unnamed fields weigh 1, 0 leaves one out)"
+    )
 
 
 class ErrorDetail(BaseModel):
@@ -49,6 +57,27 @@ class MomentOut(BaseModel):
     kind: str
 
 
+class PartOut(BaseModel):
+    """One part of a record hit."""
+
+    field: str
+    kind: Literal["text", "file"]
+    score: float | None
+    modality: str | None
+    chunk_id: int | None
+    snippet: str | None
+    start: float | None
+    end: float | None
+    char_start: int | None
+    char_end: int | None
+    page: int | None
+    path: str | None
+    thumbnail_url: str | None = None
+    media_url: str | None = None
+    error: str | None = None
+    path_b64: str | None = None
+
+
 class HitOut(BaseModel):
     item_id: int
     path: str
@@ -63,7 +92,7 @@ class HitOut(BaseModel):
     char_start: int | None
     char_end: int | None
     thumbnail_url: str | None
-    media_url: str
+    media_url: str | None  # None for a record: its files are its parts'
     route: str = ""
     page: int | None = None
     slide: int | None = None
@@ -73,6 +102,10 @@ class HitOut(BaseModel):
     captured_at: str | None = None
     moments: list[MomentOut] = Field(default_factory=list)
     path_b64: str | None = None
+    record_id: str | None = None
+    label: str | None = None
+    metadata: dict[str, object] | None = None
+    parts: list[PartOut] | None = None
 
 
 class SearchResponse(BaseModel):
@@ -91,6 +124,7 @@ class ChunkOut(BaseModel):
     end: float | None
     char_start: int | None
     char_end: int | None
+    field: str | None = None  # a record's chunk: the part (manifest field) it comes from
 
 
 class ItemOut(BaseModel):
@@ -111,6 +145,15 @@ class IndexJobRequest(BaseModel):
 
     path: str = Field(..., min_length=1, max_length=4096, description="An absolute folder or file path")
     prune: bool = False
+
+
+class RecordsJobRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    manifest: str = Field(
+        ..., min_length=1, max_length=4096, description="The absolute path of a record manifest (JSONL or CSV)"
+    )
+    label_field: str = Field("label", min_length=1, max_length=256, description="The field of a record's class")
 
 
 class JobOut(BaseModel):
@@ -142,13 +185,34 @@ def urls(item_id: int, modality: str) -> tuple[str | None, str]:
     return thumb, f"{API}/items/{item_id}/media"
 
 
+def part_urls(item_id: int, field: str, modality: str | None) -> tuple[str | None, str]:
+    query = f"?part={quote(field, safe='')}"
+    thumb = f"{API}/items/{item_id}/thumbnail{query}" if modality == "image" else None
+    return thumb, f"{API}/items/{item_id}/media{query}"
+
+
 def hit_out(hit: Hit) -> dict:
     out = hit.to_dict()
+    if hit.record_id is not None:
+        return _record_out(hit, out)
     # full precision (JSON floats round-trip), so a client prints exactly what the engine computed
     out["score"] = float(hit.score)
     out["similarity"] = None if hit.similarity is None else float(hit.similarity)
     out["name"] = os.path.basename(hit.path)
     out["thumbnail_url"], out["media_url"] = urls(hit.item_id, str(hit.modality))
+    return out
+
+
+def _record_out(hit: Hit, out: dict) -> dict:
+    out["score"] = float(hit.score)
+    out["similarity"] = None if hit.similarity is None else float(hit.similarity)
+    out["name"] = hit.record_id
+    for part, data in zip(hit.parts, out["parts"], strict=True):
+        if part.kind == "file" and not part.error:
+            data["thumbnail_url"], data["media_url"] = part_urls(hit.item_id, part.field, data["modality"])
+        data["score"] = None if part.score is None else float(part.score)
+    pictures = [p for p in out["parts"] if p.get("thumbnail_url")]
+    out["thumbnail_url"], out["media_url"] = (pictures[0]["thumbnail_url"] if pictures else None), None
     return out
 
 

@@ -5,8 +5,14 @@ indexer (which stores each record's fused vector) and the search (which scores r
   several passages, a voice note several speech windows): each part then counts once, whatever its length.
 - Early fusion: a record's vector in a space is the normalised weighted mean of its parts' vectors.
 - Late fusion: each part is scored on its own route (calibrated, search/calibration.py), and the part
-  scores are joined: `sum` weighs them (weights normalised to sum to 1, so a record's score stays on the
-  scale of every other hit), `max` takes the best part, `mean` weighs every part alike.
+  scores are joined into a score on the same [0, 1] scale as every other hit's:
+  - `sum`, the probabilistic sum 1 - prod((1 - s) ** w): a record matches when any of its parts does, and
+    better when several do. One part that matches exactly makes a strong record (a ticket found by its
+    screenshot), and two parts that each carry half of the query (a white circle's picture and a note
+    saying "red", for "a red circle") add up.
+  - `max`: the best part alone (weights only leave parts out).
+  - `mean`: the weighted mean; a record is as good as its parts on average, so the parts a query does not
+    speak to pull it down (a screenshot's ticket ranks below a ticket with fewer parts).
 
 A field the weights do not name weighs 1; a weight of 0 leaves the field out.
 """
@@ -80,5 +86,8 @@ def join_scores(scores: Mapping[str, float], fusion: RecordFusion) -> float | No
     if fusion.join == "max":
         return max(score for _, score in weighted)
     if fusion.join == "mean":
-        return sum(score for _, score in weighted) / len(weighted)
-    return sum(w * score for w, score in weighted) / sum(w for w, _ in weighted)
+        return sum(w * score for w, score in weighted) / sum(w for w, _ in weighted)
+    missed = 1.0
+    for weight, score in weighted:
+        missed *= (1.0 - min(max(score, 0.0), 1.0)) ** weight
+    return 1.0 - missed
