@@ -16,6 +16,7 @@ import typer
 from anyseek.cli import render
 from anyseek.cli.evaluate import register as register_eval
 from anyseek.cli.progress import IndexProgress
+from anyseek.cli.record_options import Fusion, Join, LabelField, Records, Weights
 from anyseek.cli.serve import register as register_serve
 from anyseek.cli.train import register as register_train
 
@@ -141,12 +142,6 @@ def _types(values: list[str]) -> list[str]:
     return [m.value for m in parse_modalities(values)]
 
 
-def _weights(value: str) -> str:
-    from anyseek.engine.arguments import format_weights, parse_weights
-
-    return format_weights(parse_weights(value))
-
-
 def _query_files(what: str):
     def check(value):
         from anyseek.engine.arguments import check_query_file
@@ -187,17 +182,8 @@ NoServer = Annotated[
 @friendly
 def index(
     paths: Annotated[list[Path] | None, typer.Argument(help="Folders or files to index.")] = None,
-    records: Annotated[
-        Path | None,
-        typer.Option(
-            "--records",
-            help="A record manifest (JSONL or CSV, one record per row with a unique id) to index instead of "
-            "folders; see docs/records.md.",
-        ),
-    ] = None,
-    label_field: Annotated[
-        str, typer.Option("--label-field", help="With --records: the field that holds a record's class.")
-    ] = "label",
+    records: Records = None,
+    label_field: LabelField = "label",
     joint_model: JointModel = None,
     joint_pretrained: JointPretrained = None,
     text_model: TextModel = None,
@@ -299,23 +285,9 @@ def search(
         str | None, typer.Option("--after", help="Only items captured on or after this date (2024-05-01).")
     ] = None,
     before: Annotated[str | None, typer.Option("--before", help="Only items captured before this date.")] = None,
-    fusion: Annotated[
-        str | None,
-        typer.Option(
-            "--fusion", help="Records: early (one fused vector) or late (each part scored, then joined) [setting]."
-        ),
-    ] = None,
-    join: Annotated[
-        str | None, typer.Option("--join", help="Records, late fusion: sum (probabilistic), max or mean [setting].")
-    ] = None,
-    weights: Annotated[
-        str | None,
-        typer.Option(
-            "--weights",
-            callback=_as_parameter_error(_weights),
-            help="Records: field weights, e.g. caption=0.3,picture=0.7 (unnamed fields weigh 1; 0 leaves one out).",
-        ),
-    ] = None,
+    fusion: Fusion = None,
+    join: Join = None,
+    weights: Weights = None,
     device: Device = None,
     json: Json = False,
     paths_only: Annotated[
