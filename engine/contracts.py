@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the engine's light modules must not pay for numpy's or PIL'
     import numpy as np
     from PIL import Image
 
+    from anyseek.engine.classify.parts import RecordVectors
     from anyseek.engine.encoders.base import Fingerprint
     from anyseek.engine.manifest import Manifest
     from anyseek.engine.records import IndexReport, Modality, Progress
@@ -110,3 +111,9 @@ class Indexer(Protocol):
         on_progress: Callable[[Progress], None] | None = None,
         retry_failed: bool = False,
     ) -> IndexReport: ...
+
+    def embed_records(
+        self, manifest: Manifest, on_progress: Callable[[Progress], None] | None = None
+    ) -> tuple[list[RecordVectors], IndexReport]:
+        """The manifest's records embedded as run_records would embed them, and written nowhere."""
+        ...

@@ -86,3 +86,8 @@ class JobNotFoundError(JobError):
 class ManifestError(AnyseekError):
     """A record manifest cannot be read at all (missing, not text, no header, no records). A broken row is
     not this: it is reported, and the other rows are read."""
+
+
+class ClassifyError(AnyseekError):
+    """Classification or alignment cannot run: no labels and no labelled examples, one label only, records
+    with nothing in a space the labels are in."""

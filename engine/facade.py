@@ -1,4 +1,5 @@
-"""Engine: the facade that apps, the CLI and the server call: open, index, remove, search, items, status.
+"""Engine: the facade that apps, the CLI and the server call: open, index, remove, search, items, status,
+and classify and align records (their methods in engine/classify/methods.py).
 
 It is handed its parts (engine/bootstrap.py wires them) and builds none of them. Other apps embed anyseek
 through this class:
@@ -31,6 +32,7 @@ from anyseek.engine.arguments import (
     parse_modalities,
     parse_weights,
 )
+from anyseek.engine.classify.methods import ClassifyMethods
 from anyseek.engine.contracts import Encoders
 from anyseek.engine.dates import DateLike, to_epoch
 from anyseek.engine.errors import IndexNotFoundError, QueryError, StorageError
@@ -76,7 +78,7 @@ def _spaces(spaces: Iterable[str] | None) -> tuple[Space, ...] | None:
         raise QueryError(f"spaces must be among {', '.join(s.value for s in Space)}, got {spaces!r}") from None
 
 
-class Engine:
+class Engine(ClassifyMethods):
     def __init__(self, parts: bootstrap.Parts) -> None:
         """Engines are made by Engine.open (or twin); `parts` come from engine/bootstrap.py."""
         self._parts = parts

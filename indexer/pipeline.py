@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 
+from anyseek.engine.classify.parts import RecordVectors
 from anyseek.engine.manifest import Manifest
 from anyseek.engine.records import FileError, IndexReport, Item, Progress, display_path
 from anyseek.engine.settings import Settings
@@ -31,6 +32,7 @@ from anyseek.indexer.extract import decode_image_here
 from anyseek.indexer.gpu_jpeg import DeferredJpegs
 from anyseek.indexer.lazy_models import LazyJoint, LazyWindow, ModelLoads
 from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
+from anyseek.indexer.record_embedding import embed_records
 from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, scan
 from anyseek.indexer.workers import DecodePool, DecodeTimeout, plan_decoding
 
@@ -114,6 +116,12 @@ class Indexer:
     ) -> IndexReport:
         """Mirror a record collection (a manifest's rows) into the index: see indexer/collection.py."""
         return RecordRun(self.writer, self.encoders, self.settings).run(manifest, collection, on_progress, retry_failed)
+
+    def embed_records(
+        self, manifest: Manifest, on_progress: ProgressCallback | None = None
+    ) -> tuple[list[RecordVectors], IndexReport]:
+        """The records embedded as run_records would, written nowhere (classify, align): record_embedding.py."""
+        return embed_records(manifest, self.store, self.encoders, self.settings, on_progress)
 
     def _plan(self, scanned: ScanResult, known: dict[bytes, Item], report: IndexReport, retry: bool):
         report.scanned = len(scanned.files)
