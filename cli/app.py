@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from anyseek.cli import render
+from anyseek.cli.classify import register as register_classify
 from anyseek.cli.evaluate import register as register_eval
 from anyseek.cli.progress import IndexProgress
 from anyseek.cli.record_options import Fusion, Join, LabelField, Records, Weights
@@ -352,8 +353,9 @@ def remove(
     render.out.print(f"removed {removed} item(s)")
 
 
-register_train(app)
+register_train(app, open_engine)
 register_eval(app, friendly, open_engine)
+register_classify(app, friendly, open_engine, IndexDir)
 
 
 def _click_errors():

@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from anyseek.engine.jobs import JobManager
-from anyseek.server import docs, errors
+from anyseek.server import classify_routes, docs, errors
 from anyseek.server.errors import ApiError
 from anyseek.server.ranges import STREAM_CHUNK, byte_range
 from anyseek.server.schemas import (
@@ -105,6 +105,7 @@ def create_app(engine, policy: AccessPolicy) -> FastAPI:
     errors.install(app)
     app.add_middleware(GuardMiddleware, policy=policy)
     app.include_router(_router(), prefix=API)
+    app.include_router(classify_routes.router(_service), prefix=API, responses=ERRORS)
     docs.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
