@@ -7,8 +7,9 @@
   joined by the fusion's join in the log domain (classify/joins.py: the weighted product of the parts'
   probabilities, renormalised). A record lacking a field is judged by the parts it has.
 
-Chosen by measurement on bench/records.py (docs/records.md has what was tried: nearest centroid, k nearest
-neighbours, a linear SVM, logistic regression with and without words, several C).
+The session that wrote this compared nearest centroid, k nearest neighbours, a linear SVM and logistic
+regression with and without words; its figures were not kept. What is measured now is the chosen method's
+ablation on bench/records.py (docs/records.md), not the alternatives again.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from anyseek.engine.classify.probability import fit_temperature
 from anyseek.engine.classify.scale import MAX_LOGIT
 from anyseek.engine.search.part_vectors import RecordFusion
 
-REGULARISATION_C = 10.0  # sklearn's C: inverse strength of the L2 penalty; chosen on bench/records.py
+REGULARISATION_C = 10.0  # sklearn's C: inverse strength of the L2 penalty (not re-measured; see the docstring)
 FOLDS = 5  # held-out folds that fit the temperature
 
 

@@ -1,8 +1,8 @@
 """How classification joins a record's parts: the joins of search (search/part_vectors.join_scores), taken
 in the log domain.
 
-Search asks "does this record match?", and one strongly matching part may carry a record: its join is an
-arithmetic mean of the parts' calibrated scores, a soft "or". Classification asks "which label fits this
+Search asks "does this record match?", and one strongly matching part may carry a record: its join is the
+probabilistic sum of the parts' calibrated scores, a soft "or". Classification asks "which label fits this
 record?", and a label must fit every part: a white circle's picture and a note saying "red" fit "a red
 circle", not "a red heart" (which the note fits as well and the picture does not). So its joins work on
 the logarithms of the same calibrated scores (or of each part's label probabilities, few-shot):
@@ -11,8 +11,8 @@ the logarithms of the same calibrated scores (or of each part's label probabilit
 - mean: the same, every part weighing alike;
 - max: the best part's, as in search.
 
-Measured on bench/records.py (docs/records.md): zero-shot late fusion, 0.66 accuracy with search's
-arithmetic join, 0.97 with the geometric one.
+bench/records.py's demo world, where only both parts together know the label, measures it against each
+part alone (docs/records.md).
 """
 
 from __future__ import annotations
