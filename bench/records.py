@@ -13,6 +13,8 @@ nothing about it (a random demo scene), the page's NAME-line description as the 
 right answer. Early fusion has to search such records in the joint space (the only one that sees their
 pictures), whose text tower is the demo model's; late fusion scores the text part in MiniLM's space.
 
+The classify and align half is bench/records_classify.py.
+
     .venv/bin/python -m bench.run --only records [--quick]
 """
 
@@ -23,6 +25,7 @@ import shutil
 from pathlib import Path
 
 from bench.common import DEMO_MODEL, DEVICE, Result, cache_dir, log
+from bench.records_classify import align_figures, classify_demo, classify_manpages
 
 PER_COMBINATION = 3
 NOTE_TEMPLATES = ("{c}", "the colour is {c}", "it should be {c}", "{c} please")
@@ -154,6 +157,10 @@ def run(quick: bool = False) -> Result:
         log(f"records: {report.added} records indexed in {report.seconds:.0f} s")
         result.figures["records"] = report.added
         search_figures(result, eng, records)
+        if not quick:  # one record per label in the quick world: nothing left to classify
+            classify_demo(result, eng, folder, records)
+        align_figures(result, eng)
+        classify_manpages(result, eng, quick)
     text_rich_figures(result, quick)
     result.notes.append(
         "Records: a white shape's picture + a note naming a colour; queries 'a {colour} {shape}' need both "
