@@ -62,7 +62,7 @@ from anyseek.engine.store.migrations import SCHEMA_VERSION
 from anyseek.engine.store.store import Store
 from anyseek.engine.vectors.catalog import VectorCatalog
 from anyseek.indexer.extract.audio import decode_audio
-from anyseek.indexer.extract.image import open_image, open_raw
+from anyseek.indexer.extract.image import jpeg_draft_size, open_image, open_raw
 from anyseek.indexer.extract.video import sound_only
 from anyseek.indexer.pipeline import Indexer
 from anyseek.indexer.scan import normalize_root
@@ -307,6 +307,8 @@ class Engine:
                 ) from exc
             finally:
                 self.store.finish_run(run_id, status, report.as_dict())
+        if status == "completed":  # the models are loaded now: their score calibration costs seconds here
+            self._searcher.calibration.references.prepare({f.role for f in self.encoders.loaded()})
         return report
 
     def _check_writable(self) -> None:
@@ -471,12 +473,15 @@ class Engine:
     def _decode_query_audio(self, path: Path):
         return decode_audio(os.fsencode(path), self.settings.max_audio_seconds)
 
-    def _open_query_image(self, source):
+    def _open_query_image(self, source, image_size: int | None = None):
+        """Decoded exactly as the indexer decodes the same file for a model of this input size (a JPEG at
+        the same reduced scale, see jpeg_draft_size), so an indexed photo used as the query finds itself."""
         if isinstance(source, (str, os.PathLike)):
             source = os.fsencode(source)
+        draft = jpeg_draft_size(self.settings.jpeg_draft, image_size) if image_size else None
         if isinstance(source, bytes) and sniff_file(source).format == "raw":
-            return open_raw(source, self.settings.max_image_pixels).image  # its preview, as when indexed
-        return open_image(source, self.settings.max_image_pixels)
+            return open_raw(source, self.settings.max_image_pixels, draft).image  # its preview, as when indexed
+        return open_image(source, self.settings.max_image_pixels, draft)
 
     # --- reporting ------------------------------------------------------------------------------
     def status(self) -> IndexStatus:

@@ -14,7 +14,7 @@ from anyseek.engine.records import Chunk, ChunkKind, Modality
 from anyseek.engine.settings import Settings
 from anyseek.indexer.extract.audio import decode_audio
 from anyseek.indexer.extract.documents import document_passages
-from anyseek.indexer.extract.image import open_photo, open_raw
+from anyseek.indexer.extract.image import jpeg_draft_size, open_photo, open_raw
 from anyseek.indexer.extract.scenes import SampleRules
 from anyseek.indexer.extract.text import decode_text, split_passages
 from anyseek.indexer.extract.video import VideoLimits, creation_time, decode_video, probe
@@ -76,7 +76,7 @@ def extract(
     """`window` cuts text into passages (default: the joint model's; see EncoderSet.document_window).
     `images` decodes images (default: in this thread)."""
     if sniffed.modality is Modality.IMAGE:
-        draft = round(settings.jpeg_draft * joint.image_size) or None
+        draft = jpeg_draft_size(settings.jpeg_draft, joint.image_size)
         if images is None:
             images = functools.partial(decode_image_here, joint=joint)
         pixels, captured_at = images(path, sniffed.format, settings.max_image_pixels, draft)
