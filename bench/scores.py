@@ -130,9 +130,11 @@ def small_case(eng, folder: Path) -> dict:
 
 def measure(side: str, quick: bool) -> dict:
     """Both cases with the engine importable here (this tree's, or the baseline's)."""
+    import anyseek.engine
     from anyseek.engine import Engine
     from bench import quality_mixed
 
+    log(f"scores: {side} side, engine from {Path(anyseek.engine.__file__).parent}")
     folder = small_folder()
     out: dict = {}
     home = cache_dir("scores", f"small-{side}")
@@ -190,7 +192,9 @@ def side_by_side(quick: bool, ref: str) -> dict[str, dict]:
             env["PYTHONPATH"] = os.pathsep.join([str(imports), str(ROOT)])
         log(f"scores: measuring {side} ({ref if imports else 'this tree'})")
         args = [sys.executable, "-m", "bench.scores", "--side", side] + (["--quick"] if quick else [])
-        done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
+        # run from the baseline's import folder: `-m` puts the working folder first on the path, and this
+        # tree's own anyseek/ must not shadow the baseline's
+        done = subprocess.run(args, cwd=imports or ROOT, env=env, capture_output=True, text=True)
         if done.returncode:
             raise SystemExit(f"bench.scores --side {side} failed:\n{done.stderr[-3000:]}")
         out[side] = json.loads(done.stdout.strip().splitlines()[-1])
