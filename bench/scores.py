@@ -201,7 +201,8 @@ def side_by_side(quick: bool, ref: str) -> dict[str, dict]:
     return out
 
 
-def run(result: Result, quick: bool = False, ref: str = "main") -> None:
+def run(result: Result, quick: bool = False, ref: str | None = None) -> None:
+    ref = ref or os.environ.get("ANYSEEK_BENCH_BASELINE", "main")
     both = side_by_side(quick, ref)
     for side, figures in both.items():
         small = figures["small"]
@@ -259,7 +260,7 @@ def main() -> None:
         print(json.dumps(figures, default=float))
         return
     result = Result("scores")
-    run(result, quick, ref=os.environ.get("ANYSEEK_BENCH_BASELINE", "main"))
+    run(result, quick)
     for row in result.rows:
         print(f"{row.metric:75s} {row.value:45s} {row.goal:8s} {'' if row.met is None else row.met}")
     print(json.dumps(result.figures["scores"], indent=1, default=float))

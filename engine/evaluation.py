@@ -186,7 +186,7 @@ def pair_recall(engine, pairs) -> dict[str, float]:
     captions = sorted({p.text for p in pairs})
     image_vectors = np.concatenate(
         [
-            joint.encode_images(np.stack([joint.preprocess(engine._open_query_image(p)) for p in images[s : s + 32]]))
+            joint.encode_images(np.stack([_pixels(engine, joint, p) for p in images[s : s + 32]]))
             for s in range(0, len(images), 32)
         ]
     )
@@ -231,3 +231,8 @@ def ann_recall(engine, texts: Sequence[str], k: int = K) -> dict[str, dict[str, 
         overlap = [len(f & t) / max(len(t), 1) for f, t in zip(found, truth)]
         out[space.value] = {"kind": live.kind, "vectors": len(live), "recall": float(np.mean(overlap))}
     return out
+
+
+def _pixels(engine, joint, path):
+    """The model input of a photo decoded as a query photo is (and as the indexer decodes it)."""
+    return joint.preprocess(engine._open_query_image(path, joint.image_size))
