@@ -19,11 +19,13 @@ The null does not depend on the index's size (docs/scores.md has the method, its
 
 All of it on Fisher's z = atanh(cosine), the variance-stabilising transform of a correlation: cosines
 near 1 carry far more evidence than the same step lower down (a photo at 0.99 with a query photo is the
-same picture; 0.60 against 0.59 means little). A candidate's evidence is
-    (atanh(cosine) - centre) / spread - (atanh(bar) - centre) / spread,
-robust standard deviations above the bar; 0 is "as close as the closest 1% of unrelated targets". A
-route with no reference set (encoders that cannot say which model they are, as tests' fixed vectors)
-is measured against the index sample alone, with a normal null's bar.
+same picture; 0.60 against 0.59 means little). A candidate's evidence is its distance from the bar, in
+units of the null's own upper tail above it: the span from the closest 10% to the closest 1% of the
+reference, scaled to what that span is on a normal null (never less than the bulk's robust spread), and
+in robust spreads below it. A heavy-tailed null (MiniLM's: its top 1% sits 3-5 spreads above the centre,
+not 2.3) thus gives less evidence for the same excess than a light-tailed one; 0 is "as close as the
+closest 1% of unrelated targets". A route with no reference set (encoders that cannot say which model
+they are, as tests' fixed vectors) is measured against the index sample alone, with a normal null's bar.
 
 The score is a monotone stand-in for the probability of relevance: logistic((evidence - E_MID) / E_SCALE).
 Anchors (docs/scores.md): at the bar, 0.18; 0.5 at E_MID = 1.5 spreads above it ("clearly related": on a
@@ -49,6 +51,8 @@ from anyseek.engine.vectors.catalog import VectorCatalog
 SAMPLE = 512
 REFERENCE_WEIGHT = 1000  # the index's targets weigh N / (N + this) of the null's centre and spread
 TAIL = 0.01  # the bar: the cosine the closest 1% of unrelated reference targets reach
+SHOULDER = 0.10  # the tail's unit is measured from the closest 10% to the bar
+TAIL_SPREADS = NormalDist().inv_cdf(1 - TAIL) - NormalDist().inv_cdf(1 - SHOULDER)  # that span on a normal null
 NORMAL_BAR = NormalDist().inv_cdf(1 - TAIL)  # the bar without a reference set: a normal null's top 1%
 MIN_SPREAD = 1e-3  # a route whose null is all one vector (a tiny index) still divides by something
 MAX_COSINE = 0.9999  # atanh(1) is infinite; 0.9999 is already far past any bar
@@ -69,14 +73,21 @@ def fisher(cosines):
 @dataclass(frozen=True, slots=True)
 class Null:
     """A query's chance level on one route, on Fisher's scale: the centre and spread of its cosines with
-    unrelated targets, and the bar (in spreads above the centre) that the closest of them reach."""
+    unrelated targets, the bar that the closest of them reach, and the unit of evidence above the bar
+    (the spread its own upper tail implies: wider than `spread` where the tail is heavier than normal)."""
 
     median: float
     spread: float
-    bar: float
+    bar: float  # atanh of the bar's cosine
+    unit: float
 
     def evidence(self, cosine: float) -> float:
-        return (float(fisher(cosine)) - self.median) / self.spread - self.bar
+        excess = float(fisher(cosine)) - self.bar
+        return excess / (self.unit if excess > 0 else self.spread)
+
+    def widened(self, spread: float) -> Null:
+        """The same null measured with a wider spread (routes through one space share the widest)."""
+        return Null(self.median, spread, self.bar, max(self.unit, spread))
 
 
 def null_of(reference: np.ndarray | None, sample: np.ndarray, targets: int) -> Null:
@@ -85,9 +96,9 @@ def null_of(reference: np.ndarray | None, sample: np.ndarray, targets: int) -> N
     sample = fisher(sample)
     if reference is None or not len(reference):
         if not len(sample):
-            return Null(0.0, 1.0, NORMAL_BAR)
+            return Null(0.0, 1.0, NORMAL_BAR, 1.0)
         median, spread = _centre_spread(sample, np.ones(len(sample)))
-        return Null(median, spread, NORMAL_BAR)  # the index's own tail holds its matches: not a bar
+        return Null(median, spread, median + NORMAL_BAR * spread, spread)  # the index's own tail holds matches
     reference = fisher(reference)
     share = targets / (targets + REFERENCE_WEIGHT) if len(sample) else 0.0
     values = np.concatenate([reference, sample])
@@ -95,8 +106,9 @@ def null_of(reference: np.ndarray | None, sample: np.ndarray, targets: int) -> N
         [np.full(len(reference), (1 - share) / len(reference)), np.full(len(sample), share / max(len(sample), 1))]
     )
     median, spread = _centre_spread(values, weights)
-    bar = _quantile(reference, np.ones(len(reference)), 1 - TAIL)
-    return Null(median, spread, (bar - median) / spread)
+    ones = np.ones(len(reference))
+    bar, shoulder = _quantile(reference, ones, 1 - TAIL), _quantile(reference, ones, 1 - SHOULDER)
+    return Null(median, spread, bar, max((bar - shoulder) / TAIL_SPREADS, spread))
 
 
 def _quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:

@@ -267,10 +267,7 @@ class Searcher:
         widest: dict[Space, float] = {}
         for route, null in nulls.items():
             widest[route.space] = max(widest.get(route.space, 0.0), null.spread)
-        return {
-            route: Null(null.median, widest[route.space], null.bar * null.spread / widest[route.space])
-            for route, null in nulls.items()
-        }
+        return {route: null.widened(widest[route.space]) for route, null in nulls.items()}
 
     def _dense(self, route: Route, vector, fetch: int, allowed, query: Query):
         selector = self.calibration.selector(route)
