@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from bench.common import DEVICE, Result, cache_dir, log
+from bench.common import DEMO_MODEL, DEVICE, Result, cache_dir, log
 
 DRAFTS = (0.0, 1.0, 2.0, 4.0)
 INPUT_SIDES = (64, 224)
@@ -48,7 +48,6 @@ def _pixels(image, side: int) -> np.ndarray:
 def run(result: Result, quick: bool = False) -> None:
     from anyseek.engine.encoders.joint import ClipEncoder
     from bench.detailed import write
-    from bench.quality import DEMO_MODEL
 
     paths = write(cache_dir("jpeg-draft", "photos"))
     if quick:

@@ -23,9 +23,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.common import DEVICE, ROOT, Result, cache_dir, log
+from bench.common import DEMO_MODEL, DEVICE, ROOT, Result, cache_dir, log
 
-DEMO_MODEL = ROOT / "data" / "demo-model"
 # file -> the demo scene it shows (combinations the demo model was trained on). Names say nothing of the
 # content, as a camera's do: a photo must be found by what it shows, not by its name's words.
 SCENES = {
@@ -149,17 +148,20 @@ def measure(side: str, quick: bool) -> dict:
 
 
 def man_pages(quick: bool) -> dict:
-    """bench/quality.py's man-page queries, the default (hybrid) search, documents only; both sides read
-    one index (indexing text is the same on both)."""
-    from bench.quality import anyseek_index, anyseek_rankings, corpus, metrics_of, write_files
+    """bench/quality.py's man-page queries, the default (hybrid) search, documents only, on the index that
+    benchmark builds (indexing text is the same on both sides, so both read one index)."""
+    from anyseek.engine import Engine
+    from bench.known_items import corpus, metrics_of, write_files
 
     docs, asked = corpus(quick)
     folder = write_files(docs)
-    eng = anyseek_index(folder, "default", joint_model=str(DEMO_MODEL))
-    try:
-        return metrics_of(anyseek_rankings(eng, folder, docs, [docs[i].description for i in asked]), asked)
-    finally:
-        eng.close()
+    position = {str(folder / f"{page.name}.txt"): i for i, page in enumerate(docs)}
+    home = cache_dir("quality", f"index-default-{folder.name}")
+    with Engine.open(home, device=DEVICE, joint_model=str(DEMO_MODEL)) as eng:
+        eng.index([folder])
+        hits = [eng.search(docs[i].description, k=10, modalities=["text"]) for i in asked]
+    rankings = [[position.get(h.path, -1) for h in found] for found in hits]
+    return metrics_of(rankings, asked)
 
 
 # --- both sides in one run ------------------------------------------------------------------------
@@ -177,9 +179,9 @@ def baseline_tree(ref: str) -> Path:
         package.mkdir(parents=True)
         for name in os.listdir(tree / "anyseek"):
             (package / name).symlink_to(tree / "anyseek" / name)
-        for sub in ("engine", "indexer", "cli", "server"):
-            if (tree / sub).exists():
-                (package / sub).symlink_to(tree / sub)
+        for sub in sorted(tree.iterdir()):  # engine, indexer, media, cli, server ... as the package maps them
+            if (sub / "__init__.py").exists() and sub.name not in ("anyseek", "tests", "bench", "data"):
+                (package / sub.name).symlink_to(sub)
     return tree / "anyseek-import"
 
 

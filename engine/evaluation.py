@@ -235,4 +235,4 @@ def ann_recall(engine, texts: Sequence[str], k: int = K) -> dict[str, dict[str, 
 
 def _pixels(engine, joint, path):
     """The model input of a photo decoded as a query photo is (and as the indexer decodes it)."""
-    return joint.preprocess(engine._open_query_image(path, joint.image_size))
+    return joint.preprocess(engine.decoder.query_image(path, joint.image_size))

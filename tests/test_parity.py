@@ -44,7 +44,7 @@ def test_draft_decoded_jpeg_stays_within_resampling_noise(indexed, shared_media,
     model). bench/jpeg_draft.py measures the worst case on detailed photos."""
     from anyseek.engine.settings import load_settings
     from anyseek.indexer.extract import extract
-    from anyseek.indexer.sniff import sniff_file
+    from anyseek.media.sniff import sniff_file
 
     eng, _ = indexed
     path = shared_media / "photos" / "large.jpg"

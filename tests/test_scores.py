@@ -82,7 +82,7 @@ def test_the_query_photo_is_decoded_exactly_as_the_indexer_decoded_it(folder_ind
     item = eng.store.find_item(path=os.fsencode(folder / PATTERN))
     stored = eng.store.item_vectors(item.id, eng.catalog.dims)[Space.JOINT][0]
     joint = eng.encoders.for_image_query()
-    image = eng._open_query_image(folder / PATTERN, joint.image_size)
+    image = eng.decoder.query_image(folder / PATTERN, joint.image_size)
     vector = joint.encode_images(joint.preprocess(image)[None])[0]
     assert float(stored @ vector) >= 0.999
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from anyseek.engine.contracts import Decoder, Encoders
 from anyseek.engine.errors import NoSpeechError, QueryError
 from anyseek.engine.records import ChunkKind, Hit, Moment, Query, QueryPart, SearchResults, Space
 from anyseek.engine.search import lexical
@@ -65,10 +66,10 @@ class Candidates:
 
 class Searcher:
     def __init__(
-        self, store: Store, catalog: VectorCatalog, encoders, settings: Settings, decode_audio, open_image
+        self, store: Store, catalog: VectorCatalog, encoders: Encoders, settings: Settings, decoder: Decoder
     ) -> None:
         self.store, self.catalog, self.encoders, self.settings = store, catalog, encoders, settings
-        self._decode_audio, self._open_image = decode_audio, open_image
+        self.decoder = decoder
         self.text_spaces = frozenset(Space(name) for name in settings.text_spaces.split(","))
         self.calibration = Calibration(store, catalog, self.text_spaces, References(encoders))
         self.lexical = lexical.Lexical(store)
@@ -173,7 +174,7 @@ class Searcher:
     def _heard(self, part: QueryPart) -> str:
         if part.transcript is not None:
             return part.transcript
-        return self.encoders.speech.transcript(self._decode_audio(part.audio))
+        return self.encoders.speech.transcript(self.decoder.recording(part.audio))
 
     def _holds_vectors(self, space: Space) -> bool:
         """An empty space (the joint space of a documents-only index, say) is not worth a model pass."""
@@ -199,12 +200,12 @@ class Searcher:
         if part.image is not None:
             source = io.BytesIO(part.image) if isinstance(part.image, bytes | bytearray) else part.image
             if not self._holds_vectors(Space.JOINT):
-                self._open_image(source, None)  # a bad image is an error all the same
+                self.decoder.query_image(source)  # a bad image is an error all the same
                 return {}
             joint = self.encoders.for_image_query()
             # Decoded as the indexer decodes it (a JPEG at the same reduced scale for this input size), so
             # an indexed file used as the query finds its own vector (cosine ~1), not a near copy of it.
-            image = self._open_image(source, joint.image_size)
+            image = self.decoder.query_image(source, joint.image_size)
             return {Space.JOINT: joint.encode_images(joint.preprocess(image)[None])[0]}
         return self._item_vectors(part.item_id, encoded)
 
