@@ -52,6 +52,7 @@ from anyseek.engine.settings import (
     MODEL_FIELDS,
     ModelSpecs,
     Settings,
+    TextSpaces,
     default_home,
     load_settings,
     normalize_text_spaces,
@@ -139,7 +140,7 @@ class Engine:
         self.home, self.store = home, store
         self.settings = settings
         self.specs = self._resolve_specs(encoders.specs if encoders is not None else ModelSpecs())
-        self.settings = dataclasses.replace(settings, text_spaces=self._resolve_text_spaces())
+        self.settings = settings.model_copy(update={"text_spaces": self._resolve_text_spaces()})
         settings = self.settings
         fingerprints = store.get_meta("fingerprints", {})
         self.catalog = VectorCatalog(home, store, _stored_dims(fingerprints))
@@ -236,20 +237,22 @@ class Engine:
         if any(name not in stored for name in fields):
             self.store.set_meta("models", {**stored, **fields})
 
-    def _resolve_text_spaces(self) -> str:
+    def _resolve_text_spaces(self) -> TextSpaces:
         """Stored with the index like the models: passages embedded in one set of spaces cannot be searched
-        as if they were in another. Indexes from before the setting existed hold text in both spaces."""
-        stored = self.store.get_meta("text_spaces")
-        requested = normalize_text_spaces(self.settings.text_spaces) if self.settings.text_spaces else None
+        as if they were in another. Indexes from before the setting existed hold text in both spaces. The
+        metadata keeps the written form ("joint,text"), as it always has."""
+        written = self.store.get_meta("text_spaces")
+        stored = normalize_text_spaces(written) if written is not None else None
+        requested = self.settings.text_spaces
         if stored is None:
             if self.store.counts()["vectors"]:
                 stored = DEFAULT_TEXT_SPACES
             else:
                 stored = requested or DEFAULT_TEXT_SPACES
-                self.store.set_meta("text_spaces", stored)
+                self.store.set_meta("text_spaces", str(stored))
         if requested and requested != stored:
             raise ModelMismatchError(
-                f"the index at {self.home} holds text in text_spaces={stored!r}, not {requested!r}; "
+                f"the index at {self.home} holds text in text_spaces={str(stored)!r}, not {str(requested)!r}; "
                 f"leave text_spaces unset to use the index's, or build a new index with "
                 f"`anyseek --index NEW_DIR index ...`"
             )

@@ -67,7 +67,7 @@ class Searcher:
     ) -> None:
         self.store, self.catalog, self.encoders, self.settings = store, catalog, encoders, settings
         self._decode_audio, self._open_image = decode_audio, open_image
-        self.text_spaces = frozenset(Space(name) for name in settings.text_spaces.split(","))
+        self.text_spaces = settings.text_spaces
         self.calibration = Calibration(store, catalog, self.text_spaces)
         self.lexical = lexical.Lexical(store)
 
