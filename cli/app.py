@@ -336,6 +336,18 @@ def remove(
     render.out.print(f"removed {removed} item(s)")
 
 
+@app.command()
+@friendly
+def upgrade(index_dir: IndexDir = None) -> None:
+    """Bring the index's schema up to this anyseek's, loading no model. Any command that may write the index
+    does this by itself; this is for an index its readers may not write (a read-only share or mount)."""
+    from anyseek.engine import Engine
+
+    done = Engine.upgrade(STATE.index)
+    change = f"{done.before} -> {done.after}" if done.before != done.after else f"{done.after}, already current"
+    render.out.print(f"index at {done.home}: schema version {change}")
+
+
 register_train(app)
 register_eval(app, friendly, open_engine)
 

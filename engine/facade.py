@@ -59,8 +59,8 @@ from anyseek.engine.settings import (
 )
 from anyseek.engine.store.database import DB_FILE, is_writable
 from anyseek.engine.store.lock import WriterLock
-from anyseek.engine.store.migrations import SCHEMA_VERSION
 from anyseek.engine.store.store import Store
+from anyseek.engine.store.upgrade import SchemaUpgrade, upgrade_index
 from anyseek.engine.vectors.catalog import VectorCatalog
 from anyseek.indexer.extract.audio import decode_audio
 from anyseek.indexer.extract.image import open_image, open_raw
@@ -165,7 +165,7 @@ class Engine:
         config_file: str | os.PathLike | None = None,
         **overrides,
     ) -> Engine:
-        """Open (or create) the index at `path` (default: ANYSEEK_HOME, else the XDG data dir).
+        """Open (or create) the index at `path` (default: ANYSEEK_HOME, else the user's data folder).
         Keyword overrides are settings, e.g. joint_model="ViT-B-32", device="cpu". `encoders` lets several
         indexes (or tests) share models that are already loaded. `config_file` is a TOML file of settings."""
         home = Path(path).expanduser() if path else default_home()
@@ -188,6 +188,13 @@ class Engine:
         except BaseException:
             store.close()
             raise
+
+    @staticmethod
+    def upgrade(path: str | os.PathLike | None = None) -> SchemaUpgrade:
+        """Bring the schema of the index at `path` up to this anyseek's, loading no model (any open with write
+        access does so too): for an index its readers may not write, which they refuse while it is older
+        than they can read as it is."""
+        return upgrade_index(Path(path).expanduser() if path else default_home())
 
     def twin(self) -> Engine:
         """Another Engine on this index that shares this one's loaded models but has its own store
@@ -487,7 +494,7 @@ class Engine:
         disk = sum(f.stat().st_size for f in self.home.rglob("*") if f.is_file())
         return IndexStatus(
             home=str(self.home),
-            schema_version=SCHEMA_VERSION,
+            schema_version=self.store.schema_version(),  # a reader's index may be older (still readable)
             models=dataclasses.asdict(self.specs),
             fingerprints=self.store.get_meta("fingerprints", {}),
             items=counts["items"],
