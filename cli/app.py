@@ -65,7 +65,11 @@ def _print_version(value: bool) -> None:
 def main(
     index: Annotated[
         Path | None,
-        typer.Option("--index", help="Index directory [default: $ANYSEEK_HOME, else ~/.local/share/anyseek/default]"),
+        typer.Option(
+            "--index",
+            help="Index directory [default: $ANYSEEK_HOME, else the user data folder: ~/.local/share/anyseek/default "
+            "on Linux]",
+        ),
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="A TOML file of settings (models, limits…).")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from platformdirs import PlatformDirs
+if TYPE_CHECKING:
+    from platformdirs import PlatformDirs
 
 APP = "anyseek"
 DEFAULT_INDEX = "default"
@@ -27,6 +29,8 @@ _DB_FILE = "anyseek.db"  # store/database.DB_FILE; not imported from there, whic
 
 
 def _dirs() -> PlatformDirs:
+    from platformdirs import PlatformDirs  # only when no variable says where (a few ms)
+
     return PlatformDirs(APP, appauthor=False)
 
 
