@@ -31,8 +31,18 @@ from anyseek.engine.errors import ConfigError
 from anyseek.engine.paths import default_home
 from anyseek.engine.text_spaces import TextSpaces, normalize_text_spaces
 
-__all__ = ["CONFIG_FILE", "ModelSpecs", "Settings", "TextSpaces", "default_home", "load_settings"]
-__all__ += ["normalize_text_spaces", "MODEL_FIELDS", "DEFAULT_TEXT_SPACES", "ENV_PREFIX"]
+__all__ = [  # default_home, TextSpaces and normalize_text_spaces live elsewhere and are kept here for callers
+    "CONFIG_FILE",
+    "DEFAULT_TEXT_SPACES",
+    "ENV_PREFIX",
+    "MODEL_FIELDS",
+    "ModelSpecs",
+    "Settings",
+    "TextSpaces",
+    "default_home",
+    "load_settings",
+    "normalize_text_spaces",
+]
 
 CONFIG_FILE = "anyseek.toml"
 ENV_PREFIX = "ANYSEEK_"
