@@ -96,6 +96,25 @@ def test_an_index_left_at_any_version_reaches_the_schema_of_a_new_one(tmp_path, 
     assert schema_of(old) == schema_of(new_index(tmp_path))
 
 
+@pytest.mark.parametrize("version", range(READABLE_FROM, SCHEMA_VERSION + 1))
+def test_every_version_a_reader_takes_as_it_is_has_every_column_the_models_read(tmp_path, version):
+    """A reader without write access reads versions from READABLE_FROM up without migrating them; a step
+    that adds what the code reads (a column, a table) must raise READABLE_FROM, or readers of older indexes
+    fail mid-search instead of being told to upgrade."""
+    path = tmp_path / DB_FILE
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        for step in MIGRATIONS[:version]:
+            step(connection)
+    engine.dispose()
+    at_version = schema_of(path)
+    for table, shape in models_schema(tmp_path / "models.db").items():
+        missing = set(shape["columns"]) - set(at_version.get(table, {}).get("columns", {}))
+        assert not missing, f"version {version} lacks {table}.{sorted(missing)}: raise READABLE_FROM"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (lexical.TABLE,)).fetchone()
+
+
 def test_every_step_can_run_again_after_an_interruption(tmp_path):
     """pysqlite commits DDL as it goes, so a step cut short before its version bump runs again on the next
     open: each must find its own work done and change nothing."""

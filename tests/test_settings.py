@@ -87,6 +87,18 @@ def test_a_bad_value_is_one_line_naming_the_setting_its_source_and_what_it_must_
     assert str(from_keyword.value) == "setting 'max_video_frames' must be greater than 0, got -1"
 
 
+def test_a_bool_setting_takes_true_and_false_and_a_number_setting_does_not(home, monkeypatch):
+    (home / CONFIG_FILE).write_text("subtitles_replace_speech = false\n")
+    assert load_settings(home).subtitles_replace_speech is False
+    monkeypatch.setenv("ANYSEEK_SUBTITLES_REPLACE_SPEECH", "yes")
+    assert load_settings(home).subtitles_replace_speech is True
+    monkeypatch.setenv("ANYSEEK_SUBTITLES_REPLACE_SPEECH", "perhaps")
+    with pytest.raises(ConfigError, match="subtitles_replace_speech.*must be bool, got 'perhaps'"):
+        load_settings(home)
+    with pytest.raises(ConfigError, match="^setting 'oversample' must be int, got True$"):
+        load_settings(home, {"oversample": True, "subtitles_replace_speech": True})
+
+
 def test_unknown_keys_are_all_named_at_once(home):
     (home / CONFIG_FILE).write_text("imag_batch = 8\nsearch_mod = 'dense'\n")
     with pytest.raises(ConfigError, match=r"unknown setting\(s\): imag_batch, search_mod \(known: ") as raised:

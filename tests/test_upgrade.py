@@ -33,6 +33,7 @@ NEWEST = max(FIXTURES, key=lambda p: json.loads((p / "FIXTURE.json").read_text()
 PRINTER_QUERY = "the printer stopped after a paper jam"
 # What each step added, undone in reverse: the index as the release of that version left it.
 UNDO = {
+    5: [f"ALTER TABLE chunks DROP COLUMN {column}" for column in ("slide", "sheet", "row", "row_end")],
     4: [],  # m004 changed nothing but the version
     3: [
         "DROP INDEX ix_items_captured_at",
@@ -49,8 +50,11 @@ def copy_of(fixture: Path, target: Path) -> tuple[Path, dict]:
 
 
 def as_version(home: Path, version: int) -> None:
+    """Migrate the copy to today's schema, then undo the steps after `version`."""
+    store = Store(home / DB_FILE)
+    store.initialize()
+    store.close()
     with sqlite3.connect(home / DB_FILE) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] >= version
         for step in range(SCHEMA_VERSION, version, -1):
             for statement in UNDO[step]:
                 conn.execute(statement)

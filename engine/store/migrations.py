@@ -125,16 +125,29 @@ def m004_video_frames(conn: Connection) -> None:
     makes it refuse such an index with its clear "newer schema" message instead. Nothing to alter."""
 
 
+def m005_slides_sheets_rows_cues(conn: Connection) -> None:
+    """chunks.slide (decks), chunks.sheet, chunks.row and chunks.row_end (spreadsheets, CSV), and the `cue`
+    chunk kind (subtitles: no column, but an older anyseek must refuse a kind it does not know). The column
+    check makes it idempotent (an interrupted run goes again)."""
+    have = _columns(conn, "chunks")
+    for column, kind in (("slide", "INTEGER"), ("sheet", "TEXT"), ("row", "INTEGER"), ("row_end", "INTEGER")):
+        if column not in have:
+            conn.execute(text(f"ALTER TABLE chunks ADD COLUMN {column} {kind}"))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m001_initial,
     m002_lexical,
     m003_pages_and_capture_dates,
     m004_video_frames,
+    m005_slides_sheets_rows_cues,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The oldest version this code reads as it is, without migrating (for readers without write access):
-# version 3 lacks only m004's marker; version 2 lacks the columns of m003, version 1 the lexical table.
-READABLE_FROM = 3
+# version 4 lacks m005's chunk columns, which every read of chunks selects (version 3 lacked only m004's
+# marker, so 3 was readable by version 4's code). tests/test_migrations.py checks that every version from
+# here on holds every column the models read.
+READABLE_FROM = 5
 
 
 def current_version(conn: Connection) -> int:
