@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from anyseek.engine import media, uploads
+from anyseek.engine import media, privacy, uploads
 from anyseek.engine.arguments import (
     check_k,
     check_min_similarity,
@@ -100,7 +100,7 @@ def _spaces(spaces: Iterable[str] | None) -> tuple[Space, ...] | None:
 
 def _make_home(home: Path) -> None:
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        privacy.make_private_dir(home)
     except OSError as exc:
         raise StorageError(
             f"cannot create the index at {home}: {exc.strerror or exc}; choose another place with --index "
@@ -168,13 +168,16 @@ class Engine:
         Keyword overrides are settings, e.g. joint_model="ViT-B-32", device="cpu". `encoders` lets several
         indexes (or tests) share models that are already loaded. `config_file` is a TOML file of settings."""
         home = Path(path).expanduser() if path else default_home()
+        privacy.check_readable(home, DB_FILE)
         settings = load_settings(home, overrides, Path(config_file).expanduser() if config_file else None)
-        if not (home / DB_FILE).exists():
+        new = not (home / DB_FILE).exists()
+        if new:
             if not create:
                 raise IndexNotFoundError(f"no index at {home}; create one with `anyseek index FOLDER`")
             _make_home(home)
         store = _open_store(home)
         try:
+            privacy.secure_on_open(home, writable=not store.read_only, new=new)
             store.initialize()
             if not create and store.get_meta("models") is None:
                 # a writer created the file a moment ago and has not loaded a model yet (or its first run
@@ -496,4 +499,5 @@ class Engine:
             last_run=self.store.last_run(),
             first_errors=[FileError(i.display_path, i.error or "", i.path) for i in self.store.errors(10)],
             settings=self.settings.as_dict(),
+            warnings=[w for w in [privacy.exposure_warning(self.home)] if w],
         )
