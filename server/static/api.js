@@ -51,7 +51,10 @@ async function failure(response) {
   } catch {
     // not JSON: a proxy or a crashed server; the status line below says enough
   }
-  if (response.status === 401 || response.status === 403) {
+  if (response.status === 401) {
+    // the server's message speaks to API clients (a header); a person needs the link with the token
+    message = "This needs the access token: open the link that `anyseek serve` printed.";
+  } else if (response.status === 403) {
     message ||= "This needs the access token: open the link that `anyseek serve` printed.";
   }
   return new ApiError(message || `The server answered ${response.status} ${response.statusText}.`, {
