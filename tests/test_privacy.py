@@ -16,6 +16,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 import uuid
 from collections.abc import Callable
@@ -178,22 +179,27 @@ def second_user_missing_reason() -> str | None:
     return None
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def other_user():
     """A new unprivileged local user, removed afterwards: (uid, gid)."""
     if reason := second_user_missing_reason():
         pytest.skip(reason)
     name = f"anyseek-t{uuid.uuid4().hex[:8]}"
-    subprocess.run(
-        ["useradd", "--system", "--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin", name],
-        check=True,
-        capture_output=True,
-    )
+    command = ["useradd", "--system", "--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin", name]
+    for attempt in range(5):  # another process may hold /etc/passwd's lock for a moment
+        made = subprocess.run(command, capture_output=True, text=True)
+        if made.returncode == 0:
+            break
+        time.sleep(1 + attempt)
+    assert made.returncode == 0, f"useradd failed: {made.stderr}"
     try:
         entry = pwd.getpwnam(name)
         yield entry.pw_uid, entry.pw_gid
     finally:
         subprocess.run(["userdel", name], capture_output=True)
+
+
+CHILD_TIMEOUT_S = 240
 
 
 def run_as(uid: int, gid: int, work: Callable[[], dict]) -> dict:
@@ -209,6 +215,7 @@ def run_as(uid: int, gid: int, work: Callable[[], dict]) -> dict:
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
         os.close(read_end)
+        signal.alarm(CHILD_TIMEOUT_S)  # a hung child dies, and the parent fails the test, rather than wait forever
         try:
             os.setgroups([])
             os.setgid(gid)
@@ -222,7 +229,8 @@ def run_as(uid: int, gid: int, work: Callable[[], dict]) -> dict:
     os.close(write_end)
     with os.fdopen(read_end) as answer:
         text = answer.read()
-    os.waitpid(pid, 0)
+    _, status = os.waitpid(pid, 0)
+    assert text, f"the child running as uid {uid} died without an answer (wait status {status})"
     result = json.loads(text)
     assert "crashed" not in result, result.get("crashed")
     return result
@@ -260,9 +268,10 @@ def http_status(url: str, method: str = "GET", body: bytes | None = None) -> int
         return exc.code
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def served_for_two(encoders):
-    """An index in a folder other users can reach (/tmp, not pytest's owner-only tmp_path), served."""
+    """An index in a folder other users can reach (/tmp, not pytest's owner-only tmp_path), served. One
+    server for the module (it takes a while to warm); the last test loosens the index."""
     base = Path(tempfile.mkdtemp(prefix="anyseek-two-users-"))
     try:
         base.chmod(0o755)
@@ -281,7 +290,7 @@ def served_for_two(encoders):
         shutil.rmtree(base, ignore_errors=True)
 
 
-def test_a_second_local_user_can_neither_read_the_index_nor_use_its_server(served_for_two, other_user):
+def test_a_second_local_user_can_neither_read_the_index_nor_use_its_server(other_user, served_for_two):
     home, info = served_for_two
     uid, gid = other_user
     api = f"{info['url']}/api/v1"
@@ -323,13 +332,14 @@ def test_a_second_local_user_can_neither_read_the_index_nor_use_its_server(serve
         done = seen[command]
         assert done["code"] == 1 and "asking the server" not in done["err"], done
         errors = [line for line in done["err"].splitlines() if line.startswith("error: ")]
+        owner = pwd.getpwuid(os.geteuid()).pw_name
         assert errors == [
-            f"error: cannot read the index at {home}: permission denied (it belongs to root, and an "
+            f"error: cannot read the index at {home}: permission denied (it belongs to {owner}, and an "
             "index is private to its owner); use your own index with --index or ANYSEEK_HOME"
         ]
 
 
-def test_another_users_server_is_not_used_even_where_its_files_are_readable(served_for_two, other_user):
+def test_another_users_server_is_not_used_even_where_its_files_are_readable(other_user, served_for_two):
     """An index left readable by an older release: the other user may read server.json and even the token,
     and must still not send a query to the owner's server; it reads the index itself, read-only, and
     `status` warns that the index is open to others."""
