@@ -13,7 +13,8 @@ def register(app: typer.Typer, open_engine, friendly) -> None:
     @friendly
     def serve(
         host: Annotated[
-            str, typer.Option(help="Address to listen on. Anything but loopback requires the token for every request.")
+            str,
+            typer.Option(help="Address to listen on. Every /api request but /health needs the token, on loopback too."),
         ] = "127.0.0.1",
         port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one.")] = 8765,
         max_upload_mb: Annotated[int, typer.Option(min=1, max=4096, help="Largest query upload, in MiB.")] = 64,
