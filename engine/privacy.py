@@ -31,7 +31,7 @@ FILE_MODE = 0o600
 OTHERS = 0o077  # group and other bits
 
 # What anyseek keeps in an index folder (store/database.py, store/lock.py, settings.py, vectors/catalog.py,
-# media.py, server/security.py, server/discovery.py); the folders are anyseek's through and through.
+# item_files.py, server/security.py, server/discovery.py); the folders are anyseek's through and through.
 # Anything else someone put in the folder is theirs, and its modes are left alone.
 INDEX_FILES = ("anyseek.db", "anyseek.db-wal", "anyseek.db-shm", "anyseek.db-journal", "writer.lock", "anyseek.toml")
 SERVER_FILES = ("server.token", "server.json")

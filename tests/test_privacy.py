@@ -156,9 +156,9 @@ def test_the_cli_prints_the_tightening_as_a_warning_line(old_index):
 
 
 def test_a_read_only_index_is_left_as_it_is_and_status_says_so(old_index, encoders, monkeypatch):
-    from anyseek.engine import Engine, facade
+    from anyseek.engine import Engine, bootstrap
 
-    monkeypatch.setattr(facade, "is_writable", lambda _path: False)  # a read-only mount, as this process sees it
+    monkeypatch.setattr(bootstrap, "is_writable", lambda _path: False)  # a read-only mount, as this process sees it
     before = modes_under(old_index)
     with Engine.open(old_index, create=False, encoders=encoders, **TEST_SETTINGS) as engine:
         assert engine.store.read_only
