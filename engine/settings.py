@@ -88,6 +88,14 @@ class Settings:
     video_min_interval_s: float = 1.0  # no two frames of a video closer than this
     video_max_interval_s: float = 10.0  # a frame at least this often, even when nothing changes
     video_scene_threshold: float = 0.08  # picture change (0-1, pixels and colours) that takes a frame; bench/video.py
+    # A video (or recording) with subtitles, beside it (film.srt, film.en.srt) or inside it (an MKV/MP4 text
+    # track), is searched through its cues and Whisper is not run on it: the cues are the words said, with
+    # their times, and skipping the transcription saves most of the video's indexing time (docs/formats.md).
+    subtitles_replace_speech: bool = True
+    # Extensions read as plain text as they are, e.g. ".py,.js,.svg": never taken for a web page or markup,
+    # and read even when the encoding detector is unsure. Text files of any other unknown extension (or none:
+    # README, TODO) are recognised by their content anyway.
+    text_extensions: str = ""
     speech_min_window_s: float = 4.0
     speech_max_window_s: float = 30.0
     speech_max_gap_s: float = 1.5
@@ -97,6 +105,11 @@ class Settings:
     # chunk in the hybrid mode; chosen on bench/quality.py (see README, Benchmarks).
     lexical_weight: float = 1.0
     save_interval_s: float = 30.0
+
+    def plain_extensions(self) -> frozenset[str]:
+        """text_extensions as a set of lower-case extensions with their dot."""
+        names = (name.strip().lower() for name in self.text_extensions.split(","))
+        return frozenset(name if name.startswith(".") else f".{name}" for name in names if name)
 
     def requested_models(self) -> dict[str, str]:
         return {name: v for name in MODEL_FIELDS if (v := getattr(self, name)) is not None}

@@ -364,4 +364,8 @@ def _hit(entry, context: ChunkContext, moments: tuple[Moment, ...] = ()) -> Hit:
         page=chunk.page,
         captured_at=item.captured_at,
         moments=moments,
+        slide=chunk.slide,
+        sheet=chunk.sheet,
+        row=chunk.row,
+        row_end=chunk.row_end,
     )
