@@ -40,11 +40,22 @@ class CliState:
 STATE = CliState()
 
 
+class _LogLines(logging.Formatter):
+    """anyseek's own warnings read like the CLI's other warnings (`warning: ...`); the rest as before."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.levelno == logging.WARNING and record.name.startswith("anyseek"):
+            return f"warning: {record.getMessage()}"
+        return super().format(record)
+
+
 def _quiet_libraries(verbose: bool) -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(_LogLines("%(levelname)s %(name)s: %(message)s"))
     if not verbose:
         # Model libraries log through the root logger (open_clip logs a failed download as an ERROR that
         # our own one-line error already explains); anyseek's own warnings still show.
@@ -69,6 +80,7 @@ def main(
             "--index",
             help="Index directory [default: $ANYSEEK_HOME, else the user data folder: ~/.local/share/anyseek/default "
             "on Linux]",
+            readable=False,  # another user's (private) index: the engine says whose it is, not "not readable"
         ),
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="A TOML file of settings (models, limits…).")] = None,
@@ -171,7 +183,12 @@ Device = Annotated[str | None, typer.Option(help="auto, cpu or cuda[:N]")]
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output (see README, JSON output).")]
 IndexDir = Annotated[
     Path | None,
-    typer.Option("--index", callback=_command_index, help="Index directory (also accepted before the command)."),
+    typer.Option(
+        "--index",
+        callback=_command_index,
+        readable=False,
+        help="Index directory (also accepted before the command).",
+    ),
 ]
 NoServer = Annotated[
     bool,
@@ -326,6 +343,7 @@ def status(json: Json = False, index_dir: IndexDir = None, no_server: NoServer =
     if result is None:
         with open_engine(create=False) as engine:
             result = engine.status()
+    render.warnings(result.warnings)
     render.status_json(result) if json else render.status_table(result)
 
 

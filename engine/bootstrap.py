@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
+from anyseek.engine import privacy
 from anyseek.engine.contracts import Decoder, Encoders, Indexer
 from anyseek.engine.encoders import EncoderSet, Fingerprint
 from anyseek.engine.errors import IndexNotFoundError, ModelMismatchError, StorageError
@@ -56,13 +57,16 @@ def open_index(
 ) -> Parts:
     """The parts for the index at `path` (see Engine.open), creating it if `create`."""
     home = Path(path).expanduser() if path else default_home()
+    privacy.check_readable(home, DB_FILE)  # another user's index: one clear line, before anything reads it
     settings = load_settings(home, overrides, Path(config_file).expanduser() if config_file else None)
-    if not (home / DB_FILE).exists():
+    new = not (home / DB_FILE).exists()
+    if new:
         if not create:
             raise IndexNotFoundError(f"no index at {home}; create one with `anyseek index FOLDER`")
         _make_home(home)
     store = _open_store(home)
     try:
+        privacy.secure_on_open(home, writable=not store.read_only, new=new)
         store.initialize()
         if not create and store.get_meta("models") is None:
             # a writer created the file a moment ago and has not loaded a model yet (or its first run
@@ -120,7 +124,7 @@ def wire(home: Path, settings: Settings, store: Store, encoders: Encoders | None
 
 def _make_home(home: Path) -> None:
     try:
-        home.mkdir(parents=True, exist_ok=True)
+        privacy.make_private_dir(home)
     except OSError as exc:
         raise StorageError(
             f"cannot create the index at {home}: {exc.strerror or exc}; choose another place with --index "

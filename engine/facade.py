@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from anyseek.engine import bootstrap, item_files, uploads
+from anyseek.engine import bootstrap, item_files, privacy, uploads
 from anyseek.engine.arguments import (
     check_k,
     check_min_similarity,
@@ -328,4 +328,5 @@ class Engine:
             last_run=self.store.last_run(),
             first_errors=[FileError(i.display_path, i.error or "", i.path) for i in self.store.errors(10)],
             settings=self.settings.as_dict(),
+            warnings=[w for w in [privacy.exposure_warning(self.home)] if w],
         )

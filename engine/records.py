@@ -314,6 +314,7 @@ class IndexStatus:
     last_run: dict[str, object] | None
     first_errors: list[FileError]
     settings: dict[str, object]
+    warnings: list[str] = field(default_factory=list)  # e.g. an index other users can read (engine/privacy.py)
 
     def as_dict(self) -> dict[str, object]:
         out = {name: getattr(self, name) for name in self.__slots__}
