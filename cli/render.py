@@ -145,6 +145,10 @@ def index_summary(report: IndexReport) -> None:
         err.print(f"[red]error[/red] {escape(failure.path)}: {escape(failure.reason)}")
     if len(report.errors) > 10:
         err.print(f"… and {len(report.errors) - 10} more errors (see `anyseek status`)")
+    for warning in report.warnings[:10]:
+        err.print(f"[yellow]warning[/yellow] {escape(warning.path)}: {escape(warning.reason)}")
+    if len(report.warnings) > 10:
+        err.print(f"… and {len(report.warnings) - 10} more warnings (see `anyseek index --json`)")
 
 
 def status_table(status: IndexStatus) -> None:

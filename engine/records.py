@@ -260,6 +260,7 @@ class IndexReport:
     known_failed: int = 0  # of `failed`: failed before, unchanged since, so not tried again (retry_failed)
     errors: list[FileError] = field(default_factory=list)
     problems: list[FileError] = field(default_factory=list)  # folders: loops, unreadable
+    warnings: list[FileError] = field(default_factory=list)  # indexed files a decoder warned about
     interrupted: bool = False
     seconds: float = 0.0
 
@@ -268,9 +269,10 @@ class IndexReport:
         return self.added + self.updated
 
     def as_dict(self) -> dict[str, object]:
-        out = {name: getattr(self, name) for name in self.__slots__ if name not in ("errors", "problems")}
-        out["errors"] = [e.to_dict() for e in self.errors]
-        out["problems"] = [e.to_dict() for e in self.problems]
+        lists = ("errors", "problems", "warnings")
+        out = {name: getattr(self, name) for name in self.__slots__ if name not in lists}
+        for name in lists:
+            out[name] = [e.to_dict() for e in getattr(self, name)]
         return out
 
 

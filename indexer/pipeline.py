@@ -21,6 +21,7 @@ from anyseek.engine.records import FileError, IndexReport, Item, Progress, displ
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import ItemWrite, Store
 from anyseek.engine.vectors.catalog import VectorCatalog
+from anyseek.indexer import file_warnings
 from anyseek.indexer.batch import EmbedBatch
 from anyseek.indexer.decode_procs import ProcessDecoder, ProcessImages
 from anyseek.indexer.extract import decode_image_here
@@ -74,6 +75,7 @@ class Indexer:
         progress = on_progress or (lambda _p: None)
         roots = [normalize_root(p) for p in paths]
         progress(Progress("scanning", 0, 0, 0))
+        file_warnings.install()
         scanned = scan(roots, skip=[os.fsencode(self.home.resolve())])
         known = self.store.items_under(roots)
         check_roots(roots, scanned, known, prune)
@@ -183,6 +185,8 @@ class Indexer:
 
     def _handle(self, prepared: Prepared, batch: EmbedBatch, report: IndexReport) -> None:
         entry, outcome = prepared.entry, prepared.outcome
+        if outcome is not Outcome.FAILED:  # a failed file's error says enough
+            report.warnings += [FileError(display_path(entry.path), said, entry.path) for said in prepared.warnings]
         if outcome is Outcome.TOUCHED:
             self.store.touch_item(prepared.previous.id, entry.size, entry.mtime_ns)
             report.unchanged += 1

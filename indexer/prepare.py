@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from anyseek.engine.errors import AnyseekError, ExtractionError
 from anyseek.engine.records import Item
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import Store
+from anyseek.indexer import file_warnings
 from anyseek.indexer.extract import Extracted, ImageDecoder, JointPreprocessor, TokenWindow, extract
 from anyseek.indexer.scan import FileEntry
 from anyseek.indexer.sniff import Sniffed, sniff_file
@@ -41,6 +42,7 @@ class Prepared:
     extracted: Extracted | None = None
     source: Item | None = None  # the item moved or copied from
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)  # a decoder's warnings, as report lines (file_warnings)
 
 
 def hash_file(path: bytes) -> str:
@@ -104,7 +106,9 @@ class Preparer:
     def __call__(self, entry: FileEntry, previous: Item | None) -> Prepared:
         result = Prepared(entry, Outcome.FAILED, previous)
         try:
-            self._prepare(result)
+            with file_warnings.collected() as said:
+                self._prepare(result)
+            result.warnings = said
         except ExtractionError as exc:
             result.outcome, result.error = Outcome.FAILED, str(exc)
         except AnyseekError:
