@@ -81,3 +81,7 @@ class UploadTooLargeError(UploadError):
 
 class JobNotFoundError(JobError):
     """No index job has the given id."""
+
+
+class UnreadableQueryFileError(QueryError, ExtractionError):
+    """A file given as a query (an image, a recording) cannot be decoded; the message names the file."""

@@ -31,7 +31,17 @@ from anyseek.engine.arguments import (
 )
 from anyseek.engine.dates import DateLike, to_epoch
 from anyseek.engine.encoders import EncoderSet, Fingerprint
-from anyseek.engine.errors import IndexNotFoundError, ModelMismatchError, QueryError, StorageError
+from anyseek.engine.encoders.joint import pretrained_applies
+from anyseek.engine.errors import (
+    AnyseekError,
+    ExtractionError,
+    IndexNotFoundError,
+    ModelMismatchError,
+    QueryError,
+    RootUnavailableError,
+    StorageError,
+    UnreadableQueryFileError,
+)
 from anyseek.engine.records import (
     FileError,
     Filters,
@@ -59,6 +69,7 @@ from anyseek.engine.settings import (
 from anyseek.engine.store.database import DB_FILE, is_writable
 from anyseek.engine.store.lock import WriterLock
 from anyseek.engine.store.migrations import SCHEMA_VERSION
+from anyseek.engine.store.new_folder import NewIndexFolder
 from anyseek.engine.store.store import Store
 from anyseek.engine.vectors.catalog import VectorCatalog
 from anyseek.indexer.extract.audio import decode_audio
@@ -98,16 +109,6 @@ def _spaces(spaces: Iterable[str] | None) -> tuple[Space, ...] | None:
         raise QueryError(f"spaces must be among {', '.join(s.value for s in Space)}, got {spaces!r}") from None
 
 
-def _make_home(home: Path) -> None:
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(
-            f"cannot create the index at {home}: {exc.strerror or exc}; choose another place with --index "
-            f"or ANYSEEK_HOME"
-        ) from None
-
-
 def _open_store(home: Path) -> Store:
     """A database this process cannot write (a read-only share, a mounted backup) opens for reading."""
     path = home / DB_FILE
@@ -120,6 +121,18 @@ def _open_store(home: Path) -> Store:
             store.close()
             raise StorageError(f"cannot open the index at {home}: {exc.orig}") from None
     return store
+
+
+@contextlib.contextmanager
+def _naming(path: str | os.PathLike | None):
+    """A query file that cannot be decoded is a bad argument, and its error names the file (an upload's
+    bytes have no name: its error stays as the decoder put it)."""
+    try:
+        yield
+    except ExtractionError as exc:
+        if path is None:
+            raise
+        raise UnreadableQueryFileError(f"{os.fspath(path)}: {exc}") from None
 
 
 def _sniff_upload(head: bytes) -> Modality | None:
@@ -169,10 +182,11 @@ class Engine:
         indexes (or tests) share models that are already loaded. `config_file` is a TOML file of settings."""
         home = Path(path).expanduser() if path else default_home()
         settings = load_settings(home, overrides, Path(config_file).expanduser() if config_file else None)
+        new_folder = None
         if not (home / DB_FILE).exists():
             if not create:
                 raise IndexNotFoundError(f"no index at {home}; create one with `anyseek index FOLDER`")
-            _make_home(home)
+            new_folder = NewIndexFolder.make(home)
         store = _open_store(home)
         try:
             store.initialize()
@@ -183,7 +197,9 @@ class Engine:
                     f"the index at {home} holds nothing searchable yet (being created, or its first run could "
                     f"not load a model); try again in a moment, or run `anyseek index FOLDER`"
                 )
-            return cls(home, settings, store, encoders)
+            engine = cls(home, settings, store, encoders)
+            engine._new_folder = new_folder  # taken back if its first run fails (see close)
+            return engine
         except BaseException:
             store.close()
             raise
@@ -207,7 +223,11 @@ class Engine:
         self.close()
 
     def close(self) -> None:
+        new_folder = getattr(self, "_new_folder", None)
+        discard = new_folder is not None and new_folder.first_run_failed and self._holds_nothing()
         self.store.close()
+        if discard:
+            new_folder.discard()
         if lender := getattr(self, "_lender", None):
             self.encoders.attach(lender._check_fingerprint)  # models loaded from now on report to the lender
 
@@ -292,7 +312,7 @@ class Engine:
         self._check_writable()
         with WriterLock(self.home):
             run_id = self.store.start_run("index")
-            status, report = "failed", IndexReport()
+            status, report, reason = "failed", IndexReport(), None
             try:
                 self.catalog.load_all()
                 indexer = Indexer(self.store, self.catalog, self.encoders, self.settings, self.home)
@@ -301,13 +321,21 @@ class Engine:
             except KeyboardInterrupt:
                 status = "interrupted"
                 raise
+            except AnyseekError as exc:  # `status` shows why, beside the last completed run
+                status, reason = ("refused" if isinstance(exc, RootUnavailableError) else "failed"), str(exc)
+                raise
             except OperationalError as exc:
-                raise StorageError(
-                    f"the index database refused a write: {exc.orig}; what was committed before is intact"
-                ) from exc
+                reason = f"the index database refused a write: {exc.orig}; what was committed before is intact"
+                raise StorageError(reason) from exc
             finally:
-                self.store.finish_run(run_id, status, report.as_dict())
+                self.store.finish_run(run_id, status, report.as_dict(), reason)
+                if status in ("failed", "refused") and getattr(self, "_new_folder", None):
+                    self._new_folder.first_run_failed = True
         return report
+
+    def _holds_nothing(self) -> bool:
+        """No searchable item and no completed run: a new index whose first run failed."""
+        return not self.store.counts()["items"] and self.store.last_run("completed") is None
 
     def _check_writable(self) -> None:
         if self.store.read_only:
@@ -469,23 +497,28 @@ class Engine:
         return Modality.AUDIO if modality is Modality.VIDEO and _sound_only(path) else modality
 
     def _decode_query_audio(self, path: Path):
-        return decode_audio(os.fsencode(path), self.settings.max_audio_seconds)
+        with _naming(path):
+            return decode_audio(os.fsencode(path), self.settings.max_audio_seconds)
 
     def _open_query_image(self, source):
-        if isinstance(source, (str, os.PathLike)):
-            source = os.fsencode(source)
-        if isinstance(source, bytes) and sniff_file(source).format == "raw":
-            return open_raw(source, self.settings.max_image_pixels).image  # its preview, as when indexed
-        return open_image(source, self.settings.max_image_pixels)
+        with _naming(source if isinstance(source, (str, os.PathLike)) else None):
+            if isinstance(source, (str, os.PathLike)):
+                source = os.fsencode(source)
+            if isinstance(source, bytes) and sniff_file(source).format == "raw":
+                return open_raw(source, self.settings.max_image_pixels).image  # its preview, as when indexed
+            return open_image(source, self.settings.max_image_pixels)
 
     # --- reporting ------------------------------------------------------------------------------
     def status(self) -> IndexStatus:
         counts = self.store.counts()
         disk = sum(f.stat().st_size for f in self.home.rglob("*") if f.is_file())
+        models = dataclasses.asdict(self.specs)
+        if not pretrained_applies(self.specs.joint_model):
+            del models["joint_pretrained"]  # its weights come with the model (a folder, an hf-hub: repo)
         return IndexStatus(
             home=str(self.home),
             schema_version=SCHEMA_VERSION,
-            models=dataclasses.asdict(self.specs),
+            models=models,
             fingerprints=self.store.get_meta("fingerprints", {}),
             items=counts["items"],
             chunks=counts["chunks"],
@@ -494,6 +527,7 @@ class Engine:
             ignored=counts["status"].get("ignored", 0),
             disk_bytes=disk,
             last_run=self.store.last_run(),
+            last_completed_run=self.store.last_run("completed"),
             first_errors=[FileError(i.display_path, i.error or "", i.path) for i in self.store.errors(10)],
             settings=self.settings.as_dict(),
         )

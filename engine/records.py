@@ -302,6 +302,8 @@ class IndexStatus:
     last_run: dict[str, object] | None
     first_errors: list[FileError]
     settings: dict[str, object]
+    # the latest run that completed: last_run itself, unless that one was refused, failed or interrupted
+    last_completed_run: dict[str, object] | None = None
 
     def as_dict(self) -> dict[str, object]:
         out = {name: getattr(self, name) for name in self.__slots__}
