@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -285,6 +285,11 @@ class Progress:
     done: int
     failed: int
     path: str = ""
+    # indexing: the file just done, by its name's kind (indexer/sniff.py kind_hint) and size, and what the
+    # run plans per kind as (files, bytes), so a caller can estimate the time left from each kind's own rate
+    kind: str = ""
+    size: int = 0
+    planned: Mapping[str, tuple[int, int]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from anyseek.indexer.gpu_jpeg import DeferredJpegs
 from anyseek.indexer.lazy_models import LazyJoint, LazyWindow, ModelLoads
 from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
 from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, normalize_root, scan
+from anyseek.indexer.sniff import kind_hint
 from anyseek.indexer.workers import DecodePool, DecodeTimeout, plan_decoding
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,16 @@ ProgressCallback = Callable[[Progress], None]
 # Decode threads yield to the models when both share the CPU (see DecodePool); on a GPU the CPU is the
 # decoders' own. bench/images.py measured it: see README, Benchmarks.
 DECODE_NICE = 10
+
+
+def plan_by_kind(entries) -> dict[str, tuple[int, int]]:
+    """(files, bytes) per kind of what a run will decode: a folder of long documents takes longer per file
+    than one of photos, so a progress estimate goes by each kind's own rate (cli/progress.py)."""
+    planned: dict[str, tuple[int, int]] = {}
+    for entry in entries:
+        files, size = planned.get(kind := kind_hint(entry.path), (0, 0))
+        planned[kind] = (files + 1, size + entry.size)
+    return planned
 
 
 def decoder_versions() -> str:
@@ -128,6 +139,8 @@ class Indexer:
     def _process(self, todo, claims: MoveClaims, report: IndexReport, progress: ProgressCallback) -> None:
         if not todo:
             return
+        planned = plan_by_kind(entry for entry, _ in todo)
+        progress(Progress("indexing", len(todo), 0, report.failed, planned=planned))  # scanning is over
         loads = ModelLoads()
         window = LazyWindow(self.encoders, self.settings.text_spaces, loads)
         joint = LazyJoint(self.encoders, loads)
@@ -161,7 +174,20 @@ class Indexer:
                     prepared = self._outcome(future, *in_flight.pop(future))
                     self._handle(prepared, batch, report)
                     done += 1
-                    progress(Progress("indexing", len(todo), done, report.failed, display_path(prepared.entry.path)))
+                    entry = prepared.entry
+                    kind = kind_hint(entry.path)
+                    progress(
+                        Progress(
+                            "indexing",
+                            len(todo),
+                            done,
+                            report.failed,
+                            display_path(entry.path),
+                            kind,
+                            entry.size,
+                            planned,
+                        )
+                    )
                 if batch.ready() or (batch and not in_flight):
                     self._commit(batch, report)
                 if time.monotonic() - last_save > self.settings.save_interval_s:
