@@ -72,6 +72,7 @@ from anyseek.engine.store.migrations import SCHEMA_VERSION
 from anyseek.engine.store.new_folder import NewIndexFolder
 from anyseek.engine.store.store import Store
 from anyseek.engine.vectors.catalog import VectorCatalog
+from anyseek.indexer import file_warnings
 from anyseek.indexer.extract.audio import decode_audio
 from anyseek.indexer.extract.image import open_image, open_raw
 from anyseek.indexer.extract.video import sound_only
@@ -126,13 +127,18 @@ def _open_store(home: Path) -> Store:
 @contextlib.contextmanager
 def _naming(path: str | os.PathLike | None):
     """A query file that cannot be decoded is a bad argument, and its error names the file (an upload's
-    bytes have no name: its error stays as the decoder put it)."""
+    bytes have no name: its error stays as the decoder put it). A decoder's warnings about a query file
+    (damaged EXIF, a palette's transparency) do not change the search: logged, not printed raw."""
+    file_warnings.install()
     try:
-        yield
+        with file_warnings.collected() as said:
+            yield
     except ExtractionError as exc:
         if path is None:
             raise
         raise UnreadableQueryFileError(f"{os.fspath(path)}: {exc}") from None
+    for line in said:
+        log.info("query file %s: %s", "(upload)" if path is None else os.fspath(path), line)
 
 
 def _sniff_upload(head: bytes) -> Modality | None:

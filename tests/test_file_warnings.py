@@ -101,3 +101,13 @@ def test_a_decode_process_hands_its_warnings_to_the_report(open_engine, tmp_path
     assert (report.added, report.failed) == (2, 0)
     assert [(w.path.rsplit("/", 1)[-1], w.reason) for w in report.warnings] == [("exif.jpg", DAMAGED_EXIF)]
     assert report.as_dict()["warnings"][0]["reason"] == DAMAGED_EXIF
+
+
+def test_a_query_image_s_warnings_do_not_reach_the_user(indexed, tmp_path, recwarn):
+    """recwarn stands where stderr would be: whatever a decoder's warning would print, it records."""
+    eng, _ = indexed
+    palette_png_with_byte_transparency(tmp_path / "palette.png")
+    jpeg_with_damaged_exif(tmp_path / "exif.jpg")
+    for name in ("palette.png", "exif.jpg"):
+        assert eng.search(image=tmp_path / name, k=1).hits
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)], [str(w.message) for w in recwarn]
