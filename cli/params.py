@@ -41,13 +41,9 @@ def date(name: str):
 
 
 def mode(value: str) -> str:
-    from anyseek.engine.search.routing import SEARCH_MODES
+    from anyseek.engine.arguments import check_mode
 
-    if value not in SEARCH_MODES:
-        from anyseek.engine.errors import QueryError
-
-        raise QueryError(f"the search mode is one of {', '.join(SEARCH_MODES)}, not {value!r}")
-    return value
+    return check_mode(value)
 
 
 def text_spaces(value: str) -> str:

@@ -29,10 +29,10 @@ import time
 import numpy as np
 
 from anyseek.engine.errors import ExtractionError
-from anyseek.indexer import file_warnings
 from anyseek.indexer.decode_child import read_message, write_message
 from anyseek.indexer.extract import decode_image_here
 from anyseek.indexer.pixels import PixelRecipe, recipe_from_transform
+from anyseek.media import file_warnings
 
 log = logging.getLogger(__name__)
 

@@ -19,18 +19,19 @@ from pathlib import Path
 
 from anyseek.engine.records import FileError, IndexReport, Item, Progress, display_path
 from anyseek.engine.settings import Settings
-from anyseek.engine.store.store import ItemWrite, Store
-from anyseek.engine.vectors.catalog import VectorCatalog
-from anyseek.indexer import file_warnings
+from anyseek.engine.store.items import normalize_root
+from anyseek.engine.store.store import ItemWrite
+from anyseek.engine.writer import IndexWriter
 from anyseek.indexer.batch import EmbedBatch
 from anyseek.indexer.decode_procs import ProcessDecoder, ProcessImages
 from anyseek.indexer.extract import decode_image_here
 from anyseek.indexer.gpu_jpeg import DeferredJpegs
 from anyseek.indexer.lazy_models import LazyJoint, LazyWindow, ModelLoads
 from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
-from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, normalize_root, scan
-from anyseek.indexer.sniff import kind_hint
+from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, scan
 from anyseek.indexer.workers import DecodePool, DecodeTimeout, plan_decoding
+from anyseek.media import file_warnings
+from anyseek.media.sniff import kind_hint
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,9 @@ def decoder_versions() -> str:
 
 
 class Indexer:
-    def __init__(self, store: Store, catalog: VectorCatalog, encoders, settings: Settings, home: Path) -> None:
-        self.store, self.catalog, self.encoders, self.settings = store, catalog, encoders, settings
+    def __init__(self, writer: IndexWriter, encoders, settings: Settings, home: Path) -> None:
+        """Every write goes through `writer` (store and vector indexes in one call); reads go to its store."""
+        self.writer, self.store, self.encoders, self.settings = writer, writer.store, encoders, settings
         self.home = home
 
     def run(
@@ -103,7 +105,7 @@ class Indexer:
             report.interrupted = True
         finally:
             progress(Progress("finishing", report.scanned, report.scanned, report.failed))
-            self.catalog.save()
+            self.writer.save()
             report.seconds = time.monotonic() - started
         return report
 
@@ -132,7 +134,7 @@ class Indexer:
     def _record_scan_errors(self, scanned: ScanResult, known: dict[bytes, Item], report: IndexReport) -> None:
         writes = [ItemWrite(p.path, 0, 0, "", None, error=p.reason) for p in scanned.problems if p.is_file]
         if writes:
-            self.catalog.apply(self.store.write_items(writes))
+            self.writer.write_items(writes)
             report.failed += len(writes)
             report.errors += [FileError(display_path(w.path), w.error or "", w.path) for w in writes]
 
@@ -191,7 +193,7 @@ class Indexer:
                 if batch.ready() or (batch and not in_flight):
                     self._commit(batch, report)
                 if time.monotonic() - last_save > self.settings.save_interval_s:
-                    self.catalog.save()
+                    self.writer.save()
                     last_save = time.monotonic()
         except KeyboardInterrupt:
             report.interrupted = True
@@ -214,14 +216,14 @@ class Indexer:
         if outcome is not Outcome.FAILED:  # a failed file's error says enough
             report.warnings += [FileError(display_path(entry.path), said, entry.path) for said in prepared.warnings]
         if outcome is Outcome.TOUCHED:
-            self.store.touch_item(prepared.previous.id, entry.size, entry.mtime_ns)
+            self.writer.touch_item(prepared.previous.id, entry.size, entry.mtime_ns)
             report.unchanged += 1
         elif outcome is Outcome.MOVED:
-            self.catalog.apply(self.store.move_item(prepared.source.id, entry.path, entry.size, entry.mtime_ns))
+            self.writer.move_item(prepared.source.id, entry.path, entry.size, entry.mtime_ns)
             report.moved += 1
         elif outcome is Outcome.COPIED:
             write = ItemWrite(entry.path, entry.size, entry.mtime_ns, prepared.content_hash, None)
-            self.catalog.apply(self.store.copy_item(prepared.source, write))
+            self.writer.copy_item(prepared.source, write)
             report.copied += 1
         elif outcome is Outcome.IGNORED:
             batch.add_plain(
@@ -237,8 +239,7 @@ class Indexer:
 
     def _commit(self, batch: EmbedBatch, report: IndexReport) -> None:
         writes, replaced = batch.embed()
-        changes = self.store.write_items(writes)
-        self.catalog.apply(changes)
+        self.writer.write_items(writes)
         for write in writes:
             if write.error:
                 report.failed += 1
@@ -253,5 +254,5 @@ class Indexer:
     def _delete_missing(self, missing: list[Item], report: IndexReport) -> None:
         gone = [item.id for item in missing]
         if gone:
-            self.catalog.apply(self.store.delete_items(gone))
+            self.writer.delete_items(gone)
             report.deleted += sum(1 for item in missing if item.status == "ok")

@@ -10,7 +10,7 @@ import warnings
 
 from PIL import Image
 
-from anyseek.indexer.file_warnings import DAMAGED_EXIF
+from anyseek.media.file_warnings import DAMAGED_EXIF
 from tests.conftest import TEST_MODEL_FLAGS
 from tests.test_cli_e2e import anyseek
 
@@ -41,7 +41,7 @@ def jpeg_with_damaged_exif(path, colour=(200, 10, 10)) -> None:
 
 
 def test_user_messages_name_the_damage_or_drop_what_means_nothing():
-    from anyseek.indexer.file_warnings import user_message
+    from anyseek.media.file_warnings import user_message
 
     assert user_message("Palette images with Transparency expressed in bytes should be…", UserWarning) is None
     assert user_message("Tag data larger than file. Skipping tag 36867", UserWarning) == DAMAGED_EXIF
@@ -51,7 +51,7 @@ def test_user_messages_name_the_damage_or_drop_what_means_nothing():
 
 
 def test_warnings_are_collected_per_thread_and_each_once():
-    from anyseek.indexer import file_warnings
+    from anyseek.media import file_warnings
 
     file_warnings.install()
     seen: dict[str, list[str]] = {}

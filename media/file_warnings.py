@@ -27,7 +27,7 @@ _install_lock = threading.Lock()
 # Libraries whose UserWarnings speak about the file being decoded. They are shown on every occurrence while
 # a run collects them (Python's default shows a warning once per place: the second file with the same
 # damage would go unreported).
-DECODER_MODULES = r"(PIL|pillow_heif|av|pypdfium2|docx|ebooklib|bs4|anyseek\.indexer)(\.|$)"
+DECODER_MODULES = r"(PIL|pillow_heif|av|pypdfium2|docx|ebooklib|bs4|anyseek\.(media|indexer))(\.|$)"
 
 DAMAGED_EXIF = "damaged EXIF metadata was skipped (its capture date or orientation may be missing)"
 # What a decoder says, as a user would want it said; None: nothing to act on, so it is not reported.
