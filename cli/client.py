@@ -133,7 +133,7 @@ def search(
             try:
                 return _results(remote.post_file("/search/upload", fields, uploads[0].read_bytes()))
             except (errors.UploadError, errors.ExtractionError) as exc:  # the server saw bytes: name the file
-                raise errors.UnreadableQueryFileError(f"{uploads[0]}: {exc}") from None
+                raise errors.UnreadableQueryFileError(str(uploads[0]), str(exc)) from None
         body: dict = {"q": query, "k": k, "types": types, "min_similarity": min_similarity, "mode": mode}
         body |= {"min_score": min_score or 0.0, "after": after, "before": before}
         if path is not None:

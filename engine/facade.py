@@ -34,7 +34,15 @@ from anyseek.engine.arguments import (
 from anyseek.engine.contracts import Encoders
 from anyseek.engine.dates import DateLike, to_epoch
 from anyseek.engine.encoders.joint import pretrained_applies
-from anyseek.engine.errors import AnyseekError, IndexNotFoundError, QueryError, RootUnavailableError, StorageError
+from anyseek.engine.errors import (
+    AnyseekError,
+    ExtractionError,
+    IndexNotFoundError,
+    QueryError,
+    RootUnavailableError,
+    StorageError,
+    UnreadableQueryFileError,
+)
 from anyseek.engine.index_models import SPACE_OF_ROLE, stored_dims
 from anyseek.engine.records import (
     FileError,
@@ -250,10 +258,13 @@ class Engine:
         in the query syntax with every term taken as text (an upload never names files on this machine).
         `exclusive` is held around the search itself but not while a recording is transcribed (seconds):
         a server passes the lock that takes its searches in turn, and the others go on meanwhile."""
-        with uploads.upload_part(data, self.decoder, max_bytes) as part:
-            parts = self._searcher.hear([*(self.parse_text(text) if text else []), part])
-            with exclusive or contextlib.nullcontext():
-                return self.search(parts=parts, **kw)
+        try:
+            with uploads.upload_part(data, self.decoder, max_bytes) as part:
+                parts = self._searcher.hear([*(self.parse_text(text) if text else []), part])
+                with exclusive or contextlib.nullcontext():
+                    return self.search(parts=parts, **kw)
+        except UnreadableQueryFileError as exc:  # an upload is no file of the client's: its temporary name
+            raise ExtractionError(exc.reason) from None  # means nothing, and it is the bytes that are bad
 
     def warm(self) -> None:
         """For a long-lived process (a server, an app): load the models a text search needs now, and answer

@@ -72,6 +72,6 @@ def _naming(path: str | os.PathLike | None) -> Iterator[None]:
     except ExtractionError as exc:
         if path is None:
             raise
-        raise UnreadableQueryFileError(f"{os.fspath(path)}: {exc}") from None
+        raise UnreadableQueryFileError(os.fspath(path), str(exc)) from None
     for line in said:
         log.info("query file %s: %s", "(upload)" if path is None else os.fspath(path), line)
