@@ -18,8 +18,8 @@ JSON_VERSION = 1  # bumped when a field changes meaning or goes; new fields may 
 UNWRAPPED = 1 << 20  # a pipe or a file has no width: lines stay whole for grep, cut and awk
 PIPE_WIDTH = 160  # a piped search hit is one line, at most this long (the snippet gives way)
 SNIPPET_LINES = 2  # a snippet's lines under its hit in a terminal
-# A calibrated score of 0.5 is one standard deviation above the best that chance reaches on the hit's route
-# (docs/how-it-works.md, Scores); below it a hit is a neighbour, not an answer.
+# A calibrated score of 0.5 means clearly related (docs/scores.md: about 1 unrelated target in 15,000 gets that
+# far by chance); below it a hit is a neighbour, not an answer.
 CLEARLY_RELATED = 0.5
 
 
@@ -76,9 +76,21 @@ def where(hit) -> str:
         place.append(iso_time(hit.captured_at)[:16].replace("T", " "))
     if hit.page is not None:
         place.append(f"p. {hit.page}")
+    if hit.slide is not None:
+        place.append(f"slide {hit.slide}")
+    if rows := table_place(hit):
+        place.append(rows)
     if hit.start is not None:
         place.append(f"{clock(hit.start)}–{clock(hit.end)}")
     return "  ".join(place)
+
+
+def table_place(hit) -> str:
+    """`Budget, rows 5–9`: a spreadsheet passage's sheet and rows (a CSV's rows alone)."""
+    if hit.row is None:
+        return hit.sheet or ""
+    rows = f"row {hit.row}" if hit.row_end in (None, hit.row) else f"rows {hit.row}–{hit.row_end}"
+    return f"{hit.sheet}, {rows}" if hit.sheet else rows
 
 
 def shown_path(path: str) -> str:

@@ -158,6 +158,8 @@ class Engine:
                 self.store.finish_run(run_id, status, report.as_dict(), reason)
                 if status in ("failed", "refused") and self._parts.new_folder is not None:
                     self._parts.new_folder.first_run_failed = True
+        if status == "completed":  # the models are loaded now: their score calibration costs seconds here
+            self._searcher.calibration.references.prepare({f.role for f in self.encoders.loaded()})
         return report
 
     def _holds_nothing(self) -> bool:
