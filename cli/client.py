@@ -142,7 +142,10 @@ def search(
             fields = {"k": str(k), "types": ",".join(types)}
             if query:
                 fields["q"] = query
-            return _results(remote.post_file("/search/upload", fields, uploads[0].read_bytes()))
+            try:
+                return _results(remote.post_file("/search/upload", fields, uploads[0].read_bytes()))
+            except (errors.UploadError, errors.ExtractionError) as exc:  # the server saw bytes: name the file
+                raise errors.UnreadableQueryFileError(str(uploads[0]), str(exc)) from None
         body: dict = {"q": query, "k": k, "types": types, "min_similarity": min_similarity, "mode": mode}
         body |= {"min_score": min_score or 0.0, "after": after, "before": before}
         if path is not None:

@@ -23,6 +23,7 @@ from anyseek.engine.index_models import ModelRecorder, resolve_specs, resolve_te
 from anyseek.engine.search.searcher import Searcher
 from anyseek.engine.settings import ModelSpecs, Settings, default_home, load_settings
 from anyseek.engine.store.database import DB_FILE, is_writable
+from anyseek.engine.store.new_folder import NewIndexFolder
 from anyseek.engine.store.store import Store
 from anyseek.engine.vectors.catalog import VectorCatalog
 from anyseek.engine.writer import IndexWriter
@@ -45,6 +46,7 @@ class Parts:
     decoder: Decoder
     searcher: Searcher
     indexer: Indexer
+    new_folder: NewIndexFolder | None = None  # what open_index created for a new index (see close)
 
 
 def open_index(
@@ -59,11 +61,12 @@ def open_index(
     home = Path(path).expanduser() if path else default_home()
     privacy.check_readable(home, DB_FILE)  # another user's index: one clear line, before anything reads it
     settings = load_settings(home, overrides, Path(config_file).expanduser() if config_file else None)
+    new_folder = None
     new = not (home / DB_FILE).exists()
     if new:
         if not create:
             raise IndexNotFoundError(f"no index at {home}; create one with `anyseek index FOLDER`")
-        _make_home(home)
+        new_folder = NewIndexFolder.make(home)
     store = _open_store(home)
     try:
         privacy.secure_on_open(home, writable=not store.read_only, new=new)
@@ -75,7 +78,7 @@ def open_index(
                 f"the index at {home} holds nothing searchable yet (being created, or its first run could "
                 f"not load a model); try again in a moment, or run `anyseek index FOLDER`"
             )
-        return wire(home, settings, store, encoders)
+        return dataclasses.replace(wire(home, settings, store, encoders), new_folder=new_folder)
     except BaseException:
         store.close()
         raise
@@ -120,16 +123,6 @@ def wire(home: Path, settings: Settings, store: Store, encoders: Encoders | None
         searcher=Searcher(store, catalog, encoders, settings, decoder),
         indexer=FileIndexer(writer, encoders, settings, home),
     )
-
-
-def _make_home(home: Path) -> None:
-    try:
-        privacy.make_private_dir(home)
-    except OSError as exc:
-        raise StorageError(
-            f"cannot create the index at {home}: {exc.strerror or exc}; choose another place with --index "
-            f"or ANYSEEK_HOME"
-        ) from None
 
 
 def _open_store(home: Path) -> Store:
