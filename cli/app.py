@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import logging
-import os
 import signal
 import sys
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ import typer
 
 from anyseek.cli import opener, params, render, usage
 from anyseek.cli.evaluate import register as register_eval
+from anyseek.cli.logs import quiet_libraries
 from anyseek.cli.progress import IndexProgress
 from anyseek.cli.serve import register as register_serve
 from anyseek.cli.train import register as register_train
@@ -39,30 +38,6 @@ class CliState:
 
 
 STATE = CliState()
-
-
-class _LogLines(logging.Formatter):
-    """anyseek's own warnings read like the CLI's other warnings (`warning: ...`); the rest as before."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        if record.levelno == logging.WARNING and record.name.startswith("anyseek"):
-            return f"warning: {record.getMessage()}"
-        return super().format(record)
-
-
-def _quiet_libraries(verbose: bool) -> None:
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.setFormatter(_LogLines("%(levelname)s %(name)s: %(message)s"))
-    if not verbose:
-        # Model libraries log through the root logger (open_clip logs a failed download as an ERROR that
-        # our own one-line error already explains); anyseek's own warnings still show.
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(lambda record: record.name.startswith("anyseek"))
-        logging.getLogger("faiss.loader").setLevel(logging.ERROR)
 
 
 def _print_version(value: bool) -> None:
@@ -91,7 +66,7 @@ def main(
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    _quiet_libraries(verbose or debug)
+    quiet_libraries(verbose or debug)
     STATE.index, STATE.config, STATE.debug = index, config, debug
 
 

@@ -8,6 +8,7 @@ modules are written against the Protocols of engine/contracts.py. tests/test_arc
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
