@@ -91,3 +91,14 @@ class ManifestError(AnyseekError):
 class ClassifyError(AnyseekError):
     """Classification or alignment cannot run: no labels and no labelled examples, one label only, records
     with nothing in a space the labels are in."""
+
+
+class UnreadableQueryFileError(QueryError, ExtractionError):
+    """A file given as a query (an image, a recording) cannot be decoded; the message names the file."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+    def __reduce__(self):  # pickles (a decode process, a job thread's report) with both arguments
+        return type(self), (self.path, self.reason)

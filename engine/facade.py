@@ -22,10 +22,11 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from anyseek.engine import bootstrap, item_files, uploads
+from anyseek.engine import bootstrap, item_files, privacy, uploads
 from anyseek.engine.arguments import (
     check_k,
     check_min_similarity,
+    check_mode,
     check_query_file,
     check_text,
     missing_file_warnings,
@@ -35,9 +36,19 @@ from anyseek.engine.arguments import (
 from anyseek.engine.classify.methods import ClassifyMethods
 from anyseek.engine.contracts import Encoders
 from anyseek.engine.dates import DateLike, to_epoch
-from anyseek.engine.errors import IndexNotFoundError, QueryError, StorageError
+from anyseek.engine.encoders.joint import pretrained_applies
+from anyseek.engine.errors import (
+    AnyseekError,
+    ExtractionError,
+    IndexNotFoundError,
+    QueryError,
+    RootUnavailableError,
+    StorageError,
+    UnreadableQueryFileError,
+)
 from anyseek.engine.index_models import SPACE_OF_ROLE, stored_dims
-from anyseek.engine.manifest import DEFAULT_LABEL_FIELD, read_manifest
+from anyseek.engine.paths import default_home
+from anyseek.engine.record_indexing import RecordIndexing
 from anyseek.engine.records import (
     FileError,
     Filters,
@@ -50,21 +61,12 @@ from anyseek.engine.records import (
     SearchResults,
     Space,
 )
-from anyseek.engine.search.routing import SEARCH_MODES
 from anyseek.engine.search.syntax import parse_query, split_terms
 from anyseek.engine.store.items import normalize_root
 from anyseek.engine.store.lock import WriterLock
-from anyseek.engine.store.migrations import SCHEMA_VERSION
+from anyseek.engine.store.upgrade import SchemaUpgrade, upgrade_index
 
 log = logging.getLogger(__name__)
-
-DEFAULT_COLLECTION = "records"  # the collection of records given as dicts, when no name is given
-
-
-def _mode(mode: str | None) -> str | None:
-    if mode is not None and mode not in SEARCH_MODES:
-        raise QueryError(f"search mode must be one of {', '.join(SEARCH_MODES)}, got {mode!r}")
-    return mode
 
 
 def _weights(weights: Mapping[str, float] | str | None) -> tuple[tuple[str, float], ...]:
@@ -78,7 +80,7 @@ def _spaces(spaces: Iterable[str] | None) -> tuple[Space, ...] | None:
         raise QueryError(f"spaces must be among {', '.join(s.value for s in Space)}, got {spaces!r}") from None
 
 
-class Engine(ClassifyMethods):
+class Engine(RecordIndexing, ClassifyMethods):
     def __init__(self, parts: bootstrap.Parts) -> None:
         """Engines are made by Engine.open (or twin); `parts` come from engine/bootstrap.py."""
         self._parts = parts
@@ -96,12 +98,19 @@ class Engine(ClassifyMethods):
         config_file: str | os.PathLike | None = None,
         **overrides,
     ) -> Engine:
-        """Open (or create) the index at `path` (default: ANYSEEK_HOME, else the XDG data dir).
+        """Open (or create) the index at `path` (default: ANYSEEK_HOME, else the user's data folder).
         Keyword overrides are settings, e.g. joint_model="ViT-B-32", device="cpu". `encoders` lets several
         indexes (or tests) share models that are already loaded. `config_file` is a TOML file of settings."""
         return cls(
             bootstrap.open_index(path, create=create, encoders=encoders, config_file=config_file, overrides=overrides)
         )
+
+    @staticmethod
+    def upgrade(path: str | os.PathLike | None = None) -> SchemaUpgrade:
+        """Bring the schema of the index at `path` up to this anyseek's, loading no model (any open with write
+        access does so too): for an index its readers may not write, which they refuse while it is older
+        than they can read as it is."""
+        return upgrade_index(Path(path).expanduser() if path else default_home())
 
     def twin(self) -> Engine:
         """Another Engine on this index that shares this one's loaded models but has its own store
@@ -117,7 +126,11 @@ class Engine(ClassifyMethods):
         self.close()
 
     def close(self) -> None:
+        new_folder = self._parts.new_folder
+        discard = new_folder is not None and new_folder.first_run_failed and self._holds_nothing()
         self.store.close()
+        if discard:
+            new_folder.discard()  # a new index whose first run failed: nothing to keep (store/new_folder.py)
         if lender := getattr(self, "_lender", None):
             self.encoders.attach(lender._parts.on_model_load)  # models loaded from now on report to the lender
 
@@ -145,38 +158,12 @@ class Engine(ClassifyMethods):
             "index", lambda: self._parts.indexer.run(paths, on_progress, prune=prune, retry_failed=retry_failed)
         )
 
-    def index_records(
-        self,
-        records: str | os.PathLike | Iterable[Mapping[str, object]],
-        on_progress: Callable[[Progress], None] | None = None,
-        *,
-        label_field: str = DEFAULT_LABEL_FIELD,
-        collection: str | None = None,
-        base: str | os.PathLike | None = None,
-        retry_failed: bool = False,
-    ) -> IndexReport:
-        """Index a record collection: a JSONL or CSV manifest, or an iterable of dicts, one record per row
-        with a unique `id` (see engine/manifest.py and docs/records.md). A string naming an existing file
-        (relative to the manifest's folder, or to `base` for dicts) is a file part, any other string a text
-        part; numbers, booleans and null are metadata; `label_field` is the record's class. Incremental and
-        crash-safe like `index`: changed rows and part files are embedded again, ids no longer present
-        leave the index. A collection is the manifest's path, or `collection` (default "records" for
-        dicts). Broken rows are in the report's errors, doubtful values in its warnings."""
-        manifest = read_manifest(records, label_field=label_field, base=base)
-        if collection is None:
-            is_file = isinstance(records, (str, os.PathLike))
-            collection = os.fsdecode(normalize_root(records)) if is_file else DEFAULT_COLLECTION
-        return self._write_run(
-            "index-records",
-            lambda: self._parts.indexer.run_records(manifest, collection, on_progress, retry_failed=retry_failed),
-        )
-
     def _write_run(self, command: str, run: Callable[[], IndexReport]) -> IndexReport:
         """A writing run under the writer lock, logged in the runs table whatever its end."""
         self._check_writable()
         with WriterLock(self.home):
             run_id = self.store.start_run(command)
-            status, report = "failed", IndexReport()
+            status, report, reason = "failed", IndexReport(), None
             try:
                 self.writer.load()
                 report = run()
@@ -184,13 +171,23 @@ class Engine(ClassifyMethods):
             except KeyboardInterrupt:
                 status = "interrupted"
                 raise
+            except AnyseekError as exc:  # `status` shows why, beside the last completed run
+                status, reason = ("refused" if isinstance(exc, RootUnavailableError) else "failed"), str(exc)
+                raise
             except OperationalError as exc:
-                raise StorageError(
-                    f"the index database refused a write: {exc.orig}; what was committed before is intact"
-                ) from exc
+                reason = f"the index database refused a write: {exc.orig}; what was committed before is intact"
+                raise StorageError(reason) from exc
             finally:
-                self.store.finish_run(run_id, status, report.as_dict())
+                self.store.finish_run(run_id, status, report.as_dict(), reason)
+                if status in ("failed", "refused") and self._parts.new_folder is not None:
+                    self._parts.new_folder.first_run_failed = True
+        if status == "completed":  # the models are loaded now: their score calibration costs seconds here
+            self._searcher.calibration.references.prepare({f.role for f in self.encoders.loaded()})
         return report
+
+    def _holds_nothing(self) -> bool:
+        """No searchable item and no completed run: a new index whose first run failed."""
+        return not self.store.counts()["items"] and self.store.last_run("completed") is None
 
     def _check_writable(self) -> None:
         if self.store.read_only:
@@ -276,7 +273,9 @@ class Engine(ClassifyMethods):
         if len(self.catalog.dims) < len(SPACE_OF_ROLE):
             self._learn_dims()  # a writer may have stored a space's first vectors since this index opened
         self.catalog.refresh()
-        query = Query(tuple(parts), check_k(k), filters, _mode(mode), _spaces(spaces), fusion, join, _weights(weights))
+        query = Query(
+            tuple(parts), check_k(k), filters, check_mode(mode), _spaces(spaces), fusion, join, _weights(weights)
+        )
         results = self._searcher.search(query)
         if warnings := missing_file_warnings(parts, self.decoder.known_extensions):
             results = dataclasses.replace(results, warnings=results.warnings + warnings)
@@ -295,10 +294,13 @@ class Engine(ClassifyMethods):
         in the query syntax with every term taken as text (an upload never names files on this machine).
         `exclusive` is held around the search itself but not while a recording is transcribed (seconds):
         a server passes the lock that takes its searches in turn, and the others go on meanwhile."""
-        with uploads.upload_part(data, self.decoder, max_bytes) as part:
-            parts = self._searcher.hear([*(self.parse_text(text) if text else []), part])
-            with exclusive or contextlib.nullcontext():
-                return self.search(parts=parts, **kw)
+        try:
+            with uploads.upload_part(data, self.decoder, max_bytes) as part:
+                parts = self._searcher.hear([*(self.parse_text(text) if text else []), part])
+                with exclusive or contextlib.nullcontext():
+                    return self.search(parts=parts, **kw)
+        except UnreadableQueryFileError as exc:  # an upload is no file of the client's: its temporary name
+            raise ExtractionError(exc.reason) from None  # means nothing, and it is the bytes that are bad
 
     def warm(self) -> None:
         """For a long-lived process (a server, an app): load the models a text search needs now, and answer
@@ -358,10 +360,13 @@ class Engine(ClassifyMethods):
     def status(self) -> IndexStatus:
         counts = self.store.counts()
         disk = sum(f.stat().st_size for f in self.home.rglob("*") if f.is_file())
+        models = dataclasses.asdict(self.specs)
+        if not pretrained_applies(self.specs.joint_model):
+            del models["joint_pretrained"]  # its weights come with the model (a folder, an hf-hub: repo)
         return IndexStatus(
             home=str(self.home),
-            schema_version=SCHEMA_VERSION,
-            models=dataclasses.asdict(self.specs),
+            schema_version=self.store.schema_version(),  # a reader's index may be older (still readable)
+            models=models,
             fingerprints=self.store.get_meta("fingerprints", {}),
             items=counts["items"],
             chunks=counts["chunks"],
@@ -370,6 +375,8 @@ class Engine(ClassifyMethods):
             ignored=counts["status"].get("ignored", 0),
             disk_bytes=disk,
             last_run=self.store.last_run(),
+            last_completed_run=self.store.last_run("completed"),
             first_errors=[FileError(i.display_path, i.error or "", i.path) for i in self.store.errors(10)],
             settings=self.settings.as_dict(),
+            warnings=[w for w in [privacy.exposure_warning(self.home)] if w],
         )

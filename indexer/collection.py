@@ -90,7 +90,7 @@ class RecordRun:
         progress = on_progress or (lambda _p: None)
         report = IndexReport(scanned=len(manifest.records) + len(manifest.errors))
         report.errors += [FileError(p.location, p.message) for p in manifest.errors]
-        report.warnings += [str(w) for w in manifest.warnings]
+        report.warnings += [FileError(w.location, w.message) for w in manifest.warnings]
         known = self.store.collection_records(collection)
         todo = self._plan(manifest, known, report, retry_failed)
         try:
@@ -313,8 +313,11 @@ class RecordRun:
         if any(problem.record_id is None for problem in manifest.errors):
             if known:
                 report.warnings.append(
-                    f"{manifest.source}: some rows could not be read, so no record was removed from the index "
-                    f"this time (a row whose id is unknown may be one of them)"
+                    FileError(
+                        manifest.source,
+                        "some rows could not be read, so no record was removed from the index this time (a row "
+                        "whose id is unknown may be one of them)",
+                    )
                 )
             return
         named = {r.id for r in manifest.records} | {p.record_id for p in manifest.errors}

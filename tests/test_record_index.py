@@ -115,7 +115,7 @@ def test_removed_ids_leave_the_index_unless_a_row_is_unreadable(open_engine, tic
     data = rows(tickets)
     write_rows(tickets, data[:4] + [{**data[4], "id": ""}])  # T-105's id is gone: it may be any of the others
     report = eng.index_records(tickets, label_field="team")
-    assert report.deleted == 0 and any("no record was removed" in w for w in report.warnings)
+    assert report.deleted == 0 and any("no record was removed" in w.reason for w in report.warnings)
     assert eng.status().items == {"record": 6}
     write_rows(tickets, data[:4])
     report = eng.index_records(tickets, label_field="team")
@@ -157,7 +157,7 @@ def test_broken_rows_are_reported_and_the_other_rows_indexed(open_engine, tmp_pa
         "notes.jsonl row 2, field 'id'",
         "notes.jsonl row 3 (id 'a'), field 'id'",
     ]
-    assert len(report.warnings) == 1 and "row 5 (id 'c'), field 'text'" in report.warnings[0]
+    assert len(report.warnings) == 1 and "row 5 (id 'c'), field 'text'" in report.warnings[0].path
 
 
 def test_python_rows_are_a_named_collection(open_engine, tmp_path):

@@ -27,10 +27,10 @@ from anyseek.engine.predictions import Agreement, PairAgreement
 from anyseek.engine.records import Space
 from anyseek.engine.search.routing import Route
 
-# Chosen on bench/records.py's alignment world (demo scenes, 10% of captions swapped for another record's):
-# the swapped pairs' agreements sit near 0.04, the right ones' mostly above 0.2 (mismatched pairs of one file
-# often share a colour or a shape, so a right pair is not far above them). 0.1 flagged 24 of 300 at
-# precision 1.0 and recall 0.8; 0.5 flagged 220 (precision 0.14): that is no outlier flag.
+# Chosen on bench/records.py's alignment world (300 demo scenes, 10% of captions swapped for another
+# record's): the swapped pairs' agreements sit near 0.03, the right ones' mostly above 0.3 (ROC AUC 0.99).
+# 0.1 flagged 25 at precision 1.0 and recall 0.83; 0.2 flagged 30 (0.90 / 0.90); 0.5 flagged 84 (0.36 / 1.0),
+# which is no outlier flag.
 DEFAULT_THRESHOLD = 0.1
 MISMATCHED = 64  # mismatched records drawn per record (each gives two mismatched pairs)
 MIN_MISMATCHED = 8  # fewer other records than this: the file is too small to be its own null

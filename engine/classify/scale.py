@@ -10,13 +10,12 @@ against mismatched pairs of the same file the same way.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from anyseek.engine.search.calibration import MIN_SPREAD, Calibration, Null, ceiling, evidence_score
+from anyseek.engine.search.calibration import Calibration, Null, evidence_score, null_of
 from anyseek.engine.search.routing import Route
 
 # A route with fewer targets in the index measures a label against the records at hand: a handful of
@@ -26,12 +25,9 @@ MAX_LOGIT = 30.0  # a score or probability of exactly 0 (float rounding) still h
 
 
 def sample_null(cosines: np.ndarray) -> Null:
-    """A query's null from its cosines with a sample of unrelated targets (search's formula)."""
-    if not len(cosines):
-        return Null(0.0, 1.0, 0.0)
-    median = float(np.median(cosines))
-    spread = 1.4826 * float(np.median(np.abs(cosines - median)))
-    return Null(median, max(spread, MIN_SPREAD), ceiling(len(cosines)))
+    """A query's null from its cosines with a sample of unrelated targets (search's formula, with no
+    reference set: the bar is a normal null's top 1%)."""
+    return null_of(None, np.asarray(cosines, np.float64), len(cosines))
 
 
 def score(null: Null, cosine: float) -> float:
@@ -81,5 +77,5 @@ def widest_per_space(nulls: Mapping[Route, Sequence[Null]]) -> dict[Route, list[
     for route, route_nulls in nulls.items():
         same_space = [ns for r, ns in nulls.items() if r.space is route.space]
         widest = [max(ns[i].spread for ns in same_space) for i in range(len(route_nulls))]
-        out[route] = [dataclasses.replace(n, spread=w) for n, w in zip(route_nulls, widest, strict=True)]
+        out[route] = [n.widened(w) for n, w in zip(route_nulls, widest, strict=True)]
     return out

@@ -21,7 +21,7 @@ from anyseek.engine.classify.zero_shot import embed_labels, zero_shot_logits
 from anyseek.engine.errors import ClassifyError
 from anyseek.engine.manifest import DEFAULT_LABEL_FIELD, Manifest, row_location
 from anyseek.engine.predictions import AlignmentReport, Classification, Prediction
-from anyseek.engine.records import IndexReport, Progress, Space
+from anyseek.engine.records import IndexReport, Progress
 from anyseek.engine.search.calibration import Calibration
 from anyseek.engine.search.part_vectors import RecordFusion, record_fusion
 from anyseek.engine.settings import Settings
@@ -46,7 +46,7 @@ class RecordTasks:
     def __init__(self, store: Store, encoders, calibration: Calibration, embed: Embed, settings: Settings) -> None:
         self.store, self.encoders, self.calibration, self._embed_manifest = store, encoders, calibration, embed
         self.settings = settings
-        self.text_spaces = frozenset(Space(name) for name in settings.text_spaces.split(","))
+        self.text_spaces = settings.text_spaces
 
     # --- classify -----------------------------------------------------------------------------------------
     def classify(
@@ -176,4 +176,5 @@ class RecordTasks:
     def embed(self, manifest: Manifest, on_progress: OnProgress = None) -> Embedded:
         records, report = self._embed_manifest(manifest, on_progress)
         errors = [f"{e.path}: {e.reason}" for e in report.errors]
-        return Embedded([r for r in records if r.parts], manifest.source, errors, list(report.warnings))
+        warnings = [f"{w.path}: {w.reason}" for w in report.warnings]
+        return Embedded([r for r in records if r.parts], manifest.source, errors, warnings)

@@ -15,7 +15,7 @@ from anyseek.engine.settings import Settings
 from anyseek.indexer.gpu_jpeg import JpegBytes
 from anyseek.media.audio import decode_audio
 from anyseek.media.formats import read_document
-from anyseek.media.image import open_photo, open_raw
+from anyseek.media.image import jpeg_draft_size, open_photo, open_raw
 from anyseek.media.parsed import Member, TextWindow
 from anyseek.media.scenes import SampleRules
 from anyseek.media.sniff import DOCUMENT_FORMATS, Sniffed
@@ -81,7 +81,7 @@ def extract(
     `images` decodes images (default: in this thread). `companions`: subtitle files beside a video or a
     recording (indexer/companions.py), read as its timed text."""
     if sniffed.modality is Modality.IMAGE:
-        draft = round(settings.jpeg_draft * joint.image_size) or None
+        draft = jpeg_draft_size(settings.jpeg_draft, joint.image_size)
         if images is None:
             images = functools.partial(decode_image_here, joint=joint)
         pixels, captured_at = images(path, sniffed.format, settings.max_image_pixels, draft)
