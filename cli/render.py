@@ -147,6 +147,17 @@ def index_summary(report: IndexReport) -> None:
         err.print(f"… and {len(report.errors) - 10} more errors (see `anyseek status`)")
 
 
+def vector_index_line(index: dict) -> str:
+    """ "ivf-pq-refine, 10000000 vectors, 81 B/vector in RAM, 1104 on disk, recall@10 0.962 (nprobe 16, refine 8)"."""
+    recall = index.get("recall")
+    measured = f"recall@10 {recall:.3f}" if recall is not None else "recall not measured yet"
+    knobs = ", ".join(f"{k} {index[k]}" for k in ("nprobe", "refine") if index.get(k))
+    return (
+        f"{index['kind']}, {index['vectors']} vectors, {index['ram_bytes_per_vector']:.0f} B/vector in RAM, "
+        f"{index['disk_bytes_per_vector']:.0f} on disk, {measured}" + (f" ({knobs})" if knobs else "")
+    )
+
+
 def status_table(status: IndexStatus) -> None:
     table = Table(show_header=False, show_edge=False, pad_edge=False)
     table.add_column(style="bold")
@@ -157,6 +168,8 @@ def status_table(status: IndexStatus) -> None:
     table.add_row("vectors", ", ".join(f"{n} {s}" for s, n in sorted(status.vectors.items())) or "none")
     table.add_row("errors", f"{status.errors} files" + (f", {status.ignored} ignored" if status.ignored else ""))
     table.add_row("size", f"{status.disk_bytes / 2**20:.1f} MiB")
+    for space, index in sorted(status.vector_indexes.items()):
+        table.add_row(f"{space} index", vector_index_line(index))
     for role, fingerprint in sorted(status.fingerprints.items()):
         dim = f", {fingerprint['dim']}-d" if fingerprint.get("dim") else ""
         table.add_row(

@@ -142,7 +142,10 @@ class Engine:
         self.settings = dataclasses.replace(settings, text_spaces=self._resolve_text_spaces())
         settings = self.settings
         fingerprints = store.get_meta("fingerprints", {})
-        self.catalog = VectorCatalog(home, store, _stored_dims(fingerprints))
+        budget = settings.vector_memory_mb * 2**20 or None  # 0: automatic, from the machine's RAM
+        self.catalog = VectorCatalog(
+            home, store, _stored_dims(fingerprints), memory_budget_bytes=budget, recall_target=settings.ann_recall
+        )
         if encoders is None:
             encoders = EncoderSet(self.specs, settings, on_load=self._check_fingerprint)
         elif encoders.specs != self.specs:
@@ -496,4 +499,5 @@ class Engine:
             last_run=self.store.last_run(),
             first_errors=[FileError(i.display_path, i.error or "", i.path) for i in self.store.errors(10)],
             settings=self.settings.as_dict(),
+            vector_indexes=self.catalog.describe(),
         )

@@ -300,6 +300,9 @@ class IndexStatus:
     last_run: dict[str, object] | None
     first_errors: list[FileError]
     settings: dict[str, object]
+    # Per space: index kind, vectors, bytes per vector in RAM and on disk, recall@10 measured at the last
+    # build, search settings (VectorCatalog.describe).
+    vector_indexes: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         out = {name: getattr(self, name) for name in self.__slots__}

@@ -97,6 +97,11 @@ class Settings:
     # chunk in the hybrid mode; chosen on bench/quality.py (see README, Benchmarks).
     lexical_weight: float = 1.0
     save_interval_s: float = 30.0
+    # RAM the vector indexes of all spaces may hold, in MiB (0: a quarter of the machine's). It picks each
+    # space's index kind: flat, IVF, IVF-PQ codes re-ranked from float16 rows on disk, or that with its lists
+    # on disk too (engine/vectors/factory.choose_kind).
+    vector_memory_mb: int = 0
+    ann_recall: float = 0.95  # recall@10 that approximate indexes are tuned to when built (engine/vectors/tuning)
 
     def requested_models(self) -> dict[str, str]:
         return {name: v for name in MODEL_FIELDS if (v := getattr(self, name)) is not None}
@@ -177,7 +182,15 @@ def load_settings(home: Path, overrides: dict[str, Any] | None = None, config_fi
         raise ConfigError(f"setting 'workers' (decode workers) must be at least 1, got {values['workers']}")
     settings = Settings(**values)
     check_video_settings(settings)
+    check_vector_settings(settings)
     return settings
+
+
+def check_vector_settings(settings: Settings) -> None:
+    if not 0 < settings.ann_recall <= 1:
+        raise ConfigError(f"setting 'ann_recall' must be above 0 and at most 1, got {settings.ann_recall!r}")
+    if settings.vector_memory_mb < 0:
+        raise ConfigError(f"setting 'vector_memory_mb' must be 0 (automatic) or more, got {settings.vector_memory_mb}")
 
 
 def check_video_settings(settings: Settings) -> None:
