@@ -64,3 +64,10 @@ def test_every_mode_and_route_is_evaluated_on_the_same_queries(docs_index, tmp_p
 def test_ann_recall_of_an_exact_index_is_one(docs_index):
     report = evaluation.ann_recall(docs_index, ["bicycle", "train"])
     assert report["text"]["recall"] == 1.0 and report["text"]["kind"] == "flat"
+
+
+def test_ann_recall_on_a_sample_of_stored_vectors_leaves_each_out_of_its_own_results(docs_index):
+    report = evaluation.ann_recall(docs_index, sample=5)
+    text = report["text"]
+    assert text["kind"] == "flat" and text["queries"] == min(5, text["vectors"])
+    assert text["recall"] == 1.0 and text["recorded"] == 1.0
