@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 
 from anyseek.engine.errors import QueryError, QueryFileNotFoundError
@@ -60,7 +60,7 @@ def check_min_similarity(value: object) -> float | None:
     return float(value)
 
 
-def missing_file_warnings(parts: Iterable[QueryPart], extensions: set[str]) -> tuple[str, ...]:
+def missing_file_warnings(parts: Iterable[QueryPart], extensions: Collection[str]) -> tuple[str, ...]:
     """A text term shaped like a file name (a slash, a known extension) that names no file was probably
     meant as a file: it is searched as text, and the caller is told."""
     out = []

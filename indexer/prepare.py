@@ -17,7 +17,7 @@ from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import Store
 from anyseek.indexer.extract import Extracted, ImageDecoder, JointPreprocessor, TokenWindow, extract
 from anyseek.indexer.scan import FileEntry
-from anyseek.indexer.sniff import Sniffed, sniff_file
+from anyseek.media.sniff import Sniffed, sniff_file
 
 HASH_BLOCK = 1 << 20
 

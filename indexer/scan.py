@@ -7,7 +7,6 @@ import os
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from anyseek.engine.errors import RootUnavailableError
 from anyseek.engine.records import Item, display_path
@@ -51,11 +50,6 @@ class ScanResult:
         prefix = root.rstrip(b"/") + b"/"
         paths = [f.path for f in self.files] + [p.path for p in self.problems if p.is_file]
         return not any(path == root or path.startswith(prefix) for path in paths)
-
-
-def normalize_root(path: Path | str | bytes) -> bytes:
-    raw = os.fsencode(path)
-    return os.path.abspath(os.path.expanduser(raw))
 
 
 def scan(roots: Iterable[bytes], skip: Iterable[bytes] = ()) -> ScanResult:
