@@ -88,16 +88,23 @@ class VectorCatalog:
 
     def _load(self, space: Space) -> VectorIndex:
         path, dim = self.file(space), self.dims[space]
-        if path.exists():
+        for attempt in (1, 2):  # a second time if the writer replaced the file (and its side files) meanwhile
             try:
+                seen = path.stat()
                 header, payload = persist.read(path)
                 if header.dim == dim and (self.kind is None or header.kind == self.kind):
                     index = load_index(header.kind, dim, payload, self.storage(space))
                     self._saved_revision[space] = self._revision[space] = header.revision
                     return index
                 log.info("rebuilding %s: stored as %s/%d, want %s/%d", path, header.kind, header.dim, self.kind, dim)
+                break
+            except FileNotFoundError:
+                break
             except (SchemaError, ConfigError, ValueError, RuntimeError) as exc:  # ConfigError: unknown kind
+                if attempt == 1 and _replaced(path, seen):
+                    continue
                 log.warning("rebuilding %s from the store: %s", path, exc)
+                break
         return self._build(space)
 
     def _build(self, space: Space) -> VectorIndex:
@@ -240,6 +247,14 @@ class VectorCatalog:
                 **info,
             }
         return out
+
+
+def _replaced(path: Path, seen) -> bool:
+    try:
+        now = path.stat()
+    except OSError:
+        return False
+    return (now.st_ino, now.st_mtime_ns) != (seen.st_ino, seen.st_mtime_ns)
 
 
 def _info(index: VectorIndex) -> dict[str, object]:
