@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from anyseek.engine.records import Space
-from anyseek.engine.store.store import roundtrip
+from anyseek.engine.store.rows import roundtrip
 from anyseek.engine.vectors.catalog import VectorCatalog
 from anyseek.engine.vectors.tuning import RunningTopK, recall_at_k
 from bench.common import embedding_like_blocks

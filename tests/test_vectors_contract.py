@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from anyseek.engine.errors import ConfigError, SchemaError
-from anyseek.engine.store.store import roundtrip
+from anyseek.engine.store.rows import roundtrip
 from anyseek.engine.vectors import persist, torch_exact
 from anyseek.engine.vectors.exact import ExactIndex
 from anyseek.engine.vectors.factory import BACKENDS, backend_class, create_index, load_index
