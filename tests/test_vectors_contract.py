@@ -454,10 +454,14 @@ def test_approximate_kind_removes_filters_and_persists_exactly(approx_case, appr
 def test_choose_kind_is_exact_when_small_and_compressed_when_the_budget_is_tight():
     from anyseek.engine.vectors.factory import choose_kind
 
-    assert choose_kind(0) == choose_kind(50_000) == "flat"
-    assert backend_class(choose_kind(1_000_000)).approximate
-    assert choose_kind(1_000_000, memory_budget_bytes=256 * 2**20) == "ivf-pq"
-    assert choose_kind(10_000, memory_budget_bytes=1 * 2**20) == "ivf-pq"
+    gib = 2**30
+    assert choose_kind(0) == choose_kind(50_000, 8 * gib) == "flat"
+    assert choose_kind(1_000_000, 8 * gib) == "ivf-flat"  # 2 KiB a vector fits: full vectors, best recall
+    assert choose_kind(10_000_000, 8 * gib) == "ivf-pq-refine"  # 20 GB would not; 64-byte codes do
+    assert choose_kind(1_000_000, 256 * 2**20) == "ivf-pq-refine"
+    assert choose_kind(100_000_000, 4 * gib) == "ivf-pq-disk"  # not even the codes (8 GB) fit
+    assert choose_kind(10_000, 1 * 2**20) == "ivf-pq-refine"
+    assert "ivf-pq" not in {choose_kind(n, b) for n in (10**4, 10**6, 10**8) for b in (2**20, gib, 64 * gib)}
 
 
 # --- the torch clone that searches a flat index on CUDA when faiss has no GPU -----------------------------
