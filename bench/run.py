@@ -29,6 +29,7 @@ MODULES = {
     "scale": "bench.scale",
     "txtai": "bench.txtai_compare",
     "quality": "bench.quality",
+    "formats": "bench.formats",
 }
 
 

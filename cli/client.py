@@ -174,6 +174,10 @@ def _results(data: dict) -> SearchResults:
             raw_path=base64.b64decode(h["path_b64"]) if h.get("path_b64") else os.fsencode(h["path"]),
             route=h.get("route", ""),
             page=h.get("page"),
+            slide=h.get("slide"),
+            sheet=h.get("sheet"),
+            row=h.get("row"),
+            row_end=h.get("row_end"),
             captured_at=_epoch(h.get("captured_at")),
             moments=tuple(
                 Moment(m["start"], m["end"], m["score"], ChunkKind(m["kind"])) for m in h.get("moments") or ()

@@ -27,6 +27,8 @@ class ChunkKind(StrEnum):
     PASSAGE = "passage"  # a span of a text document, with character offsets
     SPEECH = "speech"  # a time window of a recording (or a video's sound track), with its transcript
     FRAME = "frame"  # a picture of a video, with its time (start) and the next kept frame's (end)
+    # a subtitle cue (a subtitle file, or a video's text track or sidecar file), with its start and end
+    CUE = "cue"
 
 
 VISUAL_KINDS = frozenset({ChunkKind.IMAGE, ChunkKind.FRAME})  # embedded by the image tower, joint space only
@@ -64,6 +66,10 @@ class Chunk:
     end_s: float | None = None
     id: int | None = None
     page: int | None = None  # 1-based page of a paginated document (PDF)
+    slide: int | None = None  # 1-based slide of a deck (PPTX, ODP)
+    sheet: str | None = None  # the sheet of a workbook (XLSX, ODS)
+    row: int | None = None  # first and last 1-based row of a table's passage (XLSX, ODS, CSV; the header is row 1)
+    row_end: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +172,10 @@ class Hit:
     page: int | None = None  # 1-based, for paginated documents
     captured_at: float | None = None  # UTC epoch seconds, where the file records when it was taken
     moments: tuple[Moment, ...] = ()  # timed items: the strong moments, best first (this hit's own included)
+    slide: int | None = None  # 1-based, for slide decks
+    sheet: str | None = None  # for workbooks
+    row: int | None = None  # 1-based first and last row, for tables (spreadsheets, CSV)
+    row_end: int | None = None
 
     def __post_init__(self) -> None:
         # float16 storage and float32 sums can put a vector's cosine with itself a hair over 1
@@ -192,6 +202,10 @@ class Hit:
             "char_start": self.char_start,
             "char_end": self.char_end,
             "page": self.page,
+            "slide": self.slide,
+            "sheet": self.sheet,
+            "row": self.row,
+            "row_end": self.row_end,
             "captured_at": iso_time(self.captured_at),
             **({"moments": [m.to_dict() for m in self.moments]} if self.moments else {}),
         }

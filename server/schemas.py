@@ -66,6 +66,10 @@ class HitOut(BaseModel):
     media_url: str
     route: str = ""
     page: int | None = None
+    slide: int | None = None
+    sheet: str | None = None
+    row: int | None = None
+    row_end: int | None = None
     captured_at: str | None = None
     moments: list[MomentOut] = Field(default_factory=list)
     path_b64: str | None = None
