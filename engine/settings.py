@@ -163,6 +163,11 @@ class Settings(BaseSettings):
     record_fusion: Literal["early", "late"] = "late"
     record_join: Literal["sum", "max", "mean"] = "sum"
     record_weights: str = ""  # "caption=0.3,picture=0.7": a field not named weighs 1; 0 leaves a field out
+    # RAM the vector indexes of all spaces may hold, in MiB (0: a quarter of the machine's). It picks each
+    # space's index kind: flat, IVF, IVF-PQ codes re-ranked from float16 rows on disk, or that with its lists
+    # on disk too (engine/vectors/factory.choose_kind).
+    vector_memory_mb: int = 0
+    ann_recall: float = 0.95  # recall@10 that approximate indexes are tuned to when built (engine/vectors/tuning)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, **_dotenv_and_secrets):
@@ -198,6 +203,20 @@ class Settings(BaseSettings):
     def _record_weights(cls, value: str) -> str:
         # canonical "caption=0.3,picture=0.7"; a bad weight is this setting's error, named by its field
         return format_weights(parse_weights(value, ValueError)) if value else value
+
+    @field_validator("ann_recall")
+    @classmethod
+    def _a_recall(cls, value: float) -> float:
+        if not 0 < value <= 1:
+            raise ValueError("must be above 0 and at most 1")
+        return value
+
+    @field_validator("vector_memory_mb")
+    @classmethod
+    def _a_budget(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (automatic) or more")
+        return value
 
     @field_validator("video_scene_threshold")
     @classmethod
