@@ -92,7 +92,7 @@ def train(
             report = train_contrastive(settings, on_progress=progress)
     except AnyseekError as exc:
         err.print(f"error: {exc}", markup=False, soft_wrap=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(exc.exit_status) from None
     except KeyboardInterrupt:
         err.print("interrupted; continue with --resume")
         raise typer.Exit(130) from None
