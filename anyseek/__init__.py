@@ -17,6 +17,7 @@ from anyseek.engine.errors import (
     IndexNotFoundError,
     ModelMismatchError,
     ModelUnavailableError,
+    NotFoundError,
     QueryError,
     QueryFileNotFoundError,
     RootUnavailableError,
@@ -30,11 +31,14 @@ from anyseek.engine.records import (
     IndexReport,
     IndexStatus,
     Modality,
+    Mode,
     Moment,
     Progress,
     QueryPart,
     SearchResults,
+    Space,
 )
+from anyseek.engine.request import SearchRequest
 
 if TYPE_CHECKING:
     from anyseek.engine.facade import Engine
@@ -63,16 +67,20 @@ __all__ = [
     "IndexReport",
     "IndexStatus",
     "Modality",
+    "Mode",
     "ModelMismatchError",
     "ModelUnavailableError",
     "Moment",
+    "NotFoundError",
     "Progress",
     "QueryError",
     "QueryFileNotFoundError",
     "QueryPart",
     "RootUnavailableError",
     "SchemaError",
+    "SearchRequest",
     "SearchResults",
+    "Space",
     "StorageError",
     "__version__",
 ]

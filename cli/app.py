@@ -79,7 +79,8 @@ def main(
 
 
 def friendly(command):
-    """Engine errors become one line on stderr and exit status 1; --debug shows the traceback."""
+    """Engine errors become one line on stderr and the exit status their class declares (1 for all of them
+    today, engine/errors.py); --debug shows the traceback."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -91,7 +92,7 @@ def friendly(command):
             if STATE.debug:
                 raise
             render.error(str(exc))
-            raise typer.Exit(1) from None
+            raise typer.Exit(exc.exit_status) from None
         except KeyboardInterrupt:
             render.error("interrupted")
             raise typer.Exit(130) from None
@@ -129,21 +130,24 @@ def _as_parameter_error(check):
     return callback
 
 
-def check_min_similarity(value: float) -> float:
-    from anyseek.engine.arguments import check_min_similarity as check
+def _request_check(name: str):
+    """The SearchRequest's own check of one option (engine/request.py), run on the option alone."""
 
-    return check(value)
+    def check(value):
+        from anyseek.engine.request import SearchRequest
+
+        return getattr(SearchRequest(**{name: value}), name)
+
+    return check
 
 
-def _types(values: list[str]) -> list[str]:
-    from anyseek.engine.arguments import parse_modalities
-
-    return [m.value for m in parse_modalities(values)]
+def _modalities(values: list[str]) -> list[str]:
+    return [m.value for m in _request_check("modalities")(values)]
 
 
 def _query_files(what: str):
     def check(value):
-        from anyseek.engine.arguments import check_query_file
+        from anyseek.engine.request import check_query_file
 
         if isinstance(value, list):
             return [check_query_file(v, what) for v in value]
@@ -247,11 +251,17 @@ def search(
         ),
     ] = None,
     like: Annotated[str | None, typer.Option("--like", help="More like this indexed file (path or item id).")] = None,
-    k: Annotated[int, typer.Option("-k", "--limit", min=1, help="Number of results.")] = 10,
-    types: Annotated[
+    k: Annotated[
+        int | None,
+        typer.Option("-k", callback=_as_parameter_error(_request_check("k")), help="Number of results [default: 10]."),
+    ] = None,
+    modalities: Annotated[
         list[str] | None,
         typer.Option(
-            "--type", "-t", callback=_as_parameter_error(_types), help="Only image, text, audio or video (repeatable)."
+            "--modality",
+            "-t",
+            callback=_as_parameter_error(_modalities),
+            help="Only image, text, audio or video (repeatable).",
         ),
     ] = None,
     path: Annotated[Path | None, typer.Option("--path", help="Only files under this path.")] = None,
@@ -259,12 +269,17 @@ def search(
         float | None,
         typer.Option(
             "--min-similarity",
-            callback=_as_parameter_error(check_min_similarity),
+            callback=_as_parameter_error(_request_check("min_similarity")),
             help="Drop matches whose cosine similarity is lower (-1 to 1).",
         ),
     ] = None,
     min_score: Annotated[
-        float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Drop matches whose score (0-1) is lower.")
+        float | None,
+        typer.Option(
+            "--min-score",
+            callback=_as_parameter_error(_request_check("min_score")),
+            help="Drop matches whose score (0-1) is lower.",
+        ),
     ] = None,
     mode: Annotated[
         str | None, typer.Option("--mode", help="hybrid (default), dense (embeddings only) or lexical (words only).")
@@ -273,6 +288,22 @@ def search(
         str | None, typer.Option("--after", help="Only items captured on or after this date (2024-05-01).")
     ] = None,
     before: Annotated[str | None, typer.Option("--before", help="Only items captured before this date.")] = None,
+    old_types: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--type",
+            callback=_as_parameter_error(_modalities),
+            help="Deprecated name of --modality (until 0.3).",
+        ),
+    ] = None,
+    old_limit: Annotated[
+        int | None,
+        typer.Option(
+            "--limit",
+            callback=_as_parameter_error(_request_check("k")),
+            help="Deprecated name of -k (until 0.3).",
+        ),
+    ] = None,
     device: Device = None,
     json: Json = False,
     paths_only: Annotated[
@@ -284,16 +315,39 @@ def search(
     """Search the index by text, image, recording or indexed item; every input given is combined."""
     from anyseek.cli import client
     from anyseek.engine.errors import QueryError
+    from anyseek.engine.records import QueryPart
+    from anyseek.engine.request import SearchRequest
 
     if not (query or image or audio or like):
         raise QueryError("give a query text, --image, --audio or --like")
+    # the old names (0.1) still work until 0.3; said once the command line has parsed, not before its errors
+    render.warnings(
+        f"{old} is deprecated and goes in 0.3; use {new}"
+        for old, new, value in (("--type", "--modality (-t)", old_types), ("--limit", "-k", old_limit))
+        if value
+    )
+    given = {
+        "k": k if k is not None else old_limit,
+        "modalities": (modalities or []) + (old_types or []),
+        "path": _absolute(path),
+        "like": int(like) if like and like.isdigit() else _absolute(like),
+    }
+    request = SearchRequest(
+        query=query,
+        parts=[QueryPart(image=p) for p in image or ()],
+        audio=audio,
+        min_similarity=min_similarity,
+        min_score=min_score,
+        mode=mode,
+        after=after,
+        before=before,
+        **{name: value for name, value in given.items() if value is not None},
+    )
     remote = client.connect(STATE.index, no_server or device is not None)
-    args = (query, image or [], audio, like, k, types or [], path, min_similarity, min_score, mode, after, before)
-    results = client.search(remote, *args) if remote else None
+    results = client.search(remote, request) if remote else None
     if results is None:
-        options = {"k": k, "modalities": types or (), "path_prefix": path, "min_similarity": min_similarity}
-        options |= {"min_score": min_score, "mode": mode, "after": after, "before": before}
-        results = _search_here(query, image, audio, like, device, options)
+        with open_engine(create=False, device=device) as engine:
+            results = engine.search(request)
     render.warnings(results.warnings)
     if paths_only:
         render.search_paths(results)
@@ -301,14 +355,9 @@ def search(
     render.search_json(results, query) if json else render.search_table(results)
 
 
-def _search_here(query, image, audio, like, device, options: dict):
-    """The search in this process: the models load here. `options`: Engine.search's filters and k."""
-    from anyseek.engine.records import QueryPart
-
-    with open_engine(create=False, device=device) as engine:
-        parts = (engine.parse(query) if query else []) + [QueryPart(image=p) for p in image or ()]
-        like_ref = int(like) if like and like.isdigit() else like
-        return engine.search(parts=parts, audio=audio, like=like_ref, **options)
+def _absolute(path: str | Path | None) -> str | None:
+    """A path as the user means it (from here), whoever resolves it: this process or a server."""
+    return None if path is None else os.path.abspath(os.path.expanduser(path))
 
 
 @app.command()

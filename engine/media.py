@@ -15,15 +15,16 @@ import os
 import stat
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
 
 from anyseek.engine.errors import ExtractionError, ItemNotFoundError, MediaGoneError
-from anyseek.engine.records import Chunk, Item, Modality
+from anyseek.engine.records import Chunk, Item, ItemStatus, Modality
 from anyseek.engine.store.models import ChunkRow
 from anyseek.engine.store.store import Store, _chunk
+from anyseek.engine.wire import Record, wire
 
 THUMBNAIL_DIR = "thumbnails"
 THUMBNAIL_SIZES = (16, 1024)  # smallest and largest side a thumbnail may be asked for
@@ -52,10 +53,10 @@ OPAQUE = "application/octet-stream"
 
 
 @dataclass(frozen=True, slots=True)
-class ItemInfo:
-    """One indexed file as a front end shows it."""
+class ItemInfo(Record):
+    """One indexed file as a front end shows it (its JSON form: the item's fields and its chunks)."""
 
-    item: Item
+    item: Item = field(metadata=wire(flatten=True))
     chunks: tuple[Chunk, ...]
 
     @property
@@ -89,7 +90,7 @@ def item_info(store: Store, item_id: int) -> ItemInfo:
 
 def indexed_item(store: Store, item_id: int) -> Item:
     item = store.find_item(item_id=item_id)
-    if item is None or item.status != "ok":
+    if item is None or item.status != ItemStatus.OK:
         raise ItemNotFoundError(f"no indexed item has id {item_id}")
     return item
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select,
 from sqlalchemy.exc import OperationalError
 
 from anyseek.engine import faults
-from anyseek.engine.records import Chunk, ChunkKind, EmbeddedChunk, Item, Modality, Space
+from anyseek.engine.records import Chunk, ChunkKind, EmbeddedChunk, Item, ItemStatus, Modality, Space
 from anyseek.engine.store import lexical
 from anyseek.engine.store.database import open_database
 from anyseek.engine.store.migrations import check_readable, migrate
@@ -103,7 +103,7 @@ def _item(row) -> Item:
         row.size,
         row.mtime_ns,
         row.content_hash,
-        row.status,
+        ItemStatus(row.status),
         row.error,
         row.indexed_at,
         row.captured_at,
