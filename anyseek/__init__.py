@@ -38,10 +38,10 @@ from anyseek.engine.records import (
     SearchResults,
     Space,
 )
-from anyseek.engine.request import SearchRequest
 
 if TYPE_CHECKING:
     from anyseek.engine.facade import Engine
+    from anyseek.engine.request import SearchRequest
 
 
 def _installed_version() -> str:
@@ -93,6 +93,10 @@ def __getattr__(name: str):
         from anyseek.engine.facade import Engine
 
         return Engine
+    if name == "SearchRequest":  # imported by the commands that search, not by every `import anyseek`
+        from anyseek.engine.request import SearchRequest
+
+        return SearchRequest
     if name == "__version__":  # read from the package metadata on first use (importlib.metadata is slow)
         globals()["__version__"] = version = _installed_version()
         return version

@@ -11,11 +11,10 @@ nothing when no server runs.
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import json
 import logging
 import os
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,20 +61,26 @@ class Remote:
         return self._request(path, None, {})
 
     def _request(self, path: str, data: bytes | None, headers: dict[str, str]) -> dict:
-        request = urllib.request.Request(f"{self.info.url}/api/v1{path}", data=data, headers=headers)
+        method = "GET" if data is None else "POST"
         try:
-            with discovery.OPENER.open(request, timeout=REQUEST_TIMEOUT_S) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            try:
-                error = json.loads(exc.read())["error"]
-            except (ValueError, KeyError, TypeError):
-                raise ServerGone(str(exc)) from None
-            if exc.code >= 500:
-                raise ServerGone(error.get("message", "")) from None
-            raise errors.by_code(error.get("code"))(error["message"]) from None
-        except (OSError, ValueError) as exc:  # refused, reset, timed out, garbled
+            status, body = discovery.request(
+                self.info.url, method, f"/api/v1{path}", data, headers, timeout=REQUEST_TIMEOUT_S
+            )
+        except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, garbled
             raise ServerGone(str(exc)) from None
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            raise ServerGone(f"HTTP {status}: not JSON") from None
+        if status < 300:
+            return answer
+        try:
+            code, message = answer["error"]["code"], answer["error"]["message"]
+        except (KeyError, TypeError):
+            raise ServerGone(f"HTTP {status}") from None
+        if status >= 500:
+            raise ServerGone(message)
+        raise errors.by_code(code)(message)
 
 
 def connect(home: Path | None, no_server: bool = False) -> Remote | None:

@@ -18,22 +18,33 @@ import types
 import typing
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class Wire:
-    key: str | None = None  # the JSON key, where it is not the field's name
-    out: Callable[[Any], Any] | None = None  # the field's value -> its JSON value
-    back: Callable[[Any, dict], Any] | None = None  # (JSON value or None, the whole object) -> the field's value
-    json_type: Any = None  # the JSON value's type (for the schema), where `out` changes it
-    sparse: bool = False  # left out while empty; a schema gives it its empty value as default
-    digits: int | None = None  # rounded to this many digits for people (to_dict), exact for programs
-    skip: bool = False  # not part of the JSON form (a value only this process can hold: a PIL image, bytes)
-    flatten: bool = False  # a record whose fields join this one's (ItemInfo's item)
-    ge: float | None = None  # a number's bounds: checked where the record is made, stated in the schema
-    le: float | None = None
-    doc: str | None = None  # what it means, for the schema's readers
+    """How one field travels as JSON, where it does not travel as itself. A plain class, not a dataclass:
+    this module is imported by every CLI start, and a dataclass costs about a millisecond to create."""
+
+    __slots__ = ("key", "out", "back", "json_type", "sparse", "digits", "skip", "flatten", "ge", "le", "doc")
+
+    def __init__(
+        self,
+        *,
+        key: str | None = None,  # the JSON key, where it is not the field's name
+        out: Callable[[Any], Any] | None = None,  # the field's value -> its JSON value
+        back: Callable[[Any, dict], Any] | None = None,  # (JSON value or None, the whole object) -> the value
+        json_type: Any = None,  # the JSON value's type (for the schema), where `out` changes it
+        sparse: bool = False,  # left out while empty; a schema gives it its empty value as default
+        digits: int | None = None,  # rounded to this many digits for people (to_dict), exact for programs
+        skip: bool = False,  # not part of the JSON form (a value only this process can hold: a PIL image)
+        flatten: bool = False,  # a record whose fields join this one's (ItemInfo's item)
+        ge: float | None = None,  # a number's bounds: checked where the record is made, stated in the schema
+        le: float | None = None,
+        doc: str | None = None,  # what it means, for the schema's readers
+    ) -> None:
+        self.key, self.out, self.back, self.json_type = key, out, back, json_type
+        self.sparse, self.digits, self.skip, self.flatten = sparse, digits, skip, flatten
+        self.ge, self.le, self.doc = ge, le, doc
 
 
 PLAIN = Wire()
@@ -123,9 +134,8 @@ def decode(hint: Any, value: Any) -> Any:
     return value
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class JsonField:
-    """One key of a record's JSON form, for a schema: its Python type and default (MISSING: required)."""
+class JsonField(NamedTuple):
+    """One key of a record's JSON form, for a schema: its Python type and its default."""
 
     key: str
     hint: Any
