@@ -7,7 +7,6 @@ import logging
 import os
 import signal
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +14,8 @@ import typer
 
 from anyseek.cli import render
 from anyseek.cli.evaluate import register as register_eval
+from anyseek.cli.options import STATE, Device, IndexDir, Json, NoServer
+from anyseek.cli.search import register as register_search
 from anyseek.cli.serve import register as register_serve
 from anyseek.cli.train import register as register_train
 
@@ -25,18 +26,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="anyseek: find anything by anything in your photos, documents and recordings.",
 )
-
-
-@dataclass(slots=True)
-class CliState:
-    """The global options, set by the callback before any command runs (one process, one invocation)."""
-
-    index: Path | None = None
-    config: Path | None = None
-    debug: bool = False
-
-
-STATE = CliState()
 
 
 def _quiet_libraries(verbose: bool) -> None:
@@ -105,56 +94,6 @@ def open_engine(create: bool = True, **overrides):
     return Engine.open(STATE.index, create=create, config_file=STATE.config, **overrides)
 
 
-def _command_index(value: Path | None) -> Path | None:
-    """`--index` is accepted after the command too (`anyseek search --index DIR red`); there it wins."""
-    if value is not None:
-        STATE.index = value
-    return value
-
-
-def _as_parameter_error(check):
-    """Run an engine argument check at parse time, so the CLI and the API give the same message; from
-    the CLI it is a usage error (exit status 2)."""
-
-    def callback(value):
-        from anyseek.engine.errors import QueryError
-
-        if value is None:
-            return value
-        try:
-            return check(value)
-        except QueryError as exc:
-            raise typer.BadParameter(str(exc)) from None
-
-    return callback
-
-
-def _request_check(name: str):
-    """The SearchRequest's own check of one option (engine/request.py), run on the option alone."""
-
-    def check(value):
-        from anyseek.engine.request import SearchRequest
-
-        return getattr(SearchRequest(**{name: value}), name)
-
-    return check
-
-
-def _modalities(values: list[str]) -> list[str]:
-    return [m.value for m in _request_check("modalities")(values)]
-
-
-def _query_files(what: str):
-    def check(value):
-        from anyseek.engine.request import check_query_file
-
-        if isinstance(value, list):
-            return [check_query_file(v, what) for v in value]
-        return check_query_file(value, what)
-
-    return check
-
-
 JointModel = Annotated[
     str | None,
     typer.Option(
@@ -166,18 +105,6 @@ JointPretrained = Annotated[
 ]
 TextModel = Annotated[str | None, typer.Option(help="sentence-transformers model (default all-MiniLM-L6-v2)")]
 SpeechModel = Annotated[str | None, typer.Option(help="faster-whisper size or CTranslate2 directory (default tiny.en)")]
-Device = Annotated[str | None, typer.Option(help="auto, cpu or cuda[:N]")]
-Json = Annotated[bool, typer.Option("--json", help="Machine-readable output (see README, JSON output).")]
-IndexDir = Annotated[
-    Path | None,
-    typer.Option("--index", callback=_command_index, help="Index directory (also accepted before the command)."),
-]
-NoServer = Annotated[
-    bool,
-    typer.Option(
-        "--no-server", help="Work in-process even when `anyseek serve` runs on this index (env ANYSEEK_NO_SERVER=1)."
-    ),
-]
 
 
 @app.command()
@@ -233,132 +160,7 @@ def _raise_interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
 
-@app.command()
-@friendly
-def search(
-    query: Annotated[
-        str | None, typer.Argument(help="Text, or a combination such as 'dog + ./beach.jpg - cartoon' or '2:dog'.")
-    ] = None,
-    image: Annotated[
-        list[Path] | None,
-        typer.Option("--image", callback=_as_parameter_error(_query_files("image")), help="Search by this image."),
-    ] = None,
-    audio: Annotated[
-        Path | None,
-        typer.Option(
-            "--audio",
-            callback=_as_parameter_error(_query_files("recording")),
-            help="Transcribe this recording and search with what it says.",
-        ),
-    ] = None,
-    like: Annotated[str | None, typer.Option("--like", help="More like this indexed file (path or item id).")] = None,
-    k: Annotated[
-        int | None,
-        typer.Option("-k", callback=_as_parameter_error(_request_check("k")), help="Number of results [default: 10]."),
-    ] = None,
-    modalities: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--modality",
-            "-t",
-            callback=_as_parameter_error(_modalities),
-            help="Only image, text, audio or video (repeatable).",
-        ),
-    ] = None,
-    path: Annotated[Path | None, typer.Option("--path", help="Only files under this path.")] = None,
-    min_similarity: Annotated[
-        float | None,
-        typer.Option(
-            "--min-similarity",
-            callback=_as_parameter_error(_request_check("min_similarity")),
-            help="Drop matches whose cosine similarity is lower (-1 to 1).",
-        ),
-    ] = None,
-    min_score: Annotated[
-        float | None,
-        typer.Option(
-            "--min-score",
-            callback=_as_parameter_error(_request_check("min_score")),
-            help="Drop matches whose score (0-1) is lower.",
-        ),
-    ] = None,
-    mode: Annotated[
-        str | None, typer.Option("--mode", help="hybrid (default), dense (embeddings only) or lexical (words only).")
-    ] = None,
-    after: Annotated[
-        str | None, typer.Option("--after", help="Only items captured on or after this date (2024-05-01).")
-    ] = None,
-    before: Annotated[str | None, typer.Option("--before", help="Only items captured before this date.")] = None,
-    old_types: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--type",
-            callback=_as_parameter_error(_modalities),
-            help="Deprecated name of --modality (until 0.3).",
-        ),
-    ] = None,
-    old_limit: Annotated[
-        int | None,
-        typer.Option(
-            "--limit",
-            callback=_as_parameter_error(_request_check("k")),
-            help="Deprecated name of -k (until 0.3).",
-        ),
-    ] = None,
-    device: Device = None,
-    json: Json = False,
-    paths_only: Annotated[
-        bool, typer.Option("--paths", "-f", help="Only the paths, one per line (their exact bytes), for scripts.")
-    ] = False,
-    index_dir: IndexDir = None,
-    no_server: NoServer = False,
-) -> None:
-    """Search the index by text, image, recording or indexed item; every input given is combined."""
-    from anyseek.cli import client
-    from anyseek.engine.errors import QueryError
-    from anyseek.engine.records import QueryPart
-    from anyseek.engine.request import SearchRequest
-
-    if not (query or image or audio or like):
-        raise QueryError("give a query text, --image, --audio or --like")
-    # the old names (0.1) still work until 0.3; said once the command line has parsed, not before its errors
-    render.warnings(
-        f"{old} is deprecated and goes in 0.3; use {new}"
-        for old, new, value in (("--type", "--modality (-t)", old_types), ("--limit", "-k", old_limit))
-        if value
-    )
-    given = {
-        "k": k if k is not None else old_limit,
-        "modalities": (modalities or []) + (old_types or []),
-        "path": _absolute(path),
-        "like": int(like) if like and like.isdigit() else _absolute(like),
-    }
-    request = SearchRequest(
-        query=query,
-        parts=[QueryPart(image=p) for p in image or ()],
-        audio=audio,
-        min_similarity=min_similarity,
-        min_score=min_score,
-        mode=mode,
-        after=after,
-        before=before,
-        **{name: value for name, value in given.items() if value is not None},
-    )
-    remote = client.connect(STATE.index, no_server or device is not None)
-    results = client.search(remote, request) if remote else None
-    if results is None:
-        with open_engine(create=False, device=device) as engine:
-            results = engine.search(request)
-    render.warnings(results.warnings)
-    if paths_only:
-        render.search_paths(results)
-        return
-    render.search_json(results, query) if json else render.search_table(results)
-
-
-def _absolute(path: str | Path | None) -> str | None:
-    """A path as the user means it (from here), whoever resolves it: this process or a server."""
-    return None if path is None else os.path.abspath(os.path.expanduser(path))
+register_search(app, friendly, open_engine)
 
 
 @app.command()

@@ -105,12 +105,12 @@ def search(remote: Remote, request: SearchRequest) -> SearchResults | None:
     """The search through the server, or None when it cannot be expressed there (file terms in the query,
     several query files, options the upload form does not take): those run in-process, where files on
     this machine are read."""
-    files = [part.image for part in request.parts if part.image is not None]
+    files = [part.image for part in request.parts if part.image is not None and part.weight == 1.0]
     files += [file for file in (request.image, request.audio) if file is not None]
     if request.query and request.query_files and _names_a_file(request.query):
         return None
     if len(files) != len(request.parts) + (request.image is not None) + (request.audio is not None):
-        return None  # a text or item part: the server takes words only as a query
+        return None  # a text, item or weighted part: the server takes words only as a query
     rest = dataclasses.replace(request, image=None, audio=None, parts=())
     try:
         if not files:
