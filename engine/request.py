@@ -135,7 +135,8 @@ def renamed(options: dict, old_names: Iterable[str]) -> dict:
             new = RENAMED[old]
             if new in options:
                 raise QueryError(f"give {new} or {old} (its old name), not both")
-            warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3)
+            # stacklevel: the line that called Engine.search (renamed <- search_request <- Engine.search)
+            warnings.warn(f"{old} is deprecated; use {new}", DeprecationWarning, stacklevel=4)
             options[new] = options.pop(old)
     return options
 
