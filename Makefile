@@ -46,7 +46,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check anyseek engine indexer cli server tests
+	$(BIN)/ruff format --check anyseek engine indexer media cli server tests
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

@@ -2,7 +2,7 @@
 
 The public API is what this module exports; everything under `anyseek.engine`, `anyseek.indexer` and
 `anyseek.cli` is internal and may change between versions. Importing anyseek loads no model and touches no
-disk: `Engine` (and with it torch, FAISS and the indexer) is imported on first use.
+disk: `Engine` (and with it numpy, SQLAlchemy and the indexer) is imported on first use.
 """
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # Lazy: the facade pulls in torch, FAISS and the indexer, which a script that only handles records or
-    # errors should not pay for.
+    # Lazy for weight, not for a cycle: the facade pulls in numpy, SQLAlchemy, PIL and the indexer, which
+    # a script that only handles records or errors should not pay for.
     if name == "Engine":
         from anyseek.engine.facade import Engine
 

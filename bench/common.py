@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "bench"
+DEMO_MODEL = ROOT / "data" / "demo-model"
 # Where the models run: cpu for the figures in the README; ANYSEEK_BENCH_DEVICE=cuda on a GPU machine.
 DEVICE = os.environ.get("ANYSEEK_BENCH_DEVICE", "cpu")
 

@@ -46,7 +46,7 @@ PACKAGES = {
     "anyseek.engine": "engine",
     "anyseek.engine.vectors": "engine/vectors",
     "anyseek.indexer": "indexer",
-    "anyseek.indexer.extract": "indexer/extract",  # for extract/exif.py alone: its package pulls in PyAV
+    "anyseek.media": "media",  # for media/exif.py alone
 }
 # None of these is installed on the GPU machine; the smoke test checks the benchmark never imports them.
 ABSENT_THERE = ("open_clip", "faiss", "sentence_transformers", "av", "pypdfium2", "sqlalchemy", "faster_whisper")

@@ -81,7 +81,7 @@ def decode_one(path: bytes, joint) -> np.ndarray:
     """What a decode worker does for an image, minus the hash: draft decode (the default jpeg_draft),
     EXIF, preprocess."""
     from anyseek.engine.settings import Settings
-    from anyseek.indexer.extract.image import open_image
+    from anyseek.media.image import open_image
 
     image = open_image(path, 100_000_000, draft_size=round(Settings().jpeg_draft * joint.image_size) or None)
     return joint.preprocess(image)

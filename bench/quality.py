@@ -26,35 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import DEVICE, ROOT, Result, cache_dir, log
-from bench.manpages import Page, pages
+from bench import quality_mixed
+from bench.common import DEMO_MODEL, DEVICE, Result, cache_dir, log
+from bench.known_items import corpus, metrics_of, write_files
+from bench.manpages import Page
 
-DEMO_MODEL = ROOT / "data" / "demo-model"
-QUERIES = 400
 TOKEN = re.compile(r"\w+")
-
-
-def corpus(quick: bool) -> tuple[list[Page], list[int]]:
-    """The documents and the indexes of the pages whose descriptions are the queries (evenly spread)."""
-    docs = pages()[: 300 if quick else None]
-    count = min(60 if quick else QUERIES, len(docs))
-    return docs, [round(i * len(docs) / count) for i in range(count)]
-
-
-def write_files(docs: list[Page]) -> Path:
-    folder = cache_dir("quality", f"docs-{len(docs)}")
-    if not (folder / ".ready").exists():
-        for page in docs:
-            (folder / f"{page.name}.txt").write_text(page.body + "\n", encoding="utf-8")
-        (folder / ".ready").write_text("ok")
-    return folder
-
-
-def metrics_of(rankings: list[list[int]], answers: list[int]) -> dict[str, float]:
-    from anyseek.engine.evaluation import metrics
-
-    m = metrics([[str(i) for i in r] for r in rankings], [frozenset({str(a)}) for a in answers])
-    return m.as_dict()
 
 
 # --- outside anyseek -------------------------------------------------------------------------------
@@ -145,8 +122,6 @@ def run(quick: bool = False) -> Result:
     _rows(result, table, sweep)
     result.figures = {"documents": len(docs), "queries": len(queries), "table": table, "lexical_weight_sweep": sweep}
     if "--text-only" not in sys.argv:
-        from bench import quality_mixed
-
         quality_mixed.run(result, quick)
     return result
 

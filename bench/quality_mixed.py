@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import DEVICE, Result, cache_dir, clustered_vectors, log, percentiles
+from bench.common import DEMO_MODEL, DEVICE, Result, cache_dir, clustered_vectors, log, percentiles
 
 SCENES = 200
 MIXED_DOCUMENTS = 200  # man pages, ~3 passages each: over 500 passages next to the photos
@@ -43,8 +43,8 @@ def heldout_photos(count: int) -> tuple[Path, list[dict]]:
 
 def cross_modal(result: Result, quick: bool) -> None:
     from anyseek.engine import Engine
+    from bench.known_items import write_files
     from bench.manpages import pages
-    from bench.quality import DEMO_MODEL, write_files
 
     docs_folder = write_files(pages()[:MIXED_DOCUMENTS])
     folder, scenes = heldout_photos(60 if quick else SCENES)
@@ -101,7 +101,6 @@ def build_store(home: Path, count: int) -> None:
     a real index; the engine's repair path fills the FAISS and FTS5 indexes on open."""
     from anyseek.engine import Engine
     from bench.corpus import passages
-    from bench.quality import DEMO_MODEL
 
     if (home / "ready").exists():
         return
@@ -140,7 +139,7 @@ def build_store(home: Path, count: int) -> None:
 def documents_among_photos(eng, docs_folder: Path) -> dict:
     """The other side of the mix: the man pages' own known-item queries (bench/quality.py), unfiltered,
     must still find their page first with the photos in the index."""
-    from bench.quality import corpus, metrics_of
+    from bench.known_items import corpus, metrics_of
 
     everything, asked = corpus(quick=False)
     asked = [i for i in asked if i < MIXED_DOCUMENTS]

@@ -22,7 +22,7 @@ def recordings(repeat: int) -> Path:
     import av
     import numpy as np
 
-    from anyseek.indexer.extract.audio import decode_audio
+    from anyseek.media.audio import decode_audio
 
     folder = cache_dir(f"speech-x{repeat}")
     if not any(folder.glob("*.wav")):
@@ -45,7 +45,7 @@ def recordings(repeat: int) -> Path:
 
 
 def bare(model, files: list[Path]) -> float:
-    from anyseek.indexer.extract.audio import decode_audio
+    from anyseek.media.audio import decode_audio
 
     start = time.perf_counter()
     for path in files:
@@ -67,7 +67,7 @@ def pipeline(encoders, models: dict, folder: Path) -> float:
 
 
 def run(quick: bool = False) -> Result:
-    from anyseek.indexer.extract.audio import decode_audio
+    from anyseek.media.audio import decode_audio
 
     repeat, rounds = (1, 2) if quick else (6, 3)
     result = Result("speech")

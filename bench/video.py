@@ -97,7 +97,7 @@ def _write_video(path: Path, seed: int, seconds: int, width: int, height: int) -
 def _add_speech(out, audio, seconds: int) -> None:
     import av
 
-    from anyseek.indexer.extract.audio import decode_audio
+    from anyseek.media.audio import decode_audio
 
     clips = [decode_audio(bytes(SPEECH / n), 60) for n in ("meeting.mp3", "budget.wav", "weather.ogg")]
     gap = np.zeros(16000, np.float32)
@@ -135,7 +135,7 @@ def kept_work(home: Path) -> dict[str, dict]:
 # --- (a) bare ---------------------------------------------------------------------------------------
 def bare(encoders, folder: Path, kept: dict[str, dict], image_batch: int) -> tuple[float, float]:
     """Seconds decoding, seconds in the models; one after the other, nothing overlapped."""
-    from anyseek.indexer.extract.audio import AudioCollector
+    from anyseek.media.audio import AudioCollector
 
     joint = encoders.joint
     start = time.perf_counter()
@@ -159,8 +159,8 @@ def _bare_decode(path: Path, times: set[float], joint, collector) -> tuple[list[
     import av
     from PIL import Image
 
-    from anyseek.indexer.extract.scenes import KeyframeGate
-    from anyseek.indexer.extract.video import DENSE_GOP_S
+    from anyseek.media.scenes import KeyframeGate
+    from anyseek.media.video import DENSE_GOP_S
 
     wanted = {round(t, 3) for t in times}
     pixels: list[np.ndarray] = []
@@ -212,7 +212,7 @@ def decode_everything(folder: Path) -> tuple[float, int]:
 def sampling_only(folder: Path, joint) -> tuple[float, int, int]:
     """anyseek's own decoding, no model: the keyframe gate, the probes and the kept frames' model inputs."""
     from anyseek.indexer.extract import video_rules
-    from anyseek.indexer.extract.video import decode_video
+    from anyseek.media.video import decode_video
 
     rules, limits = video_rules(Settings())
     start, decoded, kept = time.perf_counter(), 0, 0

@@ -19,8 +19,9 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    # Lazy, because the facade imports the indexer, which imports engine internals: an eager import here
-    # would make `import engine.records` from the indexer circular.
+    # Lazy for weight, not for a cycle (there is none: tests/test_architecture.py): every import of an
+    # anyseek.engine module runs this file first, and the facade brings numpy, SQLAlchemy and PIL with it,
+    # which the CLI talking to a server and a script handling only records never need.
     if name == "Engine":
         from anyseek.engine.facade import Engine
 

@@ -132,7 +132,7 @@ def pair_recall(engine, pairs) -> dict[str, float]:
     captions = sorted({p.text for p in pairs})
     image_vectors = np.concatenate(
         [
-            joint.encode_images(np.stack([joint.preprocess(engine._open_query_image(p)) for p in images[s : s + 32]]))
+            joint.encode_images(np.stack([joint.preprocess(engine.decoder.query_image(p)) for p in images[s : s + 32]]))
             for s in range(0, len(images), 32)
         ]
     )

@@ -1,6 +1,7 @@
-"""Engine: the one place that wires settings, store, encoders, vector indexes, indexer and search.
+"""Engine: the facade that apps, the CLI and the server call: open, index, remove, search, items, status.
 
-Other apps embed anyseek through this class:
+It is handed its parts (engine/bootstrap.py wires them) and builds none of them. Other apps embed anyseek
+through this class:
 
     with Engine.open("~/.local/share/anyseek/default") as eng:
         eng.index(["~/media"])
@@ -21,119 +22,39 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from anyseek.engine import media, uploads
+from anyseek.engine import bootstrap, item_files, uploads
+from anyseek.engine.contracts import Encoders
 from anyseek.engine.dates import to_epoch
-from anyseek.engine.encoders import EncoderSet, Fingerprint
-from anyseek.engine.errors import IndexNotFoundError, ModelMismatchError, QueryError, StorageError
+from anyseek.engine.errors import IndexNotFoundError, QueryError, StorageError
+from anyseek.engine.index_models import SPACE_OF_ROLE, stored_dims
 from anyseek.engine.records import (
     FileError,
     Filters,
     IndexReport,
     IndexStatus,
+    ItemInfo,
     ItemStatus,
-    Modality,
     Progress,
     Query,
     QueryPart,
     SearchResults,
-    Space,
 )
 from anyseek.engine.request import SearchRequest, check_query_file, missing_file_warnings, search_request
-from anyseek.engine.search.searcher import Searcher
 from anyseek.engine.search.syntax import parse_query, split_terms
-from anyseek.engine.settings import (
-    DEFAULT_TEXT_SPACES,
-    MODEL_FIELDS,
-    ModelSpecs,
-    Settings,
-    default_home,
-    load_settings,
-    normalize_text_spaces,
-)
-from anyseek.engine.store.database import DB_FILE, is_writable
+from anyseek.engine.store.items import normalize_root
 from anyseek.engine.store.lock import WriterLock
 from anyseek.engine.store.migrations import SCHEMA_VERSION
-from anyseek.engine.store.store import Store
-from anyseek.engine.vectors.catalog import VectorCatalog
-from anyseek.indexer.extract.audio import decode_audio
-from anyseek.indexer.extract.image import open_image, open_raw
-from anyseek.indexer.extract.video import sound_only
-from anyseek.indexer.pipeline import Indexer
-from anyseek.indexer.scan import normalize_root
-from anyseek.indexer.sniff import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, TEXT_EXTENSIONS, sniff_bytes, sniff_file
 
 log = logging.getLogger(__name__)
 
-SPACE_OF_ROLE = {"joint": Space.JOINT, "text": Space.TEXT}
-KNOWN_EXTENSIONS = IMAGE_EXTENSIONS | AUDIO_EXTENSIONS | TEXT_EXTENSIONS
-
-
-def canonical_model(name: str) -> str:
-    """A model given as a local path is stored absolute, so the index works from any directory."""
-    path = Path(name).expanduser()
-    return str(path.resolve()) if name and path.exists() else name
-
-
-def _stored_dims(fingerprints: dict) -> dict[Space, int]:
-    """The vector size of each space whose model has written to the index."""
-    return {SPACE_OF_ROLE[r]: int(f["dim"]) for r, f in fingerprints.items() if r in SPACE_OF_ROLE}
-
-
-def _make_home(home: Path) -> None:
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(
-            f"cannot create the index at {home}: {exc.strerror or exc}; choose another place with --index "
-            f"or ANYSEEK_HOME"
-        ) from None
-
-
-def _open_store(home: Path) -> Store:
-    """A database this process cannot write (a read-only share, a mounted backup) opens for reading."""
-    path = home / DB_FILE
-    store = Store(path, read_only=path.exists() and not is_writable(path))
-    if not store.read_only:
-        try:
-            with store.engine.connect():
-                pass
-        except OperationalError as exc:
-            store.close()
-            raise StorageError(f"cannot open the index at {home}: {exc.orig}") from None
-    return store
-
-
-def _sniff_upload(head: bytes) -> Modality | None:
-    return sniff_bytes(head, "").modality
-
-
-def _sound_only(path: Path) -> bool:
-    return sound_only(os.fsencode(path))
-
-
-def _sniff_format(head: bytes, ext: str) -> str:
-    return sniff_bytes(head, ext).format
-
 
 class Engine:
-    def __init__(self, home: Path, settings: Settings, store: Store, encoders: EncoderSet | None = None) -> None:
-        self.home, self.store = home, store
-        self.settings = settings
-        self.specs = self._resolve_specs(encoders.specs if encoders is not None else ModelSpecs())
-        self.settings = dataclasses.replace(settings, text_spaces=self._resolve_text_spaces())
-        settings = self.settings
-        fingerprints = store.get_meta("fingerprints", {})
-        self.catalog = VectorCatalog(home, store, _stored_dims(fingerprints))
-        if encoders is None:
-            encoders = EncoderSet(self.specs, settings, on_load=self._check_fingerprint)
-        elif encoders.specs != self.specs:
-            raise ModelMismatchError(f"the given encoders use {encoders.specs}, the index at {home} uses {self.specs}")
-        else:
-            encoders.attach(self._check_fingerprint)
-        self.encoders = encoders
-        self._searcher = Searcher(
-            store, self.catalog, self.encoders, settings, self._decode_query_audio, self._open_query_image
-        )
+    def __init__(self, parts: bootstrap.Parts) -> None:
+        """Engines are made by Engine.open (or twin); `parts` come from engine/bootstrap.py."""
+        self._parts = parts
+        self.home, self.settings, self.specs = parts.home, parts.settings, parts.specs
+        self.store, self.catalog, self.writer = parts.store, parts.catalog, parts.writer
+        self.encoders, self.decoder, self._searcher = parts.encoders, parts.decoder, parts.searcher
 
     @classmethod
     def open(
@@ -141,43 +62,21 @@ class Engine:
         path: str | os.PathLike | None = None,
         *,
         create: bool = True,
-        encoders: EncoderSet | None = None,
+        encoders: Encoders | None = None,
         config_file: str | os.PathLike | None = None,
         **overrides,
     ) -> Engine:
         """Open (or create) the index at `path` (default: ANYSEEK_HOME, else the XDG data dir).
         Keyword overrides are settings, e.g. joint_model="ViT-B-32", device="cpu". `encoders` lets several
         indexes (or tests) share models that are already loaded. `config_file` is a TOML file of settings."""
-        home = Path(path).expanduser() if path else default_home()
-        settings = load_settings(home, overrides, Path(config_file).expanduser() if config_file else None)
-        if not (home / DB_FILE).exists():
-            if not create:
-                raise IndexNotFoundError(f"no index at {home}; create one with `anyseek index FOLDER`")
-            _make_home(home)
-        store = _open_store(home)
-        try:
-            store.initialize()
-            if not create and store.get_meta("models") is None:
-                # a writer created the file a moment ago and has not loaded a model yet (or its first run
-                # could not load one): nothing is searchable, and this reader must not pick the models
-                raise IndexNotFoundError(
-                    f"the index at {home} holds nothing searchable yet (being created, or its first run could "
-                    f"not load a model); try again in a moment, or run `anyseek index FOLDER`"
-                )
-            return cls(home, settings, store, encoders)
-        except BaseException:
-            store.close()
-            raise
+        return cls(
+            bootstrap.open_index(path, create=create, encoders=encoders, config_file=config_file, overrides=overrides)
+        )
 
     def twin(self) -> Engine:
         """Another Engine on this index that shares this one's loaded models but has its own store
         connection and vector catalog: an index job writes through it while searches read through this one."""
-        store = Store(self.home / DB_FILE)
-        try:
-            twin = Engine(self.home, self.settings, store, self.encoders)
-        except BaseException:
-            store.close()
-            raise
+        twin = Engine(bootstrap.reopen(self._parts))
         twin._lender = self
         return twin
 
@@ -190,66 +89,7 @@ class Engine:
     def close(self) -> None:
         self.store.close()
         if lender := getattr(self, "_lender", None):
-            self.encoders.attach(lender._check_fingerprint)  # models loaded from now on report to the lender
-
-    # --- models ---------------------------------------------------------------------------------
-    def _resolve_specs(self, unrecorded: ModelSpecs) -> ModelSpecs:
-        """The index's models where it has recorded them, else the requested ones, else `unrecorded` (the
-        given encoders' models, or the defaults). A model is recorded once it has loaded (see
-        _check_fingerprint): a first run that could not load the default model (offline) leaves the index
-        free to be retried with another, and a reader opening an index whose writer has loaded only some
-        models so far takes its own for the others."""
-        stored = self.store.get_meta("models") or {}
-        requested = {name: canonical_model(value) for name, value in self.settings.requested_models().items()}
-        for name, value in requested.items():
-            if name in stored and stored[name] != value:
-                raise ModelMismatchError(
-                    f"the index at {self.home} was built with {name}={stored.get(name)!r}, not {value!r}; "
-                    f"leave {name} unset to use the index's model, or build a new index with "
-                    f"`anyseek --index NEW_DIR index ...` (or delete {self.home} to rebuild it)"
-                )
-        recorded = {name: value for name, value in stored.items() if name in MODEL_FIELDS}
-        return dataclasses.replace(unrecorded, **{**requested, **recorded})
-
-    def _record_model(self, role: str) -> None:
-        stored = self.store.get_meta("models") or {}
-        fields = {name: getattr(self.specs, name) for name in MODEL_FIELDS if name.startswith(f"{role}_")}
-        if any(name not in stored for name in fields):
-            self.store.set_meta("models", {**stored, **fields})
-
-    def _resolve_text_spaces(self) -> str:
-        """Stored with the index like the models: passages embedded in one set of spaces cannot be searched
-        as if they were in another. Indexes from before the setting existed hold text in both spaces."""
-        stored = self.store.get_meta("text_spaces")
-        requested = normalize_text_spaces(self.settings.text_spaces) if self.settings.text_spaces else None
-        if stored is None:
-            if self.store.counts()["vectors"]:
-                stored = DEFAULT_TEXT_SPACES
-            else:
-                stored = requested or DEFAULT_TEXT_SPACES
-                self.store.set_meta("text_spaces", stored)
-        if requested and requested != stored:
-            raise ModelMismatchError(
-                f"the index at {self.home} holds text in text_spaces={stored!r}, not {requested!r}; "
-                f"leave text_spaces unset to use the index's, or build a new index with "
-                f"`anyseek --index NEW_DIR index ...`"
-            )
-        return stored
-
-    def _check_fingerprint(self, fingerprint: Fingerprint) -> None:
-        fingerprints = self.store.get_meta("fingerprints", {})
-        known = fingerprints.get(fingerprint.role)
-        if known and (known["model"], known["dim"]) != (fingerprint.model, fingerprint.dim):
-            raise ModelMismatchError(
-                f"the {fingerprint.role} model now gives {fingerprint.dim}-d vectors but the index holds "
-                f"{known['dim']}-d vectors from {known['model']}; rebuild the index in a new directory"
-            )
-        if known != fingerprint.as_dict():
-            fingerprints[fingerprint.role] = fingerprint.as_dict()
-            self.store.set_meta("fingerprints", fingerprints)
-        self._record_model(fingerprint.role)
-        if space := SPACE_OF_ROLE.get(fingerprint.role):
-            self.catalog.dims[space] = fingerprint.dim
+            self.encoders.attach(lender._parts.on_model_load)  # models loaded from now on report to the lender
 
     # --- indexing -------------------------------------------------------------------------------
     def index(
@@ -275,9 +115,8 @@ class Engine:
             run_id = self.store.start_run("index")
             status, report = "failed", IndexReport()
             try:
-                self.catalog.load_all()
-                indexer = Indexer(self.store, self.catalog, self.encoders, self.settings, self.home)
-                report = indexer.run(list(paths), on_progress, prune=prune, retry_failed=retry_failed)
+                self.writer.load()
+                report = self._parts.indexer.run(list(paths), on_progress, prune=prune, retry_failed=retry_failed)
                 status = "interrupted" if report.interrupted else "completed"
             except KeyboardInterrupt:
                 status = "interrupted"
@@ -287,7 +126,7 @@ class Engine:
                     f"the index database refused a write: {exc.orig}; what was committed before is intact"
                 ) from exc
             finally:
-                self.store.finish_run(run_id, status, report.to_dict())
+                self.store.finish_run(run_id, status, report.as_dict())
         return report
 
     def _check_writable(self) -> None:
@@ -301,17 +140,17 @@ class Engine:
         """Forget the given files or everything under the given folders. Returns the number of items."""
         self._check_writable()
         with WriterLock(self.home):
-            self.catalog.load_all()
+            self.writer.load()
             items = self.store.items_under([normalize_root(p) for p in paths])
             if items:
-                self.catalog.apply(self.store.delete_items([item.id for item in items.values()]))
-                self.catalog.save()
+                self.writer.delete_items([item.id for item in items.values()])
+                self.writer.save()
         return len(items)
 
     # --- searching ------------------------------------------------------------------------------
     def parse(self, expression: str) -> list[QueryPart]:
         """The CLI's query syntax (`dog + ./beach.jpg - cartoon`, `2:dog`) as query parts."""
-        return parse_query(expression, self._sniff, self._indexed_item)
+        return parse_query(expression, self.decoder.file_kind, self._indexed_item)
 
     def search(self, request: SearchRequest | str | None = None, /, **options) -> SearchResults:
         """Search with a SearchRequest (engine/request.py), or with its fields as keywords: `text`, an
@@ -340,7 +179,7 @@ class Engine:
         self.catalog.refresh()
         query = Query(tuple(parts), request.k + request.offset, filters, request.mode, request.spaces)
         results = self._searcher.search(query)
-        warnings = results.warnings + missing_file_warnings(parts, KNOWN_EXTENSIONS)
+        warnings = results.warnings + missing_file_warnings(parts, self.decoder.known_extensions)
         return dataclasses.replace(results, hits=results.hits[request.offset :], warnings=warnings)
 
     def _query_parts(self, request: SearchRequest) -> list[QueryPart]:
@@ -384,7 +223,7 @@ class Engine:
         if isinstance(request, str):
             request, options = None, {"query": request, **options}
         request = search_request(request, **options)
-        with uploads.upload_part(data, _sniff_upload, _sound_only, max_bytes) as part:
+        with uploads.upload_part(data, self.decoder, max_bytes) as part:
             words = self.parse_text(request.query) if request.query else []
             parts = self._searcher.hear([*words, *request.parts, part])
             with exclusive or contextlib.nullcontext():
@@ -406,23 +245,21 @@ class Engine:
             raise QueryError("a query needs at least one positive term")
         return parts
 
-    # --- items and their files (engine/media.py) ------------------------------------------------
-    def item(self, item_id: int) -> media.ItemInfo:
+    # --- items and their files (engine/item_files.py) -------------------------------------------
+    def item(self, item_id: int) -> ItemInfo:
         """An indexed item's metadata and chunks; ItemNotFoundError for an unknown id."""
-        return media.item_info(self.store, item_id)
+        return item_files.item_info(self.store, item_id)
 
-    def open_media(self, item_id: int) -> media.MediaFile:
+    def open_media(self, item_id: int) -> item_files.MediaFile:
         """The indexed file, opened and verified unchanged (MediaGoneError otherwise). Close it after use."""
-        return media.open_media(self.store, item_id, _sniff_format)
+        return item_files.open_media(self.store, item_id, self.decoder)
 
     def thumbnail(self, item_id: int, size: int = 256) -> Path:
         """A cached JPEG thumbnail of an indexed image (EXIF orientation applied), made on first request."""
-        return media.thumbnail(
-            self.store, self.home, item_id, size, _sniff_format, open_image, self.settings.max_image_pixels
-        )
+        return item_files.thumbnail(self.store, self.home, item_id, size, self.decoder)
 
     def _learn_dims(self) -> None:
-        for space, dim in _stored_dims(self.store.get_meta("fingerprints", {})).items():
+        for space, dim in stored_dims(self.store).items():
             self.catalog.dims.setdefault(space, dim)
 
     def _resolve_item(self, like: int | str | os.PathLike) -> int:
@@ -443,22 +280,6 @@ class Engine:
             return None
         prefix = normalize_root(path_prefix)
         return prefix.rstrip(b"/") + b"/" if os.path.isdir(prefix) else prefix
-
-    @staticmethod
-    def _sniff(path: Path) -> Modality | None:
-        """A query file's kind; a voice memo in a video container (sound, no picture) is a recording."""
-        modality = sniff_file(os.fsencode(path)).modality
-        return Modality.AUDIO if modality is Modality.VIDEO and _sound_only(path) else modality
-
-    def _decode_query_audio(self, path: Path):
-        return decode_audio(os.fsencode(path), self.settings.max_audio_seconds)
-
-    def _open_query_image(self, source):
-        if isinstance(source, (str, os.PathLike)):
-            source = os.fsencode(source)
-        if isinstance(source, bytes) and sniff_file(source).format == "raw":
-            return open_raw(source, self.settings.max_image_pixels).image  # its preview, as when indexed
-        return open_image(source, self.settings.max_image_pixels)
 
     # --- reporting ------------------------------------------------------------------------------
     def status(self) -> IndexStatus:

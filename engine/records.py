@@ -136,6 +136,19 @@ class Item(Record):
 
 
 @dataclass(frozen=True, slots=True)
+class ItemInfo(Record):
+    """One indexed file as a front end shows it: the item and its chunks (its JSON form, the HTTP API's
+    item: the item's fields with its chunks)."""
+
+    item: Item = field(metadata=wire(flatten=True))
+    chunks: tuple[Chunk, ...]
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.item.display_path)
+
+
+@dataclass(frozen=True, slots=True)
 class QueryPart:
     """One term of a combined query. Exactly one of text / image / audio / item_id is set."""
 

@@ -11,29 +11,25 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
+from anyseek.engine.contracts import Decoder
 from anyseek.engine.errors import UploadError, UploadTooLargeError
 from anyseek.engine.records import Modality, QueryPart
 
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # default cap; the server can lower or raise it
 
-# sniff(head) -> the modality the content is, or None
-Sniff = Callable[[bytes], Modality | None]
-# sound_only(path) -> whether a container the sniff called a video holds sound and no picture
-SoundOnly = Callable[[Path], bool]
-
 
 @contextlib.contextmanager
 def upload_part(
-    data: bytes, sniff: Sniff, sound_only: SoundOnly, max_bytes: int = MAX_UPLOAD_BYTES, weight: float = 1.0
+    data: bytes, decoder: Decoder, max_bytes: int = MAX_UPLOAD_BYTES, weight: float = 1.0
 ) -> Iterator[QueryPart]:
     if not data:
         raise UploadError("the uploaded file is empty")
     if len(data) > max_bytes:
         raise UploadTooLargeError(f"the uploaded file is over the {max_bytes // 2**20} MiB upload limit")
-    modality = sniff(data[:64])
+    modality = decoder.upload_kind(data[:64])
     if modality is Modality.IMAGE:
         yield QueryPart(weight, image=bytes(data))
         return
@@ -43,7 +39,7 @@ def upload_part(
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
-        if modality is Modality.VIDEO and not sound_only(Path(name)):
+        if modality is Modality.VIDEO and not decoder.sound_only(Path(name)):
             raise UploadError("the uploaded file is a video: search with a photo or a recording instead")
         yield QueryPart(weight, audio=Path(name))
     finally:

@@ -12,12 +12,12 @@ import numpy as np
 from anyseek.engine.records import VISUAL_KINDS, EmbeddedChunk, Space
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import ItemWrite
-from anyseek.indexer.extract.audio import WindowRules, speech_windows
-from anyseek.indexer.extract.image import open_photo
-from anyseek.indexer.extract.text import split_passages
 from anyseek.indexer.gpu_jpeg import GpuJpegDecoder
 from anyseek.indexer.pixels import recipe_from_transform
 from anyseek.indexer.prepare import Prepared, decode_failure
+from anyseek.media.audio import WindowRules, speech_windows
+from anyseek.media.image import open_photo
+from anyseek.media.text import split_passages
 
 log = logging.getLogger(__name__)
 

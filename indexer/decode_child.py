@@ -67,7 +67,7 @@ def _portable(exc: BaseException) -> BaseException:
 
 
 def decode(job, slot: mmap.mmap):
-    from anyseek.indexer.extract.image import open_photo, open_raw
+    from anyseek.media.image import open_photo, open_raw
 
     path, fmt, max_pixels, draft, recipe = job
     opener = open_raw if fmt == "raw" else open_photo

@@ -42,7 +42,7 @@ class JpegBytes:
 
 def inspect_jpeg(data: bytes, max_pixels: int) -> JpegBytes:
     """The header facts the GPU path needs, without decoding pixels; raises the pixel cap's error."""
-    from anyseek.indexer.extract.exif import image_capture_time  # CPU side only: bench/gpu.py runs without it
+    from anyseek.media.exif import image_capture_time  # CPU side only: bench/gpu.py runs without it
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)

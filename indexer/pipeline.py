@@ -17,17 +17,18 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 
-from anyseek.engine.records import FileError, IndexReport, Item, Progress, display_path
+from anyseek.engine.records import FileError, IndexReport, Item, ItemStatus, Progress, display_path
 from anyseek.engine.settings import Settings
-from anyseek.engine.store.store import ItemWrite, Store
-from anyseek.engine.vectors.catalog import VectorCatalog
+from anyseek.engine.store.items import normalize_root
+from anyseek.engine.store.store import ItemWrite
+from anyseek.engine.writer import IndexWriter
 from anyseek.indexer.batch import EmbedBatch
 from anyseek.indexer.decode_procs import ProcessDecoder, ProcessImages
 from anyseek.indexer.extract import decode_image_here
 from anyseek.indexer.gpu_jpeg import DeferredJpegs
 from anyseek.indexer.lazy_models import LazyJoint, LazyWindow, ModelLoads
 from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
-from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, normalize_root, scan
+from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, scan
 from anyseek.indexer.workers import DecodePool, DecodeTimeout, plan_decoding
 
 log = logging.getLogger(__name__)
@@ -54,8 +55,9 @@ def decoder_versions() -> str:
 
 
 class Indexer:
-    def __init__(self, store: Store, catalog: VectorCatalog, encoders, settings: Settings, home: Path) -> None:
-        self.store, self.catalog, self.encoders, self.settings = store, catalog, encoders, settings
+    def __init__(self, writer: IndexWriter, encoders, settings: Settings, home: Path) -> None:
+        """Every write goes through `writer` (store and vector indexes in one call); reads go to its store."""
+        self.writer, self.store, self.encoders, self.settings = writer, writer.store, encoders, settings
         self.home = home
 
     def run(
@@ -90,7 +92,7 @@ class Indexer:
             report.interrupted = True
         finally:
             progress(Progress("finishing", report.scanned, report.scanned, report.failed))
-            self.catalog.save()
+            self.writer.save()
             report.seconds = time.monotonic() - started
         return report
 
@@ -103,7 +105,7 @@ class Indexer:
         for entry in scanned.files:
             previous = known.get(entry.path)
             unchanged = previous and previous.size == entry.size and previous.mtime_ns == entry.mtime_ns
-            if unchanged and previous.status != "error":
+            if unchanged and previous.status != ItemStatus.ERROR:
                 report.unchanged += 1
             elif unchanged and not retry:
                 # failed before and unchanged since: it would fail again, so it costs nothing this time
@@ -119,7 +121,7 @@ class Indexer:
     def _record_scan_errors(self, scanned: ScanResult, known: dict[bytes, Item], report: IndexReport) -> None:
         writes = [ItemWrite(p.path, 0, 0, "", None, error=p.reason) for p in scanned.problems if p.is_file]
         if writes:
-            self.catalog.apply(self.store.write_items(writes))
+            self.writer.write_items(writes)
             report.failed += len(writes)
             report.errors += [FileError(display_path(w.path), w.error or "", w.path) for w in writes]
 
@@ -163,7 +165,7 @@ class Indexer:
                 if batch.ready() or (batch and not in_flight):
                     self._commit(batch, report)
                 if time.monotonic() - last_save > self.settings.save_interval_s:
-                    self.catalog.save()
+                    self.writer.save()
                     last_save = time.monotonic()
         except KeyboardInterrupt:
             report.interrupted = True
@@ -184,14 +186,14 @@ class Indexer:
     def _handle(self, prepared: Prepared, batch: EmbedBatch, report: IndexReport) -> None:
         entry, outcome = prepared.entry, prepared.outcome
         if outcome is Outcome.TOUCHED:
-            self.store.touch_item(prepared.previous.id, entry.size, entry.mtime_ns)
+            self.writer.touch_item(prepared.previous.id, entry.size, entry.mtime_ns)
             report.unchanged += 1
         elif outcome is Outcome.MOVED:
-            self.catalog.apply(self.store.move_item(prepared.source.id, entry.path, entry.size, entry.mtime_ns))
+            self.writer.move_item(prepared.source.id, entry.path, entry.size, entry.mtime_ns)
             report.moved += 1
         elif outcome is Outcome.COPIED:
             write = ItemWrite(entry.path, entry.size, entry.mtime_ns, prepared.content_hash, None)
-            self.catalog.apply(self.store.copy_item(prepared.source, write))
+            self.writer.copy_item(prepared.source, write)
             report.copied += 1
         elif outcome is Outcome.IGNORED:
             batch.add_plain(
@@ -207,8 +209,7 @@ class Indexer:
 
     def _commit(self, batch: EmbedBatch, report: IndexReport) -> None:
         writes, replaced = batch.embed()
-        changes = self.store.write_items(writes)
-        self.catalog.apply(changes)
+        self.writer.write_items(writes)
         for write in writes:
             if write.error:
                 report.failed += 1
@@ -223,5 +224,5 @@ class Indexer:
     def _delete_missing(self, missing: list[Item], report: IndexReport) -> None:
         gone = [item.id for item in missing]
         if gone:
-            self.catalog.apply(self.store.delete_items(gone))
-            report.deleted += sum(1 for item in missing if item.status == "ok")
+            self.writer.delete_items(gone)
+            report.deleted += sum(1 for item in missing if item.status == ItemStatus.OK)

@@ -7,10 +7,9 @@ import os
 import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from anyseek.engine.errors import RootUnavailableError
-from anyseek.engine.records import Item, display_path
+from anyseek.engine.records import Item, ItemStatus, display_path
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +50,6 @@ class ScanResult:
         prefix = root.rstrip(b"/") + b"/"
         paths = [f.path for f in self.files] + [p.path for p in self.problems if p.is_file]
         return not any(path == root or path.startswith(prefix) for path in paths)
-
-
-def normalize_root(path: Path | str | bytes) -> bytes:
-    raw = os.fsencode(path)
-    return os.path.abspath(os.path.expanduser(raw))
 
 
 def scan(roots: Iterable[bytes], skip: Iterable[bytes] = ()) -> ScanResult:
@@ -133,7 +127,7 @@ def check_roots(roots: list[bytes], scanned: ScanResult, known: dict[bytes, Item
             )
         if prune or not scanned.lists_nothing_under(root):
             continue
-        held = sum(1 for item in _under(known, root) if item.status == "ok")
+        held = sum(1 for item in _under(known, root) if item.status == ItemStatus.OK)
         if held:
             raise RootUnavailableError(
                 f"{shown} lists no files but the index holds {held} item(s) under it; nothing was changed "

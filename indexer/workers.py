@@ -15,17 +15,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 
+from anyseek.media import heartbeat
+
+# A job that calls media.heartbeat.still_working() (a long video decodes for minutes) has its time limit
+# start again, so file_timeout_s catches a decoder that hangs, not one with a lot to do.
+from anyseek.media.heartbeat import still_working  # noqa: F401 - re-exported for the pool's users
+
 _STOP = object()
-_local = threading.local()  # the pool a decode thread works for, so a job can say it is still moving
-
-
-def still_working() -> None:
-    """Called from inside a job that is slow but progressing (a long video decodes for minutes): its time
-    limit starts again, so file_timeout_s catches a decoder that hangs, not one with a lot to do.
-    Outside a pool's thread it does nothing."""
-    pool = getattr(_local, "pool", None)
-    if pool is not None:
-        pool._restart_clock(threading.current_thread())
 
 
 class DecodeTimeout(Exception):
@@ -52,7 +48,8 @@ class DecodePool:
         thread.start()
 
     def _work(self) -> None:
-        _local.pool = self
+        thread = threading.current_thread()
+        heartbeat.listen(lambda: self._restart_clock(thread))
         if self.nice and sys.platform.startswith("linux"):
             try:  # on Linux a thread id names just this thread; elsewhere it would renice the process
                 tid = threading.get_native_id()

@@ -104,7 +104,7 @@ def main() -> None:
         result["image_self_match"] = (probe.path.endswith("p0007.jpg"), round(probe.similarity, 4))
         gpu_vectors = eng.store.item_vectors(probe.item_id, eng.catalog.dims)
     cpu = ClipEncoder("ViT-B-32", "random", "cpu")
-    from anyseek.indexer.extract.image import open_image
+    from anyseek.media.image import open_image
 
     image = open_image(os.fsencode(media / "photos" / "p0007.jpg"), 10**9, draft_size=cpu.image_size)
     cpu_vector = cpu.encode_images(cpu.preprocess(image)[None])[0]

@@ -1,5 +1,5 @@
 """The HTTP API: routes turn a request into one Engine call and its result into JSON or bytes. No search,
-indexing or file logic lives here (see engine/media.py, engine/jobs.py, engine/uploads.py)."""
+indexing or file logic lives here (see engine/item_files.py, engine/jobs.py, engine/uploads.py)."""
 
 from __future__ import annotations
 

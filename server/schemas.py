@@ -12,8 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from anyseek.engine.jobs import JobState
-from anyseek.engine.media import ItemInfo
-from anyseek.engine.records import Hit, IndexStatus, Modality, SearchResults
+from anyseek.engine.records import Hit, IndexStatus, ItemInfo, Modality, SearchResults
 from anyseek.engine.request import RENAMED, SearchRequest
 from anyseek.server.models import derive, model_of
 

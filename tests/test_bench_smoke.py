@@ -36,7 +36,7 @@ def test_video_benchmark_bare_path_decodes_exactly_the_frames_the_index_keeps(tm
     """bench/video.py's (a) must feed the model the frames anyseek keeps, or its ratio compares unequal work."""
     import shutil
 
-    from anyseek.indexer.extract.audio import AudioCollector
+    from anyseek.media.audio import AudioCollector
     from bench import video
     from tests.test_video_extract import VIDEO, TinyJoint
 

@@ -95,7 +95,7 @@ def index(home, passage_vectors: list[dict], photos: np.ndarray, encoders, text_
     dims = {space: len(vector) for vectors in passage_vectors[:1] for space, vector in vectors.items()}
     catalog = VectorCatalog(home, store, {Space.JOINT: photos.shape[1]} | dims)
     catalog.load_all()
-    return store, Searcher(store, catalog, encoders, Settings(text_spaces=text_spaces), None, None)
+    return store, Searcher(store, catalog, encoders, Settings(text_spaces=text_spaces), None)
 
 
 def search(searcher: Searcher, k: int = 10, **filters):

@@ -262,7 +262,7 @@ def test_decode_workers_kind_is_checked(tmp_path):
 
 def test_the_process_module_has_no_torch(tmp_path):
     """A decode process must start light: importing torch would cost seconds and hundreds of MB each."""
-    code = "import sys, anyseek.indexer.decode_child, anyseek.indexer.extract.image; print('torch' in sys.modules)"
+    code = "import sys, anyseek.indexer.decode_child, anyseek.media.image; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -14,12 +14,12 @@ import pytest
 from PIL import Image
 
 from anyseek.engine.errors import ExtractionError
-from anyseek.indexer.extract.documents import docx_text, epub_text, pdf_pages
-from anyseek.indexer.extract.exif import exif_time
-from anyseek.indexer.extract.image import open_photo, open_raw
-from anyseek.indexer.extract.markup import html_to_text
-from anyseek.indexer.extract.raw import raw_preview
-from anyseek.indexer.sniff import sniff_file
+from anyseek.media.documents import docx_text, epub_text, pdf_pages
+from anyseek.media.exif import exif_time
+from anyseek.media.image import open_photo, open_raw
+from anyseek.media.markup import html_to_text
+from anyseek.media.raw import raw_preview
+from anyseek.media.sniff import sniff_file
 from tests.conftest import FIXTURES
 
 FORMATS = FIXTURES / "formats"

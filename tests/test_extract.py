@@ -14,9 +14,9 @@ from PIL import Image
 
 from anyseek.engine.encoders.speech import SAMPLE_RATE, SpokenWord
 from anyseek.engine.errors import ExtractionError
-from anyseek.indexer.extract.audio import WindowRules, decode_audio, speech_windows
-from anyseek.indexer.extract.image import open_image
-from anyseek.indexer.extract.text import decode_text, split_passages
+from anyseek.media.audio import WindowRules, decode_audio, speech_windows
+from anyseek.media.image import open_image
+from anyseek.media.text import decode_text, split_passages
 from tests.conftest import SPEECH
 
 CAP = 100_000_000

@@ -14,7 +14,7 @@ import pytest
 
 from anyseek.engine.errors import QueryError
 from anyseek.engine.records import Modality
-from anyseek.indexer.extract.documents import document_text
+from anyseek.media.documents import document_text
 from tests.conftest import FIXTURES, TEST_MODEL_FLAGS
 from tests.test_cli_e2e import anyseek
 

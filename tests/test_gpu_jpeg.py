@@ -11,9 +11,9 @@ import torch
 from PIL import Image, ImageOps
 
 from anyseek.engine.errors import ExtractionError
-from anyseek.indexer.extract.image import open_photo
 from anyseek.indexer.gpu_jpeg import GpuJpegDecoder, JpegBytes, inspect_jpeg, orient
 from anyseek.indexer.pixels import PixelRecipe
+from anyseek.media.image import open_photo
 
 RECIPE = PixelRecipe(32, "bicubic", (32, 32), (0.48, 0.46, 0.41), (0.27, 0.26, 0.28))
 CAP = 100_000_000

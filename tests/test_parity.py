@@ -43,7 +43,7 @@ def test_draft_decoded_jpeg_stays_within_resampling_noise(indexed, shared_media,
     CLIP preprocessings (PIL vs torchvision antialiased resize: cosine ~0.9995 with the trained demo model)."""
     from anyseek.engine.settings import load_settings
     from anyseek.indexer.extract import extract
-    from anyseek.indexer.sniff import sniff_file
+    from anyseek.media.sniff import sniff_file
 
     eng, _ = indexed
     path = shared_media / "photos" / "large.jpg"

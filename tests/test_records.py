@@ -14,7 +14,6 @@ import typer
 from anyseek import SearchRequest
 from anyseek.engine import errors as E
 from anyseek.engine.jobs import JobState, JobStatus
-from anyseek.engine.media import ItemInfo
 from anyseek.engine.records import (
     Chunk,
     ChunkKind,
@@ -22,6 +21,7 @@ from anyseek.engine.records import (
     Hit,
     IndexReport,
     IndexStatus,
+    ItemInfo,
     Modality,
     Mode,
     Moment,

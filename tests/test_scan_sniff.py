@@ -11,9 +11,10 @@ import pytest
 from PIL import Image
 
 from anyseek.engine.records import Modality
+from anyseek.engine.store.items import normalize_root
 from anyseek.indexer import scan as scan_module
-from anyseek.indexer.scan import normalize_root, scan
-from anyseek.indexer.sniff import sniff_bytes, sniff_file
+from anyseek.indexer.scan import scan
+from anyseek.media.sniff import sniff_bytes, sniff_file
 from tests.conftest import SPEECH
 
 

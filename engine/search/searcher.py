@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from anyseek.engine.contracts import Decoder, Encoders
 from anyseek.engine.errors import NoSpeechError, QueryError
 from anyseek.engine.records import ChunkKind, Hit, Moment, Query, QueryPart, SearchResults, Space
 from anyseek.engine.search import lexical
@@ -63,10 +64,10 @@ class Candidates:
 
 class Searcher:
     def __init__(
-        self, store: Store, catalog: VectorCatalog, encoders, settings: Settings, decode_audio, open_image
+        self, store: Store, catalog: VectorCatalog, encoders: Encoders, settings: Settings, decoder: Decoder
     ) -> None:
         self.store, self.catalog, self.encoders, self.settings = store, catalog, encoders, settings
-        self._decode_audio, self._open_image = decode_audio, open_image
+        self.decoder = decoder
         self.text_spaces = frozenset(Space(name) for name in settings.text_spaces.split(","))
         self.calibration = Calibration(store, catalog, self.text_spaces)
         self.lexical = lexical.Lexical(store)
@@ -170,7 +171,7 @@ class Searcher:
     def _heard(self, part: QueryPart) -> str:
         if part.transcript is not None:
             return part.transcript
-        return self.encoders.speech.transcript(self._decode_audio(part.audio))
+        return self.encoders.speech.transcript(self.decoder.recording(part.audio))
 
     def _holds_vectors(self, space: Space) -> bool:
         """An empty space (the joint space of a documents-only index, say) is not worth a model pass."""
@@ -195,7 +196,7 @@ class Searcher:
             raise QueryError("the lexical mode searches words: an image or an item as a query needs a dense mode")
         if part.image is not None:
             source = io.BytesIO(part.image) if isinstance(part.image, bytes | bytearray) else part.image
-            image = self._open_image(source)
+            image = self.decoder.query_image(source)
             if not self._holds_vectors(Space.JOINT):
                 return {}
             joint = self.encoders.for_image_query()

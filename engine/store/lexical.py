@@ -16,10 +16,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, text
+import numpy as np
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 
 from anyseek.engine.errors import QueryError
+from anyseek.engine.records import Modality
 
 TABLE = "lexical"
 TOKENIZER = "unicode61 remove_diacritics 2"
@@ -164,3 +166,37 @@ def _run(conn: Connection, sql: str, params: dict) -> list:
         if "fts5" in str(exc.orig):
             raise QueryError(f"cannot search these words: {exc.orig}") from None
         raise
+
+
+class LexicalReads:
+    """Part of Store (see store.py): the reads above, each on its own connection."""
+
+    engine: Engine
+
+    def lexical_search(
+        self, expression: str, limit: int, modalities: tuple[Modality, ...] = (), path_prefix: bytes | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ids matching an FTS5 expression, best BM25 first, with their (positive) BM25 scores."""
+        with self.engine.connect() as conn:
+            rows = search(conn, expression, limit, [m.value for m in modalities], path_prefix)
+        return np.asarray([r[0] for r in rows], np.int64), np.asarray([r[1] for r in rows], np.float64)
+
+    def lexical_frequencies(self, expressions: list[str]) -> list[int]:
+        """How many chunks match each FTS5 expression (a word's document frequency)."""
+        with self.engine.connect() as conn:
+            return [frequency(conn, expression) for expression in expressions]
+
+    def lexical_totals(self) -> tuple[int, int]:
+        """The lexical index's row count and token count (all columns)."""
+        with self.engine.connect() as conn:
+            return totals(conn)
+
+    def lexical_texts(self, chunk_ids: list[int]) -> dict[int, tuple[str, str]]:
+        """The indexed words of these chunks: (text, names) by chunk id."""
+        with self.engine.connect() as conn:
+            return texts(conn, chunk_ids)
+
+    def lexical_matches(self, expression: str) -> np.ndarray:
+        """Every chunk id matching an FTS5 expression (the required phrases of a query)."""
+        with self.engine.connect() as conn:
+            return np.asarray(sorted(matches(conn, expression)), np.int64)

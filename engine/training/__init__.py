@@ -9,8 +9,8 @@ The output folder is an open_clip `local-dir:` model (see export.py).
 from anyseek.engine.training.export import export_model, load_exported
 from anyseek.engine.training.loss import contrastive_loss, positive_mask
 from anyseek.engine.training.pairs import Pair, load_pairs, split_pairs
-from anyseek.engine.training.records import EpochResult, ProgressEvent, Recall, StepProgress, TrainReport
-from anyseek.engine.training.trainer import TrainConfig, train_contrastive
+from anyseek.engine.training.records import EpochResult, ProgressEvent, Recall, StepProgress, TrainConfig, TrainReport
+from anyseek.engine.training.trainer import train_contrastive
 
 __all__ = [
     "EpochResult",

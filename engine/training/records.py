@@ -1,4 +1,5 @@
-"""Typed records that training hands to its callers: progress events, scores and the final report."""
+"""Typed records of training: the run's definition, and what it hands to its callers (progress events, scores
+and the final report)."""
 
 from __future__ import annotations
 
@@ -89,3 +90,43 @@ class TrainReport:
             "seconds": self.seconds,
             "device": self.device,
         }
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a run. Start from `model` (+ `pretrained`) to fine-tune, or from `config`
+    (a JSON architecture) to train from scratch. `lr=None` picks 5e-4 from scratch, 1e-5 for fine-tuning.
+    `patience=None` never stops early. `resume=True` continues from `out/checkpoints/last.pt`; raising
+    `epochs` on resume stretches the rest of the learning-rate schedule."""
+
+    pairs: Path
+    out: Path
+    model: str | None = None
+    pretrained: str | None = None
+    config: Path | None = None
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float | None = None
+    weight_decay: float = 0.1
+    warmup_fraction: float = 0.05
+    freeze: tuple[str, ...] = ()
+    train_only: str | None = None
+    val_fraction: float = 0.1
+    patience: int | None = 3
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    resume: bool = False
+    threads: int | None = None
+    eval_pairs: tuple[Path, ...] = ()
+    image_cache_mb: int = 2048
+    name: str | None = None
+    notes: str | None = None
+    command: str | None = None  # how the run was started, for the model card
+
+    def __post_init__(self) -> None:
+        # Accept what Python callers naturally write: str paths, a single tower name.
+        self.pairs, self.out = Path(self.pairs), Path(self.out)
+        self.config = Path(self.config) if self.config is not None else None
+        self.freeze = (self.freeze,) if isinstance(self.freeze, str) else tuple(self.freeze)
+        self.eval_pairs = tuple(Path(p) for p in self.eval_pairs)

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
@@ -17,10 +17,7 @@ from anyseek.engine.training.data import ImageBank, tokenize
 from anyseek.engine.training.evaluate import PairIndex, encode_pool
 from anyseek.engine.training.models import StartPoint
 from anyseek.engine.training.pairs import Pair
-from anyseek.engine.training.records import EpochResult
-
-if TYPE_CHECKING:
-    from anyseek.engine.training.trainer import TrainConfig
+from anyseek.engine.training.records import EpochResult, TrainConfig
 
 
 @dataclass

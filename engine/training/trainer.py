@@ -12,8 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 
 import torch
 
@@ -24,53 +23,13 @@ from anyseek.engine.training.finish import finish_run
 from anyseek.engine.training.loss import contrastive_loss, positive_mask
 from anyseek.engine.training.models import apply_freezing, build_start, set_train_mode
 from anyseek.engine.training.pairs import fingerprint, load_pairs, split_pairs
-from anyseek.engine.training.records import EpochResult, ProgressEvent, StepProgress, TrainReport
+from anyseek.engine.training.records import EpochResult, ProgressEvent, StepProgress, TrainConfig, TrainReport
 from anyseek.engine.training.run_state import RunContext, Split
 
 log = logging.getLogger(__name__)
 
 MAX_LOGIT_SCALE = math.log(100)  # CLIP's clamp: beyond it the softmax saturates and training stalls
 MIN_IMPROVEMENT = 1e-4
-
-
-@dataclass
-class TrainConfig:
-    """Everything that defines a run. Start from `model` (+ `pretrained`) to fine-tune, or from `config`
-    (a JSON architecture) to train from scratch. `lr=None` picks 5e-4 from scratch, 1e-5 for fine-tuning.
-    `patience=None` never stops early. `resume=True` continues from `out/checkpoints/last.pt`; raising
-    `epochs` on resume stretches the rest of the learning-rate schedule."""
-
-    pairs: Path
-    out: Path
-    model: str | None = None
-    pretrained: str | None = None
-    config: Path | None = None
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float | None = None
-    weight_decay: float = 0.1
-    warmup_fraction: float = 0.05
-    freeze: tuple[str, ...] = ()
-    train_only: str | None = None
-    val_fraction: float = 0.1
-    patience: int | None = 3
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = True
-    resume: bool = False
-    threads: int | None = None
-    eval_pairs: tuple[Path, ...] = ()
-    image_cache_mb: int = 2048
-    name: str | None = None
-    notes: str | None = None
-    command: str | None = None  # how the run was started, for the model card
-
-    def __post_init__(self) -> None:
-        # Accept what Python callers naturally write: str paths, a single tower name.
-        self.pairs, self.out = Path(self.pairs), Path(self.out)
-        self.config = Path(self.config) if self.config is not None else None
-        self.freeze = (self.freeze,) if isinstance(self.freeze, str) else tuple(self.freeze)
-        self.eval_pairs = tuple(Path(p) for p in self.eval_pairs)
 
 
 def train_contrastive(config: TrainConfig, on_progress: Callable[[ProgressEvent], None] | None = None) -> TrainReport:

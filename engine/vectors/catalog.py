@@ -88,7 +88,7 @@ class VectorCatalog:
         self._revision[space] = revision
 
     def apply(self, changes: VectorChanges) -> None:
-        """Mirror the transaction this process (the one writer) just committed."""
+        """Mirror the transaction this process just committed (IndexWriter calls this after each write)."""
         revision = self.store.revision()
         for space in self.dims:
             if space not in self._indexes:

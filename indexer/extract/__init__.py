@@ -12,14 +12,14 @@ import numpy as np
 from anyseek.engine.errors import ExtractionError
 from anyseek.engine.records import Chunk, ChunkKind, Modality
 from anyseek.engine.settings import Settings
-from anyseek.indexer.extract.audio import decode_audio
-from anyseek.indexer.extract.documents import document_passages
-from anyseek.indexer.extract.image import open_photo, open_raw
-from anyseek.indexer.extract.scenes import SampleRules
-from anyseek.indexer.extract.text import decode_text, split_passages
-from anyseek.indexer.extract.video import VideoLimits, creation_time, decode_video, probe
 from anyseek.indexer.gpu_jpeg import JpegBytes
-from anyseek.indexer.sniff import DOCUMENT_FORMATS, Sniffed
+from anyseek.media.audio import decode_audio
+from anyseek.media.documents import document_passages
+from anyseek.media.image import open_photo, open_raw
+from anyseek.media.scenes import SampleRules
+from anyseek.media.sniff import DOCUMENT_FORMATS, Sniffed
+from anyseek.media.text import decode_text, split_passages
+from anyseek.media.video import VideoLimits, creation_time, decode_video, probe
 
 
 class TokenWindow(Protocol):

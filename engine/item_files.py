@@ -14,17 +14,13 @@ import io
 import os
 import stat
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-
+from anyseek.engine.contracts import Decoder
 from anyseek.engine.errors import ExtractionError, ItemNotFoundError, MediaGoneError
-from anyseek.engine.records import Chunk, Item, ItemStatus, Modality
-from anyseek.engine.store.models import ChunkRow
-from anyseek.engine.store.store import Store, _chunk
-from anyseek.engine.wire import Record, wire
+from anyseek.engine.records import Item, ItemInfo, ItemStatus, Modality
+from anyseek.engine.store.store import Store
 
 THUMBNAIL_DIR = "thumbnails"
 THUMBNAIL_SIZES = (16, 1024)  # smallest and largest side a thumbnail may be asked for
@@ -52,18 +48,6 @@ CONTENT_TYPES = {
 OPAQUE = "application/octet-stream"
 
 
-@dataclass(frozen=True, slots=True)
-class ItemInfo(Record):
-    """One indexed file as a front end shows it (its JSON form: the item's fields and its chunks)."""
-
-    item: Item = field(metadata=wire(flatten=True))
-    chunks: tuple[Chunk, ...]
-
-    @property
-    def name(self) -> str:
-        return os.path.basename(self.item.display_path)
-
-
 @dataclass(slots=True)
 class MediaFile:
     """An open, verified indexed file. The caller reads from `fd` (never from the path) and closes it."""
@@ -82,10 +66,7 @@ class MediaFile:
 
 
 def item_info(store: Store, item_id: int) -> ItemInfo:
-    item = indexed_item(store, item_id)
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(ChunkRow).where(ChunkRow.item_id == item_id).order_by(ChunkRow.ordinal)).all()
-    return ItemInfo(item, tuple(_chunk(row) for row in rows))
+    return ItemInfo(indexed_item(store, item_id), tuple(store.item_chunks(item_id)))
 
 
 def indexed_item(store: Store, item_id: int) -> Item:
@@ -95,13 +76,7 @@ def indexed_item(store: Store, item_id: int) -> Item:
     return item
 
 
-# The facade hands in the indexer's sniffer and safe image decoder (the engine's internals never import the
-# indexer): sniff(head, extension) -> format name; decode(file object, max_pixels, draft_size) -> RGB image.
-Sniff = Callable[[bytes, str], str]
-Decode = Callable[..., object]
-
-
-def open_media(store: Store, item_id: int, sniff: Sniff) -> MediaFile:
+def open_media(store: Store, item_id: int, decoder: Decoder) -> MediaFile:
     """The indexed file, opened and verified; MediaGoneError when it is not the file that was indexed."""
     item = indexed_item(store, item_id)
     try:
@@ -117,16 +92,16 @@ def open_media(store: Store, item_id: int, sniff: Sniff) -> MediaFile:
     except BaseException:
         os.close(fd)
         raise
-    fmt = sniff(head, os.fsdecode(os.path.splitext(item.path)[1]).lower())
+    fmt = decoder.content_format(head, os.fsdecode(os.path.splitext(item.path)[1]).lower())
     return MediaFile(item, fd, info.st_size, CONTENT_TYPES.get(fmt, OPAQUE))
 
 
-def thumbnail(store: Store, home: Path, item_id: int, size: int, sniff: Sniff, decode: Decode, max_pixels: int) -> Path:
+def thumbnail(store: Store, home: Path, item_id: int, size: int, decoder: Decoder) -> Path:
     """A JPEG no larger than size x size, EXIF orientation applied, cached under the index folder. The cache
     key holds the file's size and mtime, so a changed file never gets its old picture."""
     if not THUMBNAIL_SIZES[0] <= size <= THUMBNAIL_SIZES[1]:
         raise ValueError(f"thumbnail size must be {THUMBNAIL_SIZES[0]}-{THUMBNAIL_SIZES[1]}")
-    media = open_media(store, item_id, sniff)
+    media = open_media(store, item_id, decoder)
     try:
         if media.item.modality is not Modality.IMAGE:
             raise ItemNotFoundError(f"item {item_id} is not an image and has no thumbnail")
@@ -135,15 +110,15 @@ def thumbnail(store: Store, home: Path, item_id: int, size: int, sniff: Sniff, d
         if not cached.exists():
             # decoded from the verified descriptor, never by opening the path again
             with io.BufferedReader(io.FileIO(media.fd, closefd=False)) as source:
-                _write_thumbnail(source, cached, size, decode, max_pixels)
+                _write_thumbnail(source, cached, size, decoder)
     finally:
         media.close()
     return cached
 
 
-def _write_thumbnail(source, target: Path, size: int, decode: Decode, max_pixels: int) -> None:
+def _write_thumbnail(source, target: Path, size: int, decoder: Decoder) -> None:
     try:
-        image = decode(source, max_pixels, draft_size=size)
+        image = decoder.image(source, draft_size=size)
     except ExtractionError as exc:
         raise MediaGoneError(f"the image can no longer be decoded: {exc}") from None
     image.thumbnail((size, size))

@@ -18,8 +18,8 @@ from xml.etree import ElementTree
 
 from anyseek.engine.errors import ExtractionError
 from anyseek.engine.records import Chunk
-from anyseek.indexer.extract.markup import html_to_text
-from anyseek.indexer.extract.text import decode_text
+from anyseek.media.markup import html_to_text
+from anyseek.media.text import decode_text
 
 PAGE_BREAK = "\n\n"
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"

@@ -7,11 +7,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from anyseek.engine.encoders.speech import SAMPLE_RATE, SpokenWord
 from anyseek.engine.errors import ExtractionError
 from anyseek.engine.records import Chunk, ChunkKind
 
+SAMPLE_RATE = 16_000  # what Whisper takes, so the decoders produce it
 SENTENCE_END = (".", "!", "?", "…")
+
+
+@dataclass(frozen=True, slots=True)
+class SpokenWord:
+    """A word of a transcript with its time (the speech model's output, grouped here into windows)."""
+
+    start: float
+    end: float
+    text: str  # with its leading space, as Whisper spells it, so words join back into the transcript
 
 
 def decode_audio(source, max_seconds: float) -> np.ndarray:

@@ -20,9 +20,9 @@ import numpy as np
 from PIL import Image
 
 from anyseek.engine.errors import ExtractionError
-from anyseek.indexer.extract.audio import MIN_SAMPLES, AudioCollector
-from anyseek.indexer.extract.scenes import KeyframeGate, SampleRules, SceneSampler, spans
-from anyseek.indexer.workers import still_working
+from anyseek.media.audio import MIN_SAMPLES, AudioCollector
+from anyseek.media.heartbeat import still_working
+from anyseek.media.scenes import KeyframeGate, SampleRules, SceneSampler, spans
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ THUMB_SIDE = 32
 PROBE_STEP_S = 0.2  # inside a fully decoded group, at most five thumbnails a second
 DENSE_GOP_S = 2.0  # a group of pictures this short is represented by its keyframe (see scenes.py)
 TRUNCATION_SLACK_S = 1.0
-HEARTBEAT_S = 5.0  # how often a long decode tells the pool it is still moving (see workers.still_working)
+HEARTBEAT_S = 5.0  # how often a long decode tells the pool it is still moving (see media/heartbeat.py)
 
 
 @dataclass(frozen=True, slots=True)

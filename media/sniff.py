@@ -32,7 +32,7 @@ HTML_START = re.compile(
 )
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".qt", ".mkv", ".webm", ".avi", ".3gp", ".3g2"}
 # ISO media brands of video files (phones: "qt  " on iPhones, mp42/isom on Android). A container with no
-# picture inside turns out a recording when it is opened (indexer/extract/video.py probe).
+# picture inside turns out a recording when it is opened (media/video.py probe).
 VIDEO_MP4_BRANDS = {b"isom", b"iso2", b"iso4", b"iso5", b"iso6", b"mp41", b"mp42", b"avc1", b"M4V ", b"M4VH"}
 VIDEO_MP4_BRANDS |= {b"M4VP", b"qt  ", b"XAVC", b"MSNV", b"mmp4", b"dash", b"f4v ", b"3gp4", b"3gp5", b"3gp6"}
 VIDEO_MP4_BRANDS |= {b"3g2a", b"3ge6", b"3gs7", b"CAEP"}

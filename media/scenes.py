@@ -1,4 +1,4 @@
-"""Which video frames to decode and which to keep: the pure logic behind indexer/extract/video.py.
+"""Which video frames to decode and which to keep: the pure logic behind media/video.py.
 
 `KeyframeGate` picks the packets worth decoding. A group of pictures (a keyframe and the frames that
 depend on it) no longer than `dense_gop_s` is represented by its keyframe alone: phone cameras write a

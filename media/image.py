@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps
 
 from anyseek.engine.errors import ExtractionError
-from anyseek.indexer.extract.exif import exif_time, image_capture_time
-from anyseek.indexer.extract.raw import raw_preview
+from anyseek.media.exif import exif_time, image_capture_time
+from anyseek.media.raw import raw_preview
 
 # EXIF orientation -> the transpose that makes the picture upright (as ImageOps.exif_transpose does)
 ORIENTATION = {

@@ -1,0 +1,53 @@
+"""Rows into records: the one place a row's columns become an Item or a Chunk, and the vector blob format."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from anyseek.engine.records import Chunk, ChunkKind, Item, ItemStatus, Modality
+
+
+def pack_vector(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float16).tobytes()
+
+
+def unpack_vectors(blobs: Iterable[bytes], dim: int) -> np.ndarray:
+    data = b"".join(blobs)
+    return np.frombuffer(data, dtype=np.float16).reshape(-1, dim).astype(np.float32)
+
+
+def roundtrip(vector: np.ndarray) -> np.ndarray:
+    """The vector exactly as it will be read back from the store, so a rebuilt index equals a live one."""
+    return np.asarray(vector, dtype=np.float16).astype(np.float32)
+
+
+def item_record(row) -> Item:
+    modality = Modality(row.modality) if row.modality else None
+    return Item(
+        row.id,
+        row.path,
+        modality,
+        row.size,
+        row.mtime_ns,
+        row.content_hash,
+        ItemStatus(row.status),
+        row.error,
+        row.indexed_at,
+        row.captured_at,
+    )
+
+
+def chunk_record(row) -> Chunk:
+    return Chunk(
+        ChunkKind(row.kind),
+        row.ordinal,
+        row.text,
+        row.char_start,
+        row.char_end,
+        row.start_s,
+        row.end_s,
+        row.id,
+        row.page,
+    )

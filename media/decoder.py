@@ -1,0 +1,51 @@
+"""The query side's decoder: sniffing and decoding of query files and uploads, with the same code and the
+same caps (pixels, recording length) as indexed files. It fits engine/contracts.Decoder, which the engine
+is written against; engine/bootstrap.py wires this one in."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+from PIL import Image
+
+from anyseek.engine.records import Modality
+from anyseek.media.audio import decode_audio
+from anyseek.media.image import open_image, open_raw
+from anyseek.media.sniff import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, TEXT_EXTENSIONS, sniff_bytes, sniff_file
+from anyseek.media.video import sound_only
+
+
+class MediaDecoder:
+    known_extensions = frozenset(IMAGE_EXTENSIONS | AUDIO_EXTENSIONS | TEXT_EXTENSIONS)
+
+    def __init__(self, max_image_pixels: int, max_audio_seconds: float) -> None:
+        self.max_image_pixels, self.max_audio_seconds = max_image_pixels, max_audio_seconds
+
+    def file_kind(self, path: Path) -> Modality | None:
+        modality = sniff_file(os.fsencode(path)).modality
+        return Modality.AUDIO if modality is Modality.VIDEO and self.sound_only(path) else modality
+
+    def upload_kind(self, head: bytes) -> Modality | None:
+        return sniff_bytes(head, "").modality
+
+    def sound_only(self, path: Path) -> bool:
+        return sound_only(os.fsencode(path))
+
+    def content_format(self, head: bytes, extension: str) -> str:
+        return sniff_bytes(head, extension).format
+
+    def query_image(self, source: str | os.PathLike | bytes | BinaryIO) -> Image.Image:
+        if isinstance(source, (str, os.PathLike)):
+            source = os.fsencode(source)
+        if isinstance(source, bytes) and sniff_file(source).format == "raw":
+            return open_raw(source, self.max_image_pixels).image  # its preview, as when indexed
+        return open_image(source, self.max_image_pixels)
+
+    def image(self, source: BinaryIO, draft_size: int | None = None) -> Image.Image:
+        return open_image(source, self.max_image_pixels, draft_size=draft_size)
+
+    def recording(self, path: Path) -> np.ndarray:
+        return decode_audio(os.fsencode(path), self.max_audio_seconds)
