@@ -36,7 +36,7 @@ class Wire:
         json_type: Any = None,  # the JSON value's type (for the schema), where `out` changes it
         sparse: bool = False,  # left out while empty; a schema gives it its empty value as default
         digits: int | None = None,  # rounded to this many digits for people (to_dict), exact for programs
-        skip: bool = False,  # not part of the JSON form (a value only this process can hold: a PIL image)
+        skip: bool = False,  # not sent (a PIL image; what only the indexer needs); from_dict gives its default
         flatten: bool = False,  # a record whose fields join this one's (ItemInfo's item)
         ge: float | None = None,  # a number's bounds: checked where the record is made, stated in the schema
         le: float | None = None,
