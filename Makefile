@@ -10,10 +10,14 @@ export TRANSFORMERS_VERBOSITY := error
 
 .PHONY: demo test test-all lint bench clean browser screenshots
 
+# QUIET_INSTALL: setuptools prints a screen of warning on every editable install of a package-dir layout
+# (engine/ -> anyseek.engine) that a folder named like the package might shadow it; none here can.
+QUIET_INSTALL := PYTHONWARNINGS=ignore::UserWarning
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(QUIET_INSTALL) $(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -41,7 +45,7 @@ screenshots: $(STAMP) browser
 
 # Benchmarks (not tests: nothing asserts a timing). QUICK=1 for a smoke run; ONLY="images ann" for some.
 bench: $(STAMP)
-	$(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(QUIET_INSTALL) $(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench.run $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY)) --out bench-results/results.json
 
 lint: $(STAMP)

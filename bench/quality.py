@@ -8,7 +8,10 @@ the query, the rest of the page the one right answer), side by side:
 - anyseek with `text_spaces = "text"` (MiniLM only), hybrid (--quick only: it holds the same passages);
 - txtai's hybrid mode (same MiniLM, its BM25), same documents and queries.
 
-Then bench/quality_mixed.py: cross-modal queries on a mixed index, and hybrid vs dense latency at 100k.
+Then bench/scores.py: what a score means in a new user's small folder and on a mixed index of photos and
+man pages, this tree side by side with main (ANYSEEK_BENCH_BASELINE names another ref); bench/jpeg_draft.py:
+reduced-scale JPEG decoding's worst-case fidelity and speed; bench/quality_mixed.py: cross-modal queries on
+the mixed index, and hybrid vs dense latency at 100k.
 Goals: default within 0.005 MRR@10 of the text route alone or better; hybrid >= best single mode + 0.03
 and above txtai's hybrid.
 """
@@ -122,6 +125,10 @@ def run(quick: bool = False) -> Result:
     _rows(result, table, sweep)
     result.figures = {"documents": len(docs), "queries": len(queries), "table": table, "lexical_weight_sweep": sweep}
     if "--text-only" not in sys.argv:
+        from bench import jpeg_draft, scores
+
+        scores.run(result, quick)  # the small folder, the mixed index and these pages: this tree against main
+        jpeg_draft.run(result, quick)
         quality_mixed.run(result, quick)
     return result
 

@@ -41,7 +41,8 @@ def heldout_photos(count: int) -> tuple[Path, list[dict]]:
     return folder, json.loads(manifest.read_text())
 
 
-def cross_modal(result: Result, quick: bool) -> None:
+def cross_modal(result: Result, quick: bool, home_suffix: str = "") -> None:
+    """`home_suffix` keeps one side's index apart from another's (bench/scores.py runs two engines)."""
     from anyseek.engine import Engine
     from bench.known_items import write_files
     from bench.manpages import pages
@@ -49,7 +50,7 @@ def cross_modal(result: Result, quick: bool) -> None:
     docs_folder = write_files(pages()[:MIXED_DOCUMENTS])
     folder, scenes = heldout_photos(60 if quick else SCENES)
     images = folder / "images"
-    home = cache_dir("quality", f"index-mixed-{docs_folder.name}-{len(scenes)}")
+    home = cache_dir("quality", f"index-mixed-{docs_folder.name}-{len(scenes)}{home_suffix and '-' + home_suffix}")
     by_group: dict[str, set[str]] = {}
     for scene in scenes:
         by_group.setdefault(scene["group"], set()).add(str(folder / scene["image"]))

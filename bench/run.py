@@ -28,6 +28,7 @@ MODULES = {
     "ann": "bench.ann",
     "txtai": "bench.txtai_compare",
     "quality": "bench.quality",
+    "formats": "bench.formats",
 }
 
 

@@ -30,8 +30,9 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
         ] = False,
         json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     ) -> None:
-        """MRR@10, nDCG@10 and recall@1/5/10 of each search mode and route on judged queries; cross-modal
-        recall on pairs; approximate-index recall."""
+        """MRR@10, nDCG@10 and recall@1/5/10 of each search mode and route on judged queries, and how well
+        scores match actual relevance (reliability bins; "relevant": [] marks a query nothing answers);
+        cross-modal recall on pairs; approximate-index recall."""
         from anyseek.engine import evaluation
         from anyseek.engine.errors import QueryError
 
@@ -41,9 +42,10 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
         with open_engine(create=False) as engine:
             if queries:
                 judged, skipped = evaluation.indexed_only(engine, evaluation.load_queries(queries))
-                results = evaluation.evaluate(engine, judged)
+                results = evaluation.evaluate(engine, evaluation.answered(judged))
                 report["queries"] = {name: m.as_dict() for name, m in results.items()}
                 report["skipped"] = skipped
+                report["calibration"] = evaluation.reliability(engine, judged).as_dict()
                 if ann:
                     report["ann"] = evaluation.ann_recall(engine, [q.query for q in judged])
             if pairs:
@@ -64,6 +66,8 @@ def _print(report: dict) -> None:
         render.out.print(table)
         if report.get("skipped"):
             render.err.print(f"{report['skipped']} queries skipped: none of their relevant files is indexed")
+    if calibration := report.get("calibration"):
+        _print_calibration(calibration)
     for space, figures in (report.get("ann") or {}).items():
         render.out.print(
             f"{space} index ({figures['kind']}, {figures['vectors']} vectors): recall@10 {figures['recall']:.3f}"
@@ -77,3 +81,19 @@ def _print(report: dict) -> None:
                 for k in (1, 5, 10)
             )
         )
+
+
+def _print_calibration(calibration: dict) -> None:
+    table = Table(
+        title=f"calibration: default search, top 10 of {calibration['queries']} queries "
+        f"({calibration['unanswered']} unanswered), {calibration['hits']} hits",
+        show_edge=False,
+    )
+    for column in ("score", "hits", "mean score", "relevant"):
+        table.add_column(column, justify="right")
+    for b in calibration["bins"]:
+        scores = f"{b['low']:.1f}-{b['high']:.1f}"
+        table.add_row(scores, str(b["hits"]), f"{b['mean_score']:.2f}", f"{b['relevant']:.2f}")
+    render.out.print(table)
+    error = calibration["error"]
+    render.out.print(f"expected calibration error {error:.3f} (0: a score is the share of relevant hits)")

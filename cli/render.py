@@ -67,11 +67,23 @@ def where(hit) -> str:
         place.append(iso_time(hit.captured_at)[:16].replace("T", " "))
     if hit.page is not None:
         place.append(f"p. {hit.page}")
+    if hit.slide is not None:
+        place.append(f"slide {hit.slide}")
+    if rows := table_place(hit):
+        place.append(rows)
     if hit.start is not None:
         place.append(f"{clock(hit.start)}–{clock(hit.end)}")
     if hit.snippet:
         place.append(hit.snippet)
     return "  ".join(place)
+
+
+def table_place(hit) -> str:
+    """`Budget, rows 5–9`: a spreadsheet passage's sheet and rows (a CSV's rows alone)."""
+    if hit.row is None:
+        return hit.sheet or ""
+    rows = f"row {hit.row}" if hit.row_end in (None, hit.row) else f"rows {hit.row}–{hit.row_end}"
+    return f"{hit.sheet}, {rows}" if hit.sheet else rows
 
 
 def search_table(results: SearchResults) -> None:

@@ -102,7 +102,7 @@ def wire(home: Path, settings: Settings, store: Store, encoders: Encoders | None
         raise ModelMismatchError(f"the given encoders use {encoders.specs}, the index at {home} uses {specs}")
     else:
         encoders.attach(recorder)
-    decoder = MediaDecoder(settings.max_image_pixels, settings.max_audio_seconds)
+    decoder = MediaDecoder(settings.max_image_pixels, settings.max_audio_seconds, settings.jpeg_draft)
     writer = IndexWriter(store, catalog)
     return Parts(
         home=home,

@@ -82,8 +82,9 @@ class Decoder(Protocol):
         """The format name of a file's content (jpeg, mp3, text ...), from its head and extension."""
         ...
 
-    def query_image(self, source: str | Path | bytes | BinaryIO) -> Image.Image:
-        """An image to search with (a RAW file: its preview, as when indexed)."""
+    def query_image(self, source: str | Path | bytes | BinaryIO, image_size: int | None = None) -> Image.Image:
+        """An image to search with, decoded as the indexer decodes the same file for a model of this input
+        size (a JPEG at the same reduced scale; a RAW file: its preview)."""
         ...
 
     def image(self, source: BinaryIO, draft_size: int | None = None) -> Image.Image:

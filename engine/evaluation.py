@@ -3,7 +3,11 @@
 - Judged queries (JSONL, one object a line: {"query": "...", "relevant": ["path", ...]}, optional
   "modalities": ["text"]): MRR@10, nDCG@10 and recall@1/5/10 for each mode and each dense route alone.
   Relative paths are resolved against the JSONL file's folder. A query with no relevant item indexed is
-  skipped and counted.
+  skipped and counted; one whose list is empty (`"relevant": []`) is a query nothing answers, which
+  counts for calibration only.
+- Calibration: the default search's top 10 of every judged query, binned by score, against how many of
+  each bin are relevant (a reliability diagram), and the expected calibration error: how far a score is
+  from the share of relevant hits at that score, averaged over hits.
 - Aligned (image, caption) pairs: cross-modal recall@1/5/10 of the index's joint model, both ways.
 - The live approximate vector index against exact search on the same queries: recall@10 per space.
 """
@@ -52,6 +56,27 @@ class Metrics:
     queries: int
 
     def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ReliabilityBin:
+    low: float
+    high: float
+    hits: int
+    mean_score: float
+    relevant: float  # the share of this bin's hits that are relevant
+
+
+@dataclass(frozen=True, slots=True)
+class Reliability:
+    bins: tuple[ReliabilityBin, ...]
+    error: float  # expected calibration error: |mean score - share relevant|, weighted by hits
+    hits: int
+    queries: int
+    unanswered: int  # queries with no relevant item at all
+
+    def as_dict(self) -> dict:
         return asdict(self)
 
 
@@ -113,9 +138,38 @@ def evaluate(engine, queries: Iterable[JudgedQuery], names: Iterable[str] | None
 
 
 def indexed_only(engine, queries: list[JudgedQuery]) -> tuple[list[JudgedQuery], int]:
-    """The queries with at least one relevant item in the index, and how many had none."""
-    kept = [q for q in queries if any(engine.store.find_item(path=os.fsencode(p)) for p in q.relevant)]
+    """The queries with at least one relevant item in the index (or none judged relevant at all: the
+    unanswered), and how many were left out."""
+    kept = [
+        q for q in queries if not q.relevant or any(engine.store.find_item(path=os.fsencode(p)) for p in q.relevant)
+    ]
     return kept, len(queries) - len(kept)
+
+
+def answered(queries: list[JudgedQuery]) -> list[JudgedQuery]:
+    return [q for q in queries if q.relevant]
+
+
+def reliability(engine, queries: Iterable[JudgedQuery], bins: int = 10, k: int = K) -> Reliability:
+    """The default search's top `k` hits of every query, binned by score: does a score of 0.7 mean that
+    about 70% of such hits are relevant? (bins of equal width; an empty bin is left out)"""
+    queries = list(queries)
+    scored = []
+    for q in queries:
+        for hit in engine.search(q.query, k=k, modalities=q.modalities):
+            scored.append((hit.score, hit.path in q.relevant))
+    out, error = [], 0.0
+    for b in range(bins):
+        low, high = b / bins, (b + 1) / bins
+        inside = [(s, r) for s, r in scored if low <= s < high or (b == bins - 1 and s == 1.0)]
+        if not inside:
+            continue
+        mean_score = float(np.mean([s for s, _ in inside]))
+        relevant = float(np.mean([r for _, r in inside]))
+        out.append(ReliabilityBin(low, high, len(inside), mean_score, relevant))
+        error += len(inside) * abs(mean_score - relevant)
+    unanswered = sum(1 for q in queries if not q.relevant)
+    return Reliability(tuple(out), error / max(len(scored), 1), len(scored), len(queries), unanswered)
 
 
 def _applies(engine, options: dict) -> bool:
@@ -132,7 +186,7 @@ def pair_recall(engine, pairs) -> dict[str, float]:
     captions = sorted({p.text for p in pairs})
     image_vectors = np.concatenate(
         [
-            joint.encode_images(np.stack([joint.preprocess(engine.decoder.query_image(p)) for p in images[s : s + 32]]))
+            joint.encode_images(np.stack([_pixels(engine, joint, p) for p in images[s : s + 32]]))
             for s in range(0, len(images), 32)
         ]
     )
@@ -177,3 +231,8 @@ def ann_recall(engine, texts: Sequence[str], k: int = K) -> dict[str, dict[str, 
         overlap = [len(f & t) / max(len(t), 1) for f, t in zip(found, truth)]
         out[space.value] = {"kind": live.kind, "vectors": len(live), "recall": float(np.mean(overlap))}
     return out
+
+
+def _pixels(engine, joint, path):
+    """The model input of a photo decoded as a query photo is (and as the indexer decodes it)."""
+    return joint.preprocess(engine.decoder.query_image(path, joint.image_size))

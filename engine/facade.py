@@ -126,7 +126,9 @@ class Engine:
                     f"the index database refused a write: {exc.orig}; what was committed before is intact"
                 ) from exc
             finally:
-                self.store.finish_run(run_id, status, report.as_dict())
+                self.store.finish_run(run_id, status, report.to_dict())
+        if status == "completed":  # the models are loaded now: their score calibration costs seconds here
+            self._searcher.calibration.references.prepare({f.role for f in self.encoders.loaded()})
         return report
 
     def _check_writable(self) -> None:

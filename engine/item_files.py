@@ -19,7 +19,7 @@ from pathlib import Path
 
 from anyseek.engine.contracts import Decoder
 from anyseek.engine.errors import ExtractionError, ItemNotFoundError, MediaGoneError
-from anyseek.engine.records import Item, ItemInfo, ItemStatus, Modality
+from anyseek.engine.records import Item, ItemInfo, ItemStatus, Modality, display_path
 from anyseek.engine.store.store import Store
 
 THUMBNAIL_DIR = "thumbnails"
@@ -82,6 +82,11 @@ def open_media(store: Store, item_id: int, decoder: Decoder) -> MediaFile:
     try:
         # O_NONBLOCK: a FIFO put in the file's place must not hang the open; O_NOCTTY for device nodes
         fd = os.open(item.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    except NotADirectoryError:  # `box.mbox/3`: a message inside a mailbox file (indexer/extract/mail.py)
+        raise MediaGoneError(
+            f"item {item_id} is a message inside the mailbox {display_path(os.path.dirname(item.path))}, "
+            "which has no file of its own"
+        ) from None
     except OSError:
         raise MediaGoneError(f"item {item_id} is no longer at its indexed path; re-index its folder") from None
     try:

@@ -29,6 +29,8 @@ class ChunkKind(StrEnum):
     PASSAGE = "passage"  # a span of a text document, with character offsets
     SPEECH = "speech"  # a time window of a recording (or a video's sound track), with its transcript
     FRAME = "frame"  # a picture of a video, with its time (start) and the next kept frame's (end)
+    # a subtitle cue (a subtitle file, or a video's text track or sidecar file), with its start and end
+    CUE = "cue"
 
 
 VISUAL_KINDS = frozenset({ChunkKind.IMAGE, ChunkKind.FRAME})  # embedded by the image tower, joint space only
@@ -54,6 +56,7 @@ class ItemStatus(StrEnum):
     OK = "ok"  # indexed and searchable
     ERROR = "error"  # could not be decoded; the reason is kept
     IGNORED = "ignored"  # of no supported type
+    ATTACHED = "attached"  # a subtitle file whose cues are its video's (indexer/companions.py)
 
 
 def iso_time(epoch: float | None) -> str | None:
@@ -109,7 +112,13 @@ class Chunk(Record):
     start_s: float | None = field(default=None, metadata=wire(key="start"))
     end_s: float | None = field(default=None, metadata=wire(key="end"))
     id: int | None = field(default=None, metadata=wire(key="chunk_id"))
-    page: int | None = field(default=None, metadata=wire(skip=True))  # 1-based page of a PDF; not in API v1
+    # Where in its document the chunk is. Not in the HTTP API's item (v1): a hit carries them.
+    page: int | None = field(default=None, metadata=wire(skip=True))  # 1-based page of a paginated document (PDF)
+    slide: int | None = field(default=None, metadata=wire(skip=True))  # 1-based slide of a deck (PPTX, ODP)
+    sheet: str | None = field(default=None, metadata=wire(skip=True))  # the sheet of a workbook (XLSX, ODS)
+    # first and last 1-based row of a table's passage (XLSX, ODS, CSV; the header is row 1)
+    row: int | None = field(default=None, metadata=wire(skip=True))
+    row_end: int | None = field(default=None, metadata=wire(skip=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +235,10 @@ class Hit(Record):
     captured_at: float | None = field(default=None, metadata=ISO_TIME)
     # timed items: the strong moments, best first (this hit's own included)
     moments: tuple[Moment, ...] = field(default=(), metadata=wire(sparse=True))
+    slide: int | None = None  # 1-based, for slide decks
+    sheet: str | None = None  # for workbooks
+    row: int | None = None  # 1-based first and last row, for tables (spreadsheets, CSV)
+    row_end: int | None = None
     raw_path: bytes = field(default=b"", metadata=RAW_PATH)
 
     def __post_init__(self) -> None:

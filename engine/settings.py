@@ -73,9 +73,11 @@ class Settings:
     queue_size: int = 64  # decoded files waiting for the encoders; bounds memory
     max_image_pixels: int = 100_000_000
     # JPEGs decode at a reduced DCT scale (1/2, 1/4, 1/8) down to this multiple of the model's input side;
-    # 0 decodes at full size. 1.0 moves vectors by cosine ~1e-4 (less than PIL vs torchvision resizing)
-    # and cuts decode work ~40% against 2.0; see tests/test_parity.py.
-    jpeg_draft: float = 1.0
+    # 0 decodes at full size. Chosen by the worst case on detailed photos (bench/jpeg_draft.py: fine
+    # texture, line art, small print, fractals): against a full decode, 1.0 gave a worst cosine of 0.993
+    # (line art; pixel RMS 44/255 at a 224 px input), 2.0 0.9993 (RMS 2.9), both decoding ~4x as fast as
+    # in full. A query photo decodes exactly the same way (docs/scores.md).
+    jpeg_draft: float = 2.0
     max_text_bytes: int = 64 * 1024 * 1024
     max_file_bytes: int = 4 * 1024 * 1024 * 1024
     file_timeout_s: float = 120.0  # a file still decoding after this long is failed (0: no limit)
@@ -88,6 +90,14 @@ class Settings:
     video_min_interval_s: float = 1.0  # no two frames of a video closer than this
     video_max_interval_s: float = 10.0  # a frame at least this often, even when nothing changes
     video_scene_threshold: float = 0.08  # picture change (0-1, pixels and colours) that takes a frame; bench/video.py
+    # A video (or recording) with subtitles, beside it (film.srt, film.en.srt) or inside it (an MKV/MP4 text
+    # track), is searched through its cues and Whisper is not run on it: the cues are the words said, with
+    # their times, and skipping the transcription saves most of the video's indexing time (docs/formats.md).
+    subtitles_replace_speech: bool = True
+    # Extensions read as plain text as they are, e.g. ".py,.js,.svg": never taken for a web page or markup,
+    # and read even when the encoding detector is unsure. Text files of any other unknown extension (or none:
+    # README, TODO) are recognised by their content anyway.
+    text_extensions: str = ""
     speech_min_window_s: float = 4.0
     speech_max_window_s: float = 30.0
     speech_max_gap_s: float = 1.5
@@ -97,6 +107,11 @@ class Settings:
     # chunk in the hybrid mode; chosen on bench/quality.py (see README, Benchmarks).
     lexical_weight: float = 1.0
     save_interval_s: float = 30.0
+
+    def plain_extensions(self) -> frozenset[str]:
+        """text_extensions as a set of lower-case extensions with their dot."""
+        names = (name.strip().lower() for name in self.text_extensions.split(","))
+        return frozenset(name if name.startswith(".") else f".{name}" for name in names if name)
 
     def requested_models(self) -> dict[str, str]:
         return {name: v for name in MODEL_FIELDS if (v := getattr(self, name)) is not None}

@@ -43,6 +43,7 @@ class EmbedBatch:
         images = sum(1 for p in self._files if p.extracted.pixels is not None or p.extracted.jpeg is not None)
         images += sum(len(p.extracted.frames) for p in self._files if p.extracted.frames is not None)
         texts = sum(1 for p in self._files for c in p.extracted.chunks if c.kind not in VISUAL_KINDS)
+        texts += sum(len(m.chunks) for p in self._files for m in p.extracted.members)
         audio = sum(1 for p in self._files if p.extracted.audio is not None)
         return (
             images >= self.settings.image_batch
@@ -81,6 +82,7 @@ class EmbedBatch:
                     captured_at=extracted.captured_at,
                 )
             )
+            writes += [_member_write(prepared, member, text_vectors) for member in extracted.members]
         replaced = {p.entry.path for p in files if p.previous is not None}
         return writes, replaced
 
@@ -167,8 +169,10 @@ class EmbedBatch:
         return out
 
     def _embed_texts(self, files: list[Prepared]) -> dict[Space, dict[tuple[int, int], np.ndarray]]:
+        owners = [(id(p), p.extracted.chunks) for p in files]
+        owners += [(id(m), m.chunks) for p in files for m in p.extracted.members]
         keyed = [
-            ((id(p), c.ordinal), c.text or "") for p in files for c in p.extracted.chunks if c.kind not in VISUAL_KINDS
+            ((owner, c.ordinal), c.text or "") for owner, chunks in owners for c in chunks if c.kind not in VISUAL_KINDS
         ]
         if not keyed:
             return {}
@@ -199,6 +203,21 @@ class EmbedBatch:
         sums = np.zeros((len(texts), vectors.shape[1]), np.float32)
         np.add.at(sums, np.asarray(owners), vectors)
         return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-6)
+
+
+def _member_write(prepared: Prepared, member, text_vectors) -> ItemWrite:
+    """A mailbox's message as an item of its own, at `<mailbox path>/<key>`; its hash names the mailbox's
+    content and the message, so it is never taken for a file's duplicate."""
+    chunks = [
+        EmbeddedChunk(c, {space: by_key[(id(member), c.ordinal)] for space, by_key in text_vectors.items()})
+        for c in member.chunks
+    ]
+    entry = prepared.entry
+    path = entry.path + b"/" + member.key.encode()
+    content_hash = f"{prepared.content_hash}/{member.key}"
+    write = ItemWrite(path, 0, entry.mtime_ns, content_hash, prepared.extracted.modality, chunks, member=True)
+    write.captured_at = member.captured_at
+    return write
 
 
 class CpuOnly:

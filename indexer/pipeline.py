@@ -23,6 +23,7 @@ from anyseek.engine.store.items import normalize_root
 from anyseek.engine.store.store import ItemWrite
 from anyseek.engine.writer import IndexWriter
 from anyseek.indexer.batch import EmbedBatch
+from anyseek.indexer.companions import media_to_redo, pair_subtitles, role_changed
 from anyseek.indexer.decode_procs import ProcessDecoder, ProcessImages
 from anyseek.indexer.extract import decode_image_here
 from anyseek.indexer.gpu_jpeg import DeferredJpegs
@@ -52,6 +53,12 @@ def decoder_versions() -> str:
         except PackageNotFoundError:
             parts.append(f"{package} ?")
     return ", ".join(parts)
+
+
+def _unclaimed(missing: list[Item], claimed: set[int]) -> list[Item]:
+    """The missing items that no moved file claimed; a moved mailbox's messages moved with it."""
+    moved = {item.path for item in missing if item.id in claimed}
+    return [item for item in missing if item.id not in claimed and os.path.dirname(item.path) not in moved]
 
 
 class Indexer:
@@ -86,7 +93,7 @@ class Indexer:
         try:
             self._process(todo, claims, report, progress)
             if not report.interrupted:
-                self._delete_missing([item for item in missing if item.id not in claims.claimed], report)
+                self._delete_missing(_unclaimed(missing, claims.claimed), report)
                 self.store.set_meta("decoders", versions)
         except KeyboardInterrupt:
             report.interrupted = True
@@ -101,10 +108,16 @@ class Indexer:
         report.problems = [FileError(display_path(p.path), p.reason, p.path) for p in scanned.problems if not p.is_file]
         self._record_scan_errors(scanned, known, report)
         seen = {entry.path for entry in scanned.files} | {p.path for p in scanned.problems}
+        files = pair_subtitles(scanned.files)
+        redo = media_to_redo(files, known, seen)
         todo: list[tuple[FileEntry, Item | None]] = []
-        for entry in scanned.files:
+        for entry in files:
             previous = known.get(entry.path)
             unchanged = previous and previous.size == entry.size and previous.mtime_ns == entry.mtime_ns
+            unchanged = unchanged and entry.path not in redo and not role_changed(entry, previous)
+            # a file of no known type is looked at again by new decoders: they may read it now (a README
+            # was ignored before text was recognised by content)
+            unchanged = unchanged and not (retry and previous.status == ItemStatus.IGNORED)
             if unchanged and previous.status != ItemStatus.ERROR:
                 report.unchanged += 1
             elif unchanged and not retry:
@@ -115,7 +128,12 @@ class Indexer:
             else:
                 todo.append((entry, previous))
         shielded = tuple(d.rstrip(b"/") + b"/" for d in scanned.unreadable_dirs)
-        missing = [item for path, item in known.items() if path not in seen and not path.startswith(shielded)]
+        missing = [
+            item
+            for path, item in known.items()
+            # a mailbox's messages (`box.mbox/3`) stay while their mailbox file does; it replaces them when read
+            if path not in seen and not path.startswith(shielded) and os.path.dirname(path) not in seen
+        ]
         return todo, missing
 
     def _record_scan_errors(self, scanned: ScanResult, known: dict[bytes, Item], report: IndexReport) -> None:
@@ -195,6 +213,10 @@ class Indexer:
             write = ItemWrite(entry.path, entry.size, entry.mtime_ns, prepared.content_hash, None)
             self.writer.copy_item(prepared.source, write)
             report.copied += 1
+        elif outcome is Outcome.ATTACHED:
+            batch.add_plain(
+                ItemWrite(entry.path, entry.size, entry.mtime_ns, prepared.content_hash, None, attached=True)
+            )
         elif outcome is Outcome.IGNORED:
             batch.add_plain(
                 ItemWrite(entry.path, entry.size, entry.mtime_ns, prepared.content_hash, None, ignored=True)
@@ -214,7 +236,9 @@ class Indexer:
             if write.error:
                 report.failed += 1
                 report.errors.append(FileError(display_path(write.path), write.error, write.path))
-            elif not write.ignored:
+            elif write.member:
+                report.chunks += len(write.chunks)  # a mailbox's message: its mailbox file is the one counted
+            elif not write.ignored and not write.attached:
                 report.chunks += len(write.chunks)
                 if write.path in replaced:
                     report.updated += 1

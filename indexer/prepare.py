@@ -7,6 +7,7 @@ with a reason; it never stops the run.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from dataclasses import dataclass
 from enum import StrEnum
@@ -29,6 +30,7 @@ class Outcome(StrEnum):
     COPIED = "copied"
     IGNORED = "ignored"
     FAILED = "failed"
+    ATTACHED = "attached"  # a subtitle file read as its video's text track (indexer/companions.py)
 
 
 @dataclass(slots=True)
@@ -43,11 +45,16 @@ class Prepared:
     error: str | None = None
 
 
-def hash_file(path: bytes) -> str:
+def hash_file(path: bytes, companions: tuple[bytes, ...] = ()) -> str:
+    """The content's hash; a video's subtitle files count as its content (their names too, which carry
+    the language), so a changed subtitle makes a changed video and a copy needs the same subtitles."""
     digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
-        while block := fh.read(HASH_BLOCK):
-            digest.update(block)
+    for name in (path, *companions):
+        if name is not path:
+            digest.update(b"\x00" + os.path.basename(name) + b"\x00")
+        with open(name, "rb") as fh:
+            while block := fh.read(HASH_BLOCK):
+                digest.update(block)
     return digest.hexdigest()
 
 
@@ -100,6 +107,7 @@ class Preparer:
     ) -> None:
         self.store, self.joint, self.settings, self.claims, self.window = store, joint, settings, claims, window
         self.images = images  # None: images decode in the worker thread itself
+        self.plain_extensions = settings.plain_extensions()
 
     def __call__(self, entry: FileEntry, previous: Item | None) -> Prepared:
         result = Prepared(entry, Outcome.FAILED, previous)
@@ -122,7 +130,10 @@ class Preparer:
         entry = result.entry
         if entry.size > self.settings.max_file_bytes:
             raise ExtractionError(f"file is {entry.size / 2**30:.1f} GB, over the cap (setting max_file_bytes)")
-        result.content_hash = hash_file(entry.path)
+        result.content_hash = hash_file(entry.path, entry.companions) if entry.companions else hash_file(entry.path)
+        if entry.attached_to is not None:
+            result.outcome = Outcome.ATTACHED
+            return
         previous = result.previous
         if previous and previous.status == ItemStatus.OK and previous.content_hash == result.content_hash:
             result.outcome = Outcome.TOUCHED
@@ -130,7 +141,7 @@ class Preparer:
         if moved := self.claims.claim(result.content_hash):
             result.outcome, result.source = Outcome.MOVED, moved
             return
-        result.sniffed = sniff_file(entry.path)
+        result.sniffed = sniff_file(entry.path, self.plain_extensions)
         if result.sniffed.modality is None:
             if result.sniffed.problem:
                 raise ExtractionError(result.sniffed.problem)
@@ -139,7 +150,9 @@ class Preparer:
         if source := self._duplicate_of(result.content_hash, previous):
             result.outcome, result.source = Outcome.COPIED, source
             return
-        result.extracted = extract(entry.path, result.sniffed, self.joint, self.settings, self.window, self.images)
+        result.extracted = extract(
+            entry.path, result.sniffed, self.joint, self.settings, self.window, self.images, entry.companions
+        )
         result.outcome = Outcome.EXTRACTED
 
     def _duplicate_of(self, content_hash: str, previous: Item | None) -> Item | None:

@@ -19,6 +19,8 @@ class FileEntry:
     path: bytes
     size: int
     mtime_ns: int
+    companions: tuple[bytes, ...] = ()  # subtitle files beside a video (indexer/companions.py)
+    attached_to: bytes | None = None  # for such a subtitle file: its video
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from anyseek.engine.records import Modality
 from anyseek.media.audio import decode_audio
-from anyseek.media.image import open_image, open_raw
+from anyseek.media.image import jpeg_draft_size, open_image, open_raw
 from anyseek.media.sniff import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, TEXT_EXTENSIONS, sniff_bytes, sniff_file
 from anyseek.media.video import sound_only
 
@@ -21,8 +21,9 @@ from anyseek.media.video import sound_only
 class MediaDecoder:
     known_extensions = frozenset(IMAGE_EXTENSIONS | AUDIO_EXTENSIONS | TEXT_EXTENSIONS)
 
-    def __init__(self, max_image_pixels: int, max_audio_seconds: float) -> None:
+    def __init__(self, max_image_pixels: int, max_audio_seconds: float, jpeg_draft: float = 0.0) -> None:
         self.max_image_pixels, self.max_audio_seconds = max_image_pixels, max_audio_seconds
+        self.jpeg_draft = jpeg_draft  # the indexer's setting: a query photo decodes as the same file did
 
     def file_kind(self, path: Path) -> Modality | None:
         modality = sniff_file(os.fsencode(path)).modality
@@ -37,12 +38,15 @@ class MediaDecoder:
     def content_format(self, head: bytes, extension: str) -> str:
         return sniff_bytes(head, extension).format
 
-    def query_image(self, source: str | os.PathLike | bytes | BinaryIO) -> Image.Image:
+    def query_image(self, source: str | os.PathLike | bytes | BinaryIO, image_size: int | None = None) -> Image.Image:
+        """Decoded exactly as the indexer decodes the same file for a model of this input size (a JPEG at
+        the same reduced scale), so an indexed photo used as the query finds its own vector."""
         if isinstance(source, (str, os.PathLike)):
             source = os.fsencode(source)
+        draft = jpeg_draft_size(self.jpeg_draft, image_size) if image_size else None
         if isinstance(source, bytes) and sniff_file(source).format == "raw":
-            return open_raw(source, self.max_image_pixels).image  # its preview, as when indexed
-        return open_image(source, self.max_image_pixels)
+            return open_raw(source, self.max_image_pixels, draft).image  # its preview, as when indexed
+        return open_image(source, self.max_image_pixels, draft)
 
     def image(self, source: BinaryIO, draft_size: int | None = None) -> Image.Image:
         return open_image(source, self.max_image_pixels, draft_size=draft_size)

@@ -50,6 +50,12 @@ class Photo:
     captured_at: float | None  # UTC epoch seconds, from EXIF
 
 
+def jpeg_draft_size(jpeg_draft: float, image_size: int) -> int | None:
+    """The draft_size a JPEG headed for a model of this input size decodes at (setting jpeg_draft), or None
+    for a full decode. Index and query decode a file alike through this."""
+    return round(jpeg_draft * image_size) or None
+
+
 def open_image(source, max_pixels: int, draft_size: int | None = None) -> Image.Image:
     """Decode an image (path, file object or PIL image) to RGB.
 

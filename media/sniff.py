@@ -1,6 +1,8 @@
 """Content type from magic bytes. The extension is only a hint, used for formats with no magic (text) and
-to tell a camera RAW file from a plain TIFF. Documents are text: PDF by `%PDF-`, DOCX and EPUB by what
-their zip holds, HTML by its opening markup."""
+to tell a camera RAW file from a plain TIFF. Documents are text: PDF by `%PDF-`, DOCX, EPUB, OpenDocument,
+PowerPoint and Excel by what their zip holds, HTML by its opening markup, the text formats (plain text in
+any common encoding, subtitles, email, RTF, LaTeX, Org, man pages, CSV) by sniff_text.py, and a gzip file
+by what it holds once inflated."""
 
 from __future__ import annotations
 
@@ -8,10 +10,12 @@ import os
 import re
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from anyseek.engine.records import Modality
+from anyseek.media.sniff_text import SAMPLE_BYTES, text_format
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff", ".heic", ".heif", ".avif"}
 AUDIO_EXTENSIONS = {".wav", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".aac"}
@@ -19,8 +23,22 @@ TEXT_EXTENSIONS = {".txt", ".md", ".markdown", ".rst", ".text"}
 # Markup formats where inline HTML is normal: such a file stays plain text even if it opens with a tag.
 MARKUP_EXTENSIONS = {".md", ".markdown", ".rst"}
 RAW_EXTENSIONS = {".dng", ".cr2", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".orf", ".rw2", ".pef", ".srw"}
-DOCUMENT_EXTENSIONS = {".pdf", ".docx", ".epub", ".html", ".htm", ".xhtml"}
-DOCUMENT_FORMATS = frozenset({"pdf", "docx", "epub", "html"})
+DOCUMENT_EXTENSIONS = {".pdf", ".docx", ".epub", ".html", ".htm", ".xhtml", ".odt", ".ods", ".odp", ".pptx", ".xlsx"}
+# Text formats with a reader of their own (media/formats.py); plain "text" is split as it is.
+DOCUMENT_FORMATS = frozenset(
+    {"pdf", "docx", "epub", "html", "odt", "ods", "odp", "pptx", "xlsx", "rtf", "tex", "org", "roff", "csv", "tsv",
+     "eml", "mbox", "srt", "vtt", "ass", "gz"}
+)  # fmt: skip
+ODF_MIMETYPES = {
+    b"application/vnd.oasis.opendocument.text": "odt",
+    b"application/vnd.oasis.opendocument.spreadsheet": "ods",
+    b"application/vnd.oasis.opendocument.presentation": "odp",
+}
+OOXML_PARTS = {"word/document.xml": "docx", "ppt/presentation.xml": "pptx", "xl/workbook.xml": "xlsx"}
+ZIP_KINDS = {".docx": "a Word document", ".pptx": "a PowerPoint deck", ".xlsx": "an Excel workbook",
+             ".epub": "an EPUB book", ".odt": "an OpenDocument text", ".ods": "an OpenDocument spreadsheet",
+             ".odp": "an OpenDocument presentation"}  # fmt: skip
+GZIP_MAGIC = b"\x1f\x8b\x08"
 RAW_VARIANT_MAGIC = (b"IIRO", b"IIRS", b"MMOR", b"IIU\x00")  # Olympus ORF, Panasonic RW2
 EPUB_MIMETYPE = b"mimetypeapplication/epub+zip"
 # An HTML page by the WHATWG MIME sniffing patterns: optional BOM, XML prolog and whitespace, then one of
@@ -56,7 +74,10 @@ def extension(path: bytes) -> str:
     return os.fsdecode(os.path.splitext(path)[1]).lower()
 
 
-def sniff_bytes(head: bytes, ext: str) -> Sniffed:
+def sniff_bytes(head: bytes, ext: str, plain_extensions: frozenset[str] = frozenset()) -> Sniffed:
+    """`plain_extensions` (setting text_extensions): names read as plain text as they are, never as markup."""
+    if ext in plain_extensions and b"\x00" not in head[:SAMPLE_BYTES]:
+        return Sniffed(Modality.TEXT, "text")
     if ext in TEXT_EXTENSIONS and head.startswith(TEXT_BOMS):
         return Sniffed(Modality.TEXT, "text")  # a UTF-16 BOM (FF FE) also looks like an MPEG frame sync
     if found := _magic(head, ext):
@@ -64,6 +85,8 @@ def sniff_bytes(head: bytes, ext: str) -> Sniffed:
     if ext in TEXT_EXTENSIONS:
         return Sniffed(Modality.TEXT, "text")
     expected = _expected_kind(ext)
+    if expected is None and (fmt := text_format(head[:SAMPLE_BYTES], ext)):
+        return Sniffed(Modality.TEXT, fmt)
     if expected is None:
         return Sniffed(None, "")
     if not head:
@@ -81,13 +104,15 @@ def _expected_kind(ext: str) -> str | None:
     return "document" if ext in DOCUMENT_EXTENSIONS else None
 
 
-def sniff_file(path: bytes) -> Sniffed:
+def sniff_file(path: bytes, plain_extensions: frozenset[str] = frozenset()) -> Sniffed:
     with open(path, "rb") as fh:
-        head = fh.read(HEADER_BYTES)
+        head = fh.read(SAMPLE_BYTES)  # the magic needs 512 bytes; text is judged on a few kilobytes
         ext = extension(path)
         if head.startswith(b"PK\x03\x04") and head[30:58] != EPUB_MIMETYPE:
             return _office_zip(path, ext)
-        found = sniff_bytes(head, ext)
+        if head.startswith(GZIP_MAGIC):
+            return _gzip(head, path)
+        found = sniff_bytes(head, ext, plain_extensions)
         if found.format == "tiff" and is_dng(fh):
             return Sniffed(Modality.IMAGE, "raw")
     return found
@@ -107,23 +132,43 @@ def is_dng(fh: BinaryIO) -> bool:
     return any(struct.unpack_from(order + "H", entries, 12 * i)[0] == 50706 for i in range(len(entries) // 12))
 
 
+def _gzip(head: bytes, path: bytes) -> Sniffed:
+    """A gzip file is text when what it holds is (man pages, changelogs, /usr/share/doc); anything else
+    (a .tar.gz, a compressed image) is no error, only nothing to read."""
+    inner_name = os.fsdecode(os.path.basename(path))
+    inner_name = inner_name[:-3] if inner_name.lower().endswith(".gz") else inner_name
+    try:
+        inner = zlib.decompressobj(wbits=31).decompress(head, SAMPLE_BYTES)
+    except zlib.error as exc:
+        return Sniffed(None, "", f"corrupt gzip file ({exc})") if path.lower().endswith(b".gz") else Sniffed(None, "")
+    inner_ext = os.path.splitext(inner_name)[1].lower()
+    if _magic(inner, inner_ext) or text_format(inner, inner_ext, inner_name) is None:
+        return Sniffed(None, "")
+    return Sniffed(Modality.TEXT, "gz")
+
+
 def _office_zip(path: bytes, ext: str) -> Sniffed:
-    """A zip is a Word document when it holds word/document.xml (its central directory says so), and an
-    EPUB book when it holds META-INF/container.xml and an OPS mimetype (some tools store `mimetype`
-    compressed or not first, which hides the EPUB magic at byte 30)."""
+    """A zip is a Word, PowerPoint or Excel file when it holds their main part (its central directory says
+    so), an OpenDocument file by its `mimetype` member, and an EPUB book when it holds
+    META-INF/container.xml and an OPS mimetype (some tools store `mimetype` compressed or not first, which
+    hides the EPUB magic at byte 30)."""
     try:
         with open(path, "rb") as fh, zipfile.ZipFile(fh) as archive:
             names = set(archive.namelist())
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            mimetype = archive.read("mimetype").strip() if "mimetype" in names else b""
+    except (zipfile.BadZipFile, EOFError, OSError, zlib.error) as exc:
         if ext in DOCUMENT_EXTENSIONS:
             return Sniffed(None, "", f"corrupt {ext} document: not a readable zip archive ({exc})")
         return Sniffed(None, "")
-    if "word/document.xml" in names:
-        return Sniffed(Modality.TEXT, "docx")
+    for part, fmt in OOXML_PARTS.items():
+        if part in names:
+            return Sniffed(Modality.TEXT, fmt)
+    if mimetype in ODF_MIMETYPES:
+        return Sniffed(Modality.TEXT, ODF_MIMETYPES[mimetype])
     if {"mimetype", "META-INF/container.xml"} <= names:
         return Sniffed(Modality.TEXT, "epub")
     if ext in DOCUMENT_EXTENSIONS:
-        return Sniffed(None, "", f"named {ext} but this zip archive is not a Word document or EPUB book")
+        return Sniffed(None, "", f"named {ext} but this zip archive is not {ZIP_KINDS.get(ext, 'an office document')}")
     return Sniffed(None, "")
 
 

@@ -40,8 +40,8 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    if western := _western(data):
-        return western
+    if western_text := western(data):
+        return western_text
     import charset_normalizer
 
     best = charset_normalizer.from_bytes(data).best()
@@ -50,7 +50,7 @@ def decode_text(data: bytes) -> str:
     return str(best)
 
 
-def _western(data: bytes) -> str | None:
+def western(data: bytes) -> str | None:
     """Windows-1252 (Latin-1 plus curly quotes, dashes and €) is the legacy encoding of most Western text,
     and charset_normalizer misreads short French, German or Spanish texts as Baltic or Central European
     code pages ("déjà" as "déją"). Accept it when its non-ASCII characters are sparse Western letters or
@@ -61,8 +61,8 @@ def _western(data: bytes) -> str | None:
         return None
     high = [c for c in text if ord(c) > 127]
     letters = sum(c.isalpha() for c in text)
-    western = all(c in WESTERN_SYMBOLS or (c.isalpha() and c not in NOT_WESTERN_LETTERS) for c in high)
-    return text if western and len(high) <= 0.5 * letters else None
+    is_western = all(c in WESTERN_SYMBOLS or (c.isalpha() and c not in NOT_WESTERN_LETTERS) for c in high)
+    return text if is_western and len(high) <= 0.5 * letters else None
 
 
 def _bomless_utf16(data: bytes) -> str | None:

@@ -23,6 +23,7 @@ from anyseek.engine.errors import ExtractionError
 from anyseek.media.audio import MIN_SAMPLES, AudioCollector
 from anyseek.media.heartbeat import still_working
 from anyseek.media.scenes import KeyframeGate, SampleRules, SceneSampler, spans
+from anyseek.media.subtitles import Cue, TrackReader
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,7 @@ class DecodedVideo:
     audio: np.ndarray | None  # 16 kHz mono, or None without a usable sound track
     duration_s: float
     stats: VideoStats = field(default_factory=VideoStats)
+    cues: list[Cue] = field(default_factory=list)  # the file's own text subtitle track
 
 
 def probe(source: bytes) -> tuple[bool, bool]:
@@ -79,14 +81,17 @@ def sound_only(source: bytes) -> bool:
     return sound and not picture
 
 
-def decode_video(source: bytes, rules: SampleRules, limits: VideoLimits, preprocess, side: int) -> DecodedVideo:
+def decode_video(
+    source: bytes, rules: SampleRules, limits: VideoLimits, preprocess, side: int, sound: str = "always"
+) -> DecodedVideo:
     """`preprocess` turns a PIL image into the model's input; frames are scaled to `side` (the shorter
-    edge) before it, so it only crops and normalises."""
+    edge) before it, so it only crops and normalises. `sound`: collect the sound track for Whisper
+    "always", "never", or "unless-subtitled" (the file has no text subtitle track of its own)."""
     import av
 
     try:
         with open(source, "rb") as fh, av.open(fh, metadata_errors="ignore") as container:
-            return _Decoder(container, rules, limits, preprocess, side).run()
+            return _Decoder(container, rules, limits, preprocess, side, sound).run()
     except ExtractionError:
         raise
     except (av.error.FFmpegError, OSError, ValueError, IndexError, MemoryError) as exc:
@@ -106,7 +111,9 @@ def _reason(exc: Exception) -> str:
 
 
 class _Decoder:
-    def __init__(self, container, rules: SampleRules, limits: VideoLimits, preprocess, side: int) -> None:
+    def __init__(
+        self, container, rules: SampleRules, limits: VideoLimits, preprocess, side: int, sound: str = "always"
+    ) -> None:
         pictures = _picture_streams(container)
         if not pictures:
             raise ExtractionError("no video stream in the file")
@@ -119,6 +126,9 @@ class _Decoder:
         self.offset = (container.start_time or 0) / 1e6
         self.sampler = SceneSampler(rules.spread_over(self.duration))
         self.gate = KeyframeGate(DENSE_GOP_S)
+        self.tracks = TrackReader(container, self.offset)
+        if sound == "never" or (sound == "unless-subtitled" and self.tracks.stream is not None):
+            self.audio = None  # the subtitles say what is said: no sound decoded, no Whisper
         self.collector = AudioCollector(limits.max_seconds + 60, "max_video_seconds", "video") if self.audio else None
         self.max_seconds = limits.max_seconds
         self.stats = VideoStats()
@@ -129,9 +139,13 @@ class _Decoder:
 
     def run(self) -> DecodedVideo:
         streams = [self.video] + ([self.audio] if self.audio else [])
+        streams += [self.tracks.stream] if self.tracks.stream is not None else []
         for packet in self.container.demux(streams):
             if packet.stream is self.video:
                 self._video_packet(packet)
+            elif packet.stream is self.tracks.stream:
+                self._packet_time(packet)  # credits may be subtitled past the last frame: not a truncation
+                self.tracks.add(packet)
             elif self.collector and packet.size:
                 self._packet_time(packet)
                 for frame in self.audio.decode(packet):
@@ -202,7 +216,12 @@ class _Decoder:
         audio = self.collector.finish() if self.collector is not None else None
         speech = audio if audio is not None and len(audio) >= MIN_SAMPLES else None
         return DecodedVideo(
-            spans(self.sampler.kept, end), np.stack(self.pixels), speech, end or self.sampler.kept[-1], self.stats
+            spans(self.sampler.kept, end),
+            np.stack(self.pixels),
+            speech,
+            end or self.sampler.kept[-1],
+            self.stats,
+            self.tracks.cues,
         )
 
 

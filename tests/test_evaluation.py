@@ -64,3 +64,34 @@ def test_every_mode_and_route_is_evaluated_on_the_same_queries(docs_index, tmp_p
 def test_ann_recall_of_an_exact_index_is_one(docs_index):
     report = evaluation.ann_recall(docs_index, ["bicycle", "train"])
     assert report["text"]["recall"] == 1.0 and report["text"]["kind"] == "flat"
+
+
+def test_calibration_bins_compare_scores_with_actual_relevance(docs_index, tmp_path):
+    folder = Path(docs_index.store.find_item(item_id=1).display_path).parent
+    lines = [
+        {"query": "error code QX-7731", "relevant": [str(folder / "errors.txt")]},
+        {"query": "when do tomatoes need water", "relevant": [str(folder / "garden.txt")]},
+        {"query": "a violin concerto in a cathedral", "relevant": []},  # nothing answers it
+    ]
+    source = tmp_path / "q.jsonl"
+    source.write_text("\n".join(json.dumps(line) for line in lines))
+    judged, skipped = evaluation.indexed_only(docs_index, evaluation.load_queries(source))
+    assert skipped == 0 and len(evaluation.answered(judged)) == 2
+    report = evaluation.reliability(docs_index, judged)
+    assert report.queries == 3 and report.unanswered == 1
+    assert sum(b.hits for b in report.bins) == report.hits > 0
+    assert all(b.low <= b.mean_score <= b.high and 0 <= b.relevant <= 1 for b in report.bins)
+    assert 0 <= report.error <= 1
+    top = [b for b in report.bins if b.low >= 0.5]
+    assert top and sum(b.relevant * b.hits for b in top) >= 2  # both answers score as clearly related
+
+
+def test_eval_prints_the_calibration_table(docs_index, tmp_path):
+    from tests.test_cli_e2e import anyseek
+
+    folder = Path(docs_index.store.find_item(item_id=1).display_path).parent
+    source = tmp_path / "q.jsonl"
+    source.write_text(json.dumps({"query": "error code QX-7731", "relevant": [str(folder / "errors.txt")]}))
+    result = anyseek("eval", str(source), index=docs_index.home)
+    assert result.returncode == 0, result.stderr
+    assert "calibration" in result.stdout and "expected calibration error" in result.stdout

@@ -7,7 +7,7 @@ import pytest
 
 from anyseek.engine.records import ChunkKind, Space
 from anyseek.engine.search import lexical
-from anyseek.engine.search.calibration import Z_MID, evidence_score
+from anyseek.engine.search.calibration import E_MID, evidence_score
 from anyseek.engine.search.fusion import Evidence, best_per_item, merge
 from anyseek.engine.search.routing import TEXTUAL, VISUAL, Mode, Route, plan
 
@@ -82,16 +82,33 @@ def test_a_relevant_photo_rises_above_hundreds_of_passages_despite_the_modality_
     assert ranked.index(10_003) < 3
 
 
-def test_lexical_evidence_lifts_a_chunk_by_at_most_the_lexical_weight():
+def test_lexical_evidence_lifts_a_chunk_by_what_its_words_are_worth():
     found = {
         1: Evidence(1, z=5.0, similarity=0.7, route="text"),
-        2: Evidence(2, z=4.5, similarity=0.6, route="text", bm25=12.0),
-        3: Evidence(3, z=2.0, similarity=0.3, route="text", bm25=12.0),
+        2: Evidence(2, z=4.5, similarity=0.6, route="text", bm25=12.0, lexical=lexical.FULL_MATCH),
+        3: Evidence(3, z=2.5, similarity=0.3, route="text", bm25=12.0, lexical=lexical.FULL_MATCH),
+        4: Evidence(4, z=4.8, similarity=0.3, route="text", bm25=2.0, lexical=0.1),
     }
     ranked = merge(found, Mode.HYBRID, 1.0)
-    assert [c.chunk_id for c in ranked] == [2, 1, 3]  # the words decide between near-equals only
-    assert ranked[0].route == "text+lexical" and ranked[1].route == "text"
-    assert [c.chunk_id for c in merge(found, Mode.DENSE, 1.0)] == [1, 2, 3]
+    assert [c.chunk_id for c in ranked] == [2, 3, 1, 4]  # every rare word verbatim outranks closeness alone
+    assert ranked[0].route == "text+lexical" and ranked[2].route == "text"
+    assert [c.chunk_id for c in merge(found, Mode.DENSE, 1.0)] == [1, 4, 2, 3]
+
+
+def test_a_photo_outranks_a_passage_holding_the_words_only_with_stronger_evidence():
+    passage = Evidence(1, z=0.5, similarity=0.3, route="text", bm25=9.0, lexical=lexical.FULL_MATCH)
+    weak_photo = Evidence(2, z=2.0, similarity=0.5, route="joint")
+    strong_photo = Evidence(3, z=9.0, similarity=0.95, route="joint")
+    assert merge({1: passage, 2: weak_photo}, Mode.HYBRID, 1.0)[0].chunk_id == 1
+    assert merge({1: passage, 3: strong_photo}, Mode.HYBRID, 1.0)[0].chunk_id == 3
+
+
+def test_word_evidence_is_absolute_and_grows_with_rarity_and_coverage():
+    evidence = lexical.lexical_evidence(np.asarray([0.0, 4.0, 8.0, 16.0]), 16.0)
+    assert evidence[0] == 0.0 and evidence[3] == pytest.approx(lexical.FULL_MATCH)
+    assert evidence[1] < evidence[2] / 3 < evidence[3] / 3  # half the words' evidence lifts a quarter as far
+    common = lexical.lexical_evidence(np.asarray([1.0]), 1.0)  # every word matched, but they are common
+    assert common[0] < lexical.FULL_MATCH / 4
 
 
 def test_scores_are_calibrated_into_zero_to_one_and_keep_the_order():
@@ -99,14 +116,19 @@ def test_scores_are_calibrated_into_zero_to_one_and_keep_the_order():
     ranked = merge(found, Mode.DENSE, 1.0)
     scores = [c.score for c in ranked]
     assert all(0.0 <= s <= 1.0 for s in scores) and scores == sorted(scores, reverse=True)
-    assert evidence_score(Z_MID) == pytest.approx(0.5)  # Z_MID spreads above the best chance hit
-    assert evidence_score(0.0) < 0.3  # where the best of an unrelated query's targets lands
+    assert evidence_score(E_MID) == pytest.approx(0.5)  # E_MID spreads above the bar of chance
+    assert evidence_score(0.0) < 0.3  # as close as the closest 1% of unrelated targets
 
 
-def test_the_lexical_mode_ranks_by_bm25_alone():
-    found = {1: Evidence(1, bm25=3.0), 2: Evidence(2, bm25=9.0), 3: Evidence(3, z=9.0)}
+def test_the_lexical_mode_ranks_by_bm25_alone_and_scores_by_the_words_evidence():
+    found = {
+        1: Evidence(1, bm25=3.0, lexical=0.2),
+        2: Evidence(2, bm25=9.0, lexical=lexical.FULL_MATCH),
+        3: Evidence(3, z=9.0),
+    }
     ranked = merge(found, Mode.LEXICAL, 1.0)
     assert [c.chunk_id for c in ranked] == [2, 1] and all(c.similarity is None for c in ranked)
+    assert ranked[0].score > 0.6 > 0.3 > ranked[1].score
 
 
 def test_best_chunk_per_item_keeps_order_and_drops_unknown_chunks():

@@ -111,7 +111,7 @@ def test_the_clis_json_of_a_hit_keeps_its_keys_and_rounds_scores_for_people():
     assert compact["score"] == 0.123457 and compact["moments"][0]["score"] == 0.812346
     assert set(compact) == {
         "item_id", "path", "modality", "score", "similarity", "route", "chunk_id", "snippet", "start", "end",
-        "char_start", "char_end", "page", "captured_at", "moments", "path_b64",
+        "char_start", "char_end", "page", "slide", "sheet", "row", "row_end", "captured_at", "moments", "path_b64",
     }  # fmt: skip
     plain = Hit(1, "/a.jpg", Modality.IMAGE, 0.5, 0.2, 3, raw_path=b"/a.jpg").to_dict()
     assert "moments" not in plain and "path_b64" not in plain  # left out while empty, as before

@@ -41,6 +41,15 @@ class QueryImageEncoder:
     std: np.ndarray
     _session: object
 
+    @property
+    def image_size(self) -> int:
+        """The model's input side: the crop (or the resize) of its transform, as the model itself has it."""
+        for step in reversed(self.steps):
+            if step["op"] in ("center_crop", "resize"):
+                size = step["size"]
+                return int(size if isinstance(size, int) else size[0])
+        return 224
+
     def preprocess(self, image) -> np.ndarray:
         pixels = np.asarray(apply_steps(self.steps, image), dtype=np.float32)
         if pixels.ndim == 2:

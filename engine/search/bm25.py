@@ -64,3 +64,24 @@ def scores(units: tuple[str, ...], frequencies: list[int], totals: Totals, rows:
 def _occurrences(phrase: tuple[str, ...], column: list[str]) -> int:
     n = len(phrase)
     return sum(1 for i in range(len(column) - n + 1) if tuple(column[i : i + n]) == phrase)
+
+
+def matched_mass(units: tuple[str, ...], frequencies: list[int], totals: Totals, rows: list[tuple[str, ...]]):
+    """How much of the query's word evidence each row holds: the summed idf of the distinct `units` (words
+    or phrases) found in it, and the summed idf of all of them: (per-row array, total). A unit's idf is
+    -ln of the share of rows holding it, so a row holding words that few rows hold scores high."""
+    pairs = {}
+    for unit, f in zip(units, frequencies):
+        phrase = tuple(tokens(unit))
+        if phrase:
+            pairs[phrase] = idf(totals.rows, f)
+    out = np.zeros(len(rows))
+    for r, columns in enumerate(rows):
+        split = [tokens(column or "") for column in columns]
+        every = set(chain.from_iterable(split))
+        out[r] = sum(
+            weight
+            for phrase, weight in pairs.items()
+            if (phrase[0] in every if len(phrase) == 1 else any(_occurrences(phrase, c) for c in split))
+        )
+    return out, float(sum(pairs.values()))

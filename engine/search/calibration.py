@@ -1,24 +1,37 @@
-"""One scale for every route: a cosine becomes "how far above chance", measured per query.
+"""One scale for every route: a cosine becomes "how far above what unrelated targets reach", per query.
 
 Raw cosines of different spaces, and of one space across modalities, are not comparable: a real CLIP
 puts every text near every other text (cosines ~0.6) and far from every image (~0.25, the modality gap),
-and MiniLM's cosines spread differently again. So each route keeps a random sample of its own targets'
-vectors (up to SAMPLE per route, drawn again when the route's target count moves by a tenth); a query's
-cosines against that sample are the null distribution of *this* query on *these* targets, and a
-candidate's evidence is its robust z-score against it: (cosine - median) / (1.4826 * MAD).
+and MiniLM's cosines spread differently again. So each query's cosines on a route are measured against
+that route's *null*: the cosines the same query reaches with targets unrelated to it.
 
-A relevant photo then stands out from the photos as far as a relevant passage stands out from the
-passages, whatever the offset between the two. (Routes through one space share the widest spread of the
-two: see Searcher._nulls.)
+The null does not depend on the index's size (docs/scores.md has the method, its figures and limits):
+- its reference part is a fixed set of targets from no user's folder (generated passages and pictures,
+  reference.py), embedded once per model and cached: a ten-file folder and a million-file index measure
+  a query against the same unrelated targets;
+- the index's own targets (a random sample of up to SAMPLE) refine its centre and spread as the index
+  grows: they weigh N / (N + REFERENCE_WEIGHT) of it, N the route's target count, so a small folder
+  is measured against the reference and a large one mostly against itself (its own kind of targets:
+  real photos sit closer to every caption than generated pictures do);
+- the bar is the reference's own tail: the cosine that the top TAIL of the unrelated reference targets
+  reach for this query. The index's targets do not set it: a user's folder is about a few things, and the
+  best of its targets for a query is often a match, not chance.
 
-A z-score alone still favours the route with more targets: the best of 600 unrelated passages sits ~3
-standard deviations above their median by chance alone, the best of 200 unrelated photos less far. So
-the evidence is the z-score minus the route's *ceiling*, the z that the best of its N targets reaches by
-chance (the normal quantile 1 - 1/N): a passage must beat what the best unrelated passage would score,
-a photo what the best unrelated photo would. Within one route this is a constant shift, so it changes no
-ranking of one kind of target; it only decides how photos and passages interleave. Evidence maps to a
-score in [0, 1] by a logistic centred at Z_MID standard deviations above the ceiling (score 0.5) with
-slope 1/Z_SCALE: the best chance hit of an unrelated query scores ~0.27.
+All of it on Fisher's z = atanh(cosine), the variance-stabilising transform of a correlation: cosines
+near 1 carry far more evidence than the same step lower down (a photo at 0.99 with a query photo is the
+same picture; 0.60 against 0.59 means little). A candidate's evidence is its distance from the bar, in
+units of the null's own upper tail above it: the span from the closest 10% to the closest 1% of the
+reference, scaled to what that span is on a normal null (never less than the bulk's robust spread), and
+in robust spreads below it. A heavy-tailed null (MiniLM's: its top 1% sits 3-5 spreads above the centre,
+not 2.3) thus gives less evidence for the same excess than a light-tailed one; 0 is "as close as the
+closest 1% of unrelated targets". A route with no reference set (encoders that cannot say which model
+they are, as tests' fixed vectors) is measured against the index sample alone, with a normal null's bar.
+
+The score is a monotone stand-in for the probability of relevance: logistic((evidence - E_MID) / E_SCALE).
+Anchors (docs/scores.md): at the bar, 0.18; 0.5 at E_MID = 1.5 spreads above it ("clearly related": on a
+normal null, about 1 unrelated target in 15,000 gets there); a near-duplicate (cosine >= 0.99) scores
+above 0.99; the median unrelated target below 0.02. Lexical evidence joins on the same scale
+(lexical.lexical_evidence).
 """
 
 from __future__ import annotations
@@ -30,56 +43,95 @@ from statistics import NormalDist
 import numpy as np
 
 from anyseek.engine.records import Space
+from anyseek.engine.search.reference import References
 from anyseek.engine.search.routing import Route
 from anyseek.engine.store.store import Store
 from anyseek.engine.vectors.catalog import VectorCatalog
 
 SAMPLE = 512
-MIN_SPREAD = 1e-3  # a route whose sample is all one vector (a tiny index) still divides by something
-Z_MID, Z_SCALE = 1.0, 1.0
-CEILING_FLOOR = 100
+REFERENCE_WEIGHT = 1000  # the index's targets weigh N / (N + this) of the null's centre and spread
+TAIL = 0.01  # the bar: the cosine the closest 1% of unrelated reference targets reach
+SHOULDER = 0.10  # the tail's unit is measured from the closest 10% to the bar
+TAIL_SPREADS = NormalDist().inv_cdf(1 - TAIL) - NormalDist().inv_cdf(1 - SHOULDER)  # that span on a normal null
+NORMAL_BAR = NormalDist().inv_cdf(1 - TAIL)  # the bar without a reference set: a normal null's top 1%
+MIN_SPREAD = 1e-3  # a route whose null is all one vector (a tiny index) still divides by something
+MAX_COSINE = 0.9999  # atanh(1) is infinite; 0.9999 is already far past any bar
+E_MID, E_SCALE = 1.5, 1.0
 # A chunk no dense route scored (words alone found it, and its kind of target has no route in this query)
-# counts as the median of chance: about this far below a ceiling of some thousand targets.
+# counts as the median of chance: about this far below the bar.
 UNSCORED = -3.0
-BM25_HALF = 10.0  # lexical mode: a BM25 of 10 (several rare words matched) scores 0.5
 
 
 def evidence_score(evidence: float) -> float:
-    return 1.0 / (1.0 + math.exp(-(evidence - Z_MID) / Z_SCALE))
+    return 1.0 / (1.0 + math.exp(-(evidence - E_MID) / E_SCALE))
 
 
-def ceiling(targets: int) -> float:
-    """The z-score the best of `targets` unrelated targets reaches by chance (normal quantile 1 - 1/N),
-    counting at least CEILING_FLOOR targets: on a small index a route's median and spread come from a few
-    dozen cosines that include its matches, too rough for the ceilings' difference (a fraction of a
-    standard deviation) to mean anything, and there one exact match must not lose to a route that merely
-    has fewer targets."""
-    return NormalDist().inv_cdf(1.0 - 1.0 / max(targets, CEILING_FLOOR))
+def fisher(cosines):
+    return np.arctanh(np.clip(cosines, -MAX_COSINE, MAX_COSINE))
 
 
 @dataclass(frozen=True, slots=True)
 class Null:
-    """A query's chance level on one route: its median cosine, the spread of its cosines, and the
-    ceiling (in spreads) that the best unrelated target reaches."""
+    """A query's chance level on one route, on Fisher's scale: the centre and spread of its cosines with
+    unrelated targets, the bar that the closest of them reach, and the unit of evidence above the bar
+    (the spread its own upper tail implies: wider than `spread` where the tail is heavier than normal)."""
 
     median: float
     spread: float
-    ceiling: float
+    bar: float  # atanh of the bar's cosine
+    unit: float
 
     def evidence(self, cosine: float) -> float:
-        return (cosine - self.median) / self.spread - self.ceiling
+        excess = float(fisher(cosine)) - self.bar
+        return excess / (self.unit if excess > 0 else self.spread)
+
+    def widened(self, spread: float) -> Null:
+        """The same null measured with a wider spread (routes through one space share the widest)."""
+        return Null(self.median, spread, self.bar, max(self.unit, spread))
 
 
-def bm25_score(bm25: float) -> float:
-    return bm25 / (bm25 + BM25_HALF)
+def null_of(reference: np.ndarray | None, sample: np.ndarray, targets: int) -> Null:
+    """The null of one query on one route, from its cosines with the reference set and with a sample of the
+    route's `targets` indexed targets (both possibly empty)."""
+    sample = fisher(sample)
+    if reference is None or not len(reference):
+        if not len(sample):
+            return Null(0.0, 1.0, NORMAL_BAR, 1.0)
+        median, spread = _centre_spread(sample, np.ones(len(sample)))
+        return Null(median, spread, median + NORMAL_BAR * spread, spread)  # the index's own tail holds matches
+    reference = fisher(reference)
+    share = targets / (targets + REFERENCE_WEIGHT) if len(sample) else 0.0
+    values = np.concatenate([reference, sample])
+    weights = np.concatenate(
+        [np.full(len(reference), (1 - share) / len(reference)), np.full(len(sample), share / max(len(sample), 1))]
+    )
+    median, spread = _centre_spread(values, weights)
+    ones = np.ones(len(reference))
+    bar, shoulder = _quantile(reference, ones, 1 - TAIL), _quantile(reference, ones, 1 - SHOULDER)
+    return Null(median, spread, bar, max((bar - shoulder) / TAIL_SPREADS, spread))
+
+
+def _quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][min(int(np.searchsorted(cumulative, q * cumulative[-1])), len(values) - 1)])
+
+
+def _centre_spread(values: np.ndarray, weights: np.ndarray) -> tuple[float, float]:
+    median = _quantile(values, weights, 0.5)
+    mad = _quantile(np.abs(values - median), weights, 0.5)
+    return median, max(1.4826 * mad, MIN_SPREAD)
 
 
 class Calibration:
-    """Per route: which ids it may return (when its space also holds the other class of targets) and the
-    sample its cosines are measured against."""
+    """Per route: which ids it may return (when its space also holds the other class of targets), the
+    sample of its targets and its reference set its cosines are measured against."""
 
-    def __init__(self, store: Store, catalog: VectorCatalog, text_spaces: frozenset[Space]) -> None:
+    def __init__(
+        self, store: Store, catalog: VectorCatalog, text_spaces: frozenset[Space], references: References | None = None
+    ) -> None:
         self.store, self.catalog, self.text_spaces = store, catalog, text_spaces
+        self.references = references
         self._revision: int | None = None
         self._ids: dict[Route, np.ndarray | None] = {}
         self._samples: dict[Route, tuple[int, np.ndarray]] = {}
@@ -97,14 +149,10 @@ class Calibration:
         return self._ids[route]
 
     def null(self, route: Route, query: np.ndarray) -> Null:
-        """This query's chance level against the route's targets."""
+        """This query's chance level on the route."""
         targets, sample = self._sample(route)
-        if not len(sample):
-            return Null(0.0, 1.0, 0.0)
-        scores = sample @ query
-        median = float(np.median(scores))
-        spread = 1.4826 * float(np.median(np.abs(scores - median)))
-        return Null(median, max(spread, MIN_SPREAD), ceiling(targets))
+        reference = self.references.vectors(route, len(query)) if self.references is not None else None
+        return null_of(reference @ query if reference is not None else None, sample @ query, targets)
 
     def _sample(self, route: Route) -> tuple[int, np.ndarray]:
         """The route's target count and a sample of its targets' vectors."""

@@ -1,19 +1,22 @@
 """Merging the routes' candidates into one ranked list, and collapsing chunks into one hit per item.
 
-Each chunk has at most one dense route (see routing.py), whose calibrated evidence (a z-score above
-what chance reaches, see calibration.py) ranks it against every other chunk, photos and passages
-alike. In the hybrid mode, BM25 adds `lexical_weight` times the chunk's share of the best BM25 of this
-query: a strong lexical match can lift a chunk by that much and no more, so the dense route keeps
-deciding the order among chunks that match the words about equally, and lexical evidence alone cannot
-bury a strong dense match.
+Each chunk has at most one dense route (see routing.py), whose calibrated evidence (robust standard
+deviations above what unrelated targets reach, see calibration.py) ranks it against every other chunk,
+photos and passages alike. In the hybrid mode the words add their own evidence on the same scale
+(lexical.lexical_evidence, times `lexical_weight`): up to 3 for a chunk holding every rare word of the
+query, whatever other chunks matched. So a passage holding a query's rare words verbatim rises above
+chunks the dense routes merely find close, and a photo outranks it only with stronger evidence of its
+own; among chunks that hold the words about equally, the dense route keeps the order.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from anyseek.engine.search.calibration import UNSCORED, bm25_score, evidence_score
+from anyseek.engine.search.calibration import UNSCORED, evidence_score
 from anyseek.engine.search.routing import Mode
+
+LEXICAL_ONLY_SHIFT = 0.5
 
 
 @dataclass(slots=True)
@@ -25,6 +28,7 @@ class Evidence:
     similarity: float | None = None  # the dense route's raw cosine
     route: str | None = None  # the dense route's space
     bm25: float | None = None  # positive, higher is better
+    lexical: float = 0.0  # the words' evidence (lexical.lexical_evidence)
 
 
 @dataclass(slots=True)
@@ -37,15 +41,17 @@ class ChunkScore:
 
 
 def merge(found: dict[int, Evidence], mode: Mode, lexical_weight: float) -> list[ChunkScore]:
-    best_bm25 = max((e.bm25 for e in found.values() if e.bm25), default=0.0) if mode is Mode.HYBRID else 0.0
     out = []
     for e in found.values():
         if mode is Mode.LEXICAL:
             if not e.bm25:
                 continue
-            out.append(ChunkScore(e.chunk_id, e.bm25, bm25_score(e.bm25), None, "lexical"))
+            # ranked by BM25; scored by the words' evidence alone: a chunk holding every rare word of the
+            # query scores ~0.73, half of their evidence ~0.2 (no dense route vouches for it here)
+            score = evidence_score(lexical_weight * e.lexical - LEXICAL_ONLY_SHIFT)
+            out.append(ChunkScore(e.chunk_id, e.bm25, score, None, "lexical"))
             continue
-        lexical = lexical_weight * (e.bm25 or 0.0) / best_bm25 if best_bm25 else 0.0
+        lexical = lexical_weight * e.lexical if mode is Mode.HYBRID else 0.0
         key = (e.z if e.z is not None else UNSCORED) + lexical
         names = [n for n in (e.route, "lexical" if lexical > 0 else None) if n]
         out.append(ChunkScore(e.chunk_id, key, evidence_score(key), e.similarity, "+".join(names)))

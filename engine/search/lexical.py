@@ -37,6 +37,8 @@ MAX_TERMS = 32  # longer texts (a transcribed memo) keep their first 32 distinct
 RESCORE = 2  # candidates chosen by the rare words, per result wanted
 COMMON_SHARE = 0.02  # a word in more than this share of the chunks is common (IDF below about 3.9)
 COMMON_FLOOR = 1000  # ... and in more than this many of them
+FULL_MATCH = 3.0  # lexical evidence of a chunk holding every (rare enough) word of the query
+RARE_MASS = 8.0  # summed idf at which a query's words count in full (e^-8: 1 chunk in ~3,000 holds them all)
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +124,16 @@ class Lexical:
         order = np.argsort(-scores, kind="stable")[:limit]
         return ids[order], scores[order]
 
+    def evidence(self, query: LexicalQuery, ids: np.ndarray) -> np.ndarray:
+        """Each chunk's lexical evidence, on the dense routes' scale (see lexical_evidence)."""
+        if not len(ids):
+            return np.zeros(0)
+        frequencies, texts = self.frequencies(query), self.store.lexical_texts(ids.tolist())
+        units = tuple(dict.fromkeys((*query.phrases, *query.terms)))
+        rows = [texts.get(i, ("", "")) for i in ids.tolist()]
+        matched, total = bm25.matched_mass(units, [frequencies[unit] for unit in units], self.totals, rows)
+        return lexical_evidence(matched, total)
+
     def frequencies(self, query: LexicalQuery) -> dict[str, int]:
         """Document frequencies of the query's words and phrases (and of others counted before)."""
         known = self._known
@@ -129,6 +141,19 @@ class Lexical:
         if unknown:
             known.update(zip(unknown, self.store.lexical_frequencies([_quote(unit) for unit in unknown])))
         return known
+
+
+def lexical_evidence(matched: np.ndarray, total: float) -> np.ndarray:
+    """Words found verbatim, in robust standard deviations of dense evidence (calibration.py): FULL_MATCH
+    for a chunk holding every word of the query, when those words are rare enough to mean something
+    (their idf adds up to RARE_MASS or more: about as rare as three words each found in one chunk of 15);
+    by the square of its share otherwise, so that half the query's word evidence lifts a chunk a quarter
+    as far. An absolute measure: the chunk's evidence does not depend on which other chunks matched, and
+    a chunk holding a query's rare words verbatim outranks one the dense route merely finds close
+    (bench/quality.py measured the weight; docs/scores.md)."""
+    if total <= 0:
+        return np.zeros(len(matched))
+    return FULL_MATCH * (matched / total) ** 2 * min(1.0, total / RARE_MASS)
 
 
 def unquoted(text: str) -> str:

@@ -20,6 +20,7 @@ from anyseek.engine.records import ChunkKind, Hit, Moment, Query, QueryPart, Sea
 from anyseek.engine.search import lexical
 from anyseek.engine.search.calibration import Calibration, Null
 from anyseek.engine.search.fusion import Evidence, best_per_item, merge, strong_chunks
+from anyseek.engine.search.reference import References
 from anyseek.engine.search.routing import Mode, Route, plan
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import ChunkContext, Store
@@ -51,6 +52,7 @@ class WordHits:
 
     ids: np.ndarray
     bm25: np.ndarray
+    evidence: np.ndarray  # lexical.lexical_evidence of each
     owners: dict[int, tuple[ChunkKind, int]]
     vectors: dict[Route, tuple[np.ndarray, np.ndarray]]  # of the chunks of the route's kinds
 
@@ -69,7 +71,7 @@ class Searcher:
         self.store, self.catalog, self.encoders, self.settings = store, catalog, encoders, settings
         self.decoder = decoder
         self.text_spaces = frozenset(Space(name) for name in settings.text_spaces.split(","))
-        self.calibration = Calibration(store, catalog, self.text_spaces)
+        self.calibration = Calibration(store, catalog, self.text_spaces, References(encoders))
         self.lexical = lexical.Lexical(store)
 
     def search(self, query: Query) -> SearchResults:
@@ -128,7 +130,8 @@ class Searcher:
 
     def _word_hits(self, words: lexical.LexicalQuery, fetch: int, filters, routes: list[Route]) -> WordHits:
         ids, bm25 = self.lexical.search(words, fetch, filters.modalities, filters.path_prefix)
-        hits = WordHits(ids, bm25, self.store.chunk_owners(ids.tolist()), {})
+        evidence = self.lexical.evidence(words, ids)
+        hits = WordHits(ids, bm25, evidence, self.store.chunk_owners(ids.tolist()), {})
         for route in routes:
             self._route_vectors(hits, route)
         return hits
@@ -196,10 +199,13 @@ class Searcher:
             raise QueryError("the lexical mode searches words: an image or an item as a query needs a dense mode")
         if part.image is not None:
             source = io.BytesIO(part.image) if isinstance(part.image, bytes | bytearray) else part.image
-            image = self.decoder.query_image(source)
             if not self._holds_vectors(Space.JOINT):
+                self.decoder.query_image(source)  # a bad image is an error all the same
                 return {}
             joint = self.encoders.for_image_query()
+            # Decoded as the indexer decodes it (a JPEG at the same reduced scale for this input size), so
+            # an indexed file used as the query finds its own vector (cosine ~1), not a near copy of it.
+            image = self.decoder.query_image(source, joint.image_size)
             return {Space.JOINT: joint.encode_images(joint.preprocess(image)[None])[0]}
         return self._item_vectors(part.item_id, encoded)
 
@@ -237,18 +243,17 @@ class Searcher:
         if words:
             if found_words is None:
                 found_words = self._word_hits(words, fetch, query.filters, routes)
-            ids, bm25 = found_words.ids, found_words.bm25
+            ids, bm25, lexical_evidence = found_words.ids, found_words.bm25, found_words.evidence
             if allowed is not None:  # filters the FTS query does not apply itself (capture dates, phrases)
                 keep = np.isin(ids, allowed)
-                ids, bm25 = ids[keep], bm25[keep]
+                ids, bm25, lexical_evidence = ids[keep], bm25[keep], lexical_evidence[keep]
             exhausted &= len(ids) < fetch
             unseen = []
-            for chunk_id, score in zip(ids.tolist(), bm25.tolist()):
-                if chunk_id in found:
-                    found[chunk_id].bm25 = score
-                else:
-                    found[chunk_id] = Evidence(chunk_id, bm25=score)
+            for chunk_id, score, evidence in zip(ids.tolist(), bm25.tolist(), lexical_evidence.tolist()):
+                if chunk_id not in found:
+                    found[chunk_id] = Evidence(chunk_id)
                     unseen.append(chunk_id)
+                found[chunk_id].bm25, found[chunk_id].lexical = score, evidence
             if routes:
                 self._score_unseen(found, unseen, found_words, routes, nulls, encoded, query.filters.min_similarity)
         return Candidates(found, exhausted, found_words.owners if words else {})
@@ -262,7 +267,7 @@ class Searcher:
         widest: dict[Space, float] = {}
         for route, null in nulls.items():
             widest[route.space] = max(widest.get(route.space, 0.0), null.spread)
-        return {route: Null(null.median, widest[route.space], null.ceiling) for route, null in nulls.items()}
+        return {route: null.widened(widest[route.space]) for route, null in nulls.items()}
 
     def _dense(self, route: Route, vector, fetch: int, allowed, query: Query):
         selector = self.calibration.selector(route)
@@ -363,4 +368,8 @@ def _hit(entry, context: ChunkContext, moments: tuple[Moment, ...] = ()) -> Hit:
         page=chunk.page,
         captured_at=item.captured_at,
         moments=moments,
+        slide=chunk.slide,
+        sheet=chunk.sheet,
+        row=chunk.row,
+        row_end=chunk.row_end,
     )

@@ -44,11 +44,22 @@ def m004_video_frames(conn: Connection) -> None:
     makes it refuse such an index with its clear "newer schema" message instead. Nothing to alter."""
 
 
+def m005_slides_sheets_rows_cues(conn: Connection) -> None:
+    """chunks.slide (decks), chunks.sheet, chunks.row and chunks.row_end (spreadsheets, CSV), and the `cue`
+    chunk kind (subtitles: no column, but an older anyseek must refuse a kind it does not know). Idempotent:
+    a fresh index made by m001 from the current models has the columns already."""
+    have = _columns(conn, "chunks")
+    for column, kind in (("slide", "INTEGER"), ("sheet", "TEXT"), ("row", "INTEGER"), ("row_end", "INTEGER")):
+        if column not in have:
+            conn.execute(text(f"ALTER TABLE chunks ADD COLUMN {column} {kind}"))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m001_initial,
     m002_lexical,
     m003_pages_and_capture_dates,
     m004_video_frames,
+    m005_slides_sheets_rows_cues,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -46,6 +46,11 @@ class ChunkRow(Base):
     start_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     end_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     page: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1-based page of a paginated document
+    # where in a deck or a table (see records.Chunk); added by migration m005
+    slide: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sheet: Mapped[str | None] = mapped_column(Text, nullable=True)
+    row: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    row_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class VectorRow(Base):

@@ -50,4 +50,8 @@ def chunk_record(row) -> Chunk:
         row.end_s,
         row.id,
         row.page,
+        row.slide,
+        row.sheet,
+        row.row,
+        row.row_end,
     )

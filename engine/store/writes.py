@@ -16,8 +16,9 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from anyseek.engine import faults
 from anyseek.engine.records import EmbeddedChunk, Item, ItemStatus, Modality, Space
 from anyseek.engine.store import lexical
+from anyseek.engine.store.members import inside, member_ids
 from anyseek.engine.store.models import ChunkRow, ItemRow, VectorRow
-from anyseek.engine.store.rows import chunk_record, pack_vector, roundtrip
+from anyseek.engine.store.rows import chunk_record, item_record, pack_vector, roundtrip
 
 
 @dataclass(slots=True)
@@ -33,10 +34,14 @@ class ItemWrite:
     error: str | None = None
     ignored: bool = False  # no supported type: remembered so unchanged re-runs need not open it again
     captured_at: float | None = None  # UTC epoch seconds (EXIF DateTimeOriginal, container metadata)
+    attached: bool = False  # a subtitle file whose cues are its video's (indexer/companions.py)
+    member: bool = False  # a message of a mailbox file, stored at `<mailbox path>/<n>` (members.py)
 
     @property
     def status(self) -> ItemStatus:
-        return ItemStatus.ERROR if self.error else ItemStatus.IGNORED if self.ignored else ItemStatus.OK
+        if self.error:
+            return ItemStatus.ERROR
+        return ItemStatus.IGNORED if self.ignored else ItemStatus.ATTACHED if self.attached else ItemStatus.OK
 
 
 @dataclass(slots=True)
@@ -71,10 +76,14 @@ class ItemWrites:
         with self.engine.begin() as conn:
             paths = [write.path for write in writes]
             replaced: list[int] = []
+            replaced_paths: list[bytes] = []
             for start in range(0, len(paths), 500):
                 where = ItemRow.path.in_(paths[start : start + 500])
-                replaced += conn.execute(select(ItemRow.id).where(where)).scalars().all()
-            changes.removed += self._delete_item_ids(conn, replaced)
+                for row in conn.execute(select(ItemRow.id, ItemRow.path).where(where)):
+                    replaced.append(row.id)
+                    replaced_paths.append(row.path)
+            replaced += member_ids(conn, replaced_paths)  # a mailbox read again (or failing) replaces its messages
+            changes.removed += self._delete_item_ids(conn, list(dict.fromkeys(replaced)))
             rows = [
                 {
                     "path": write.path,
@@ -117,6 +126,10 @@ class ItemWrites:
                 "start_s": c.chunk.start_s,
                 "end_s": c.chunk.end_s,
                 "page": c.chunk.page,
+                "slide": c.chunk.slide,
+                "sheet": c.chunk.sheet,
+                "row": c.chunk.row,
+                "row_end": c.chunk.row_end,
             }
             for item_id, c in chunks
         ]
@@ -162,8 +175,13 @@ class ItemWrites:
             other = conn.execute(select(ItemRow.id).where(ItemRow.path == path)).scalar_one_or_none()
             if other is not None and other != item_id:
                 changes.removed += self._delete_item_ids(conn, [other])
+            old = conn.execute(select(ItemRow.path).where(ItemRow.id == item_id)).scalar_one()
             conn.execute(update(ItemRow).where(ItemRow.id == item_id).values(path=path, size=size, mtime_ns=mtime_ns))
             lexical.rename(conn, item_id, path)
+            for member in conn.execute(select(ItemRow.id, ItemRow.path).where(inside(old))).all():
+                new = path + member.path[len(old) :]  # a mailbox's messages move with it
+                conn.execute(update(ItemRow).where(ItemRow.id == member.id).values(path=new))
+                lexical.rename(conn, member.id, new)
             self._bump(conn)
         return changes
 
@@ -172,7 +190,20 @@ class ItemWrites:
             conn.execute(update(ItemRow).where(ItemRow.id == item_id).values(size=size, mtime_ns=mtime_ns))
 
     def copy_item(self, source: Item, write: ItemWrite) -> VectorChanges:
-        """A duplicate of an indexed file: reuse its chunks and vectors instead of running the models."""
+        """A duplicate of an indexed file: reuse its chunks and vectors instead of running the models (a
+        mailbox's messages too)."""
+        with self.engine.connect() as conn:
+            # the source may have moved earlier in this run: its current path, where its members are now
+            path = conn.execute(select(ItemRow.path).where(ItemRow.id == source.id)).scalar_one_or_none()
+            members = conn.execute(select(ItemRow).where(inside(path or source.path))).all()
+        writes = [self._copied(source, write)]
+        for member in members:
+            suffix = member.path[len(path or source.path) :]
+            copy = ItemWrite(write.path + suffix, 0, write.mtime_ns, member.content_hash, None, member=True)
+            writes.append(self._copied(item_record(member), copy))
+        return self.write_items(writes)
+
+    def _copied(self, source: Item, write: ItemWrite) -> ItemWrite:
         with self.engine.connect() as conn:
             chunk_rows = conn.execute(
                 select(ChunkRow).where(ChunkRow.item_id == source.id).order_by(ChunkRow.ordinal)
@@ -185,4 +216,4 @@ class ItemWrites:
             by_chunk.setdefault(row.chunk_id, {})[Space(row.space)] = np.frombuffer(row.data, np.float16)
         write.chunks = [EmbeddedChunk(chunk_record(r), by_chunk.get(r.id, {})) for r in chunk_rows]
         write.modality, write.captured_at = source.modality, source.captured_at
-        return self.write_items([write])
+        return write

@@ -14,11 +14,13 @@ from anyseek.engine.records import Chunk, ChunkKind, Modality
 from anyseek.engine.settings import Settings
 from anyseek.indexer.gpu_jpeg import JpegBytes
 from anyseek.media.audio import decode_audio
-from anyseek.media.documents import document_passages
-from anyseek.media.image import open_photo, open_raw
+from anyseek.media.formats import read_document
+from anyseek.media.image import jpeg_draft_size, open_photo, open_raw
+from anyseek.media.parsed import Member, TextWindow
 from anyseek.media.scenes import SampleRules
 from anyseek.media.sniff import DOCUMENT_FORMATS, Sniffed
 from anyseek.media.text import decode_text, split_passages
+from anyseek.media.timed import sidecar_cues, sound_policy, timed_chunks
 from anyseek.media.video import VideoLimits, creation_time, decode_video, probe
 
 
@@ -46,6 +48,7 @@ class Extracted:
     captured_at: float | None = None  # UTC epoch seconds, from EXIF
     frames: np.ndarray | None = None  # a video's model inputs, one per FRAME chunk, in chunk order
     jpeg: JpegBytes | None = None  # a JPEG left for its batch to decode on the model's device (gpu_jpeg.py)
+    members: list[Member] = field(default_factory=list)  # a mailbox's messages, items of their own
 
 
 class ImageDecoder(Protocol):
@@ -72,11 +75,13 @@ def extract(
     settings: Settings,
     window: TokenWindow | None = None,
     images: ImageDecoder | None = None,
+    companions: tuple[bytes, ...] = (),
 ) -> Extracted:
     """`window` cuts text into passages (default: the joint model's; see EncoderSet.document_window).
-    `images` decodes images (default: in this thread)."""
+    `images` decodes images (default: in this thread). `companions`: subtitle files beside a video or a
+    recording (indexer/companions.py), read as its timed text."""
     if sniffed.modality is Modality.IMAGE:
-        draft = round(settings.jpeg_draft * joint.image_size) or None
+        draft = jpeg_draft_size(settings.jpeg_draft, joint.image_size)
         if images is None:
             images = functools.partial(decode_image_here, joint=joint)
         pixels, captured_at = images(path, sniffed.format, settings.max_image_pixels, draft)
@@ -86,8 +91,9 @@ def extract(
         return Extracted(Modality.IMAGE, chunks, pixels=pixels, captured_at=captured_at)
     if sniffed.modality is Modality.TEXT and sniffed.format in DOCUMENT_FORMATS:
         window = window or joint
-        split = functools.partial(split_passages, count_tokens=window.count_tokens, max_tokens=window.max_tokens)
-        return Extracted(Modality.TEXT, document_passages(path, sniffed.format, split, settings.max_text_bytes))
+        cutter = TextWindow(window.count_tokens, window.max_tokens)
+        parsed = read_document(path, sniffed.format, cutter, settings.max_text_bytes)
+        return Extracted(Modality.TEXT, parsed.chunks, captured_at=parsed.captured_at, members=parsed.members)
     if sniffed.modality is Modality.TEXT:
         size = os.path.getsize(path)
         if size > settings.max_text_bytes:
@@ -99,10 +105,14 @@ def extract(
             text = decode_text(fh.read())
         window = window or joint
         return Extracted(Modality.TEXT, split_passages(text, window.count_tokens, window.max_tokens))
-    if sniffed.modality is Modality.AUDIO:
-        return Extracted(Modality.AUDIO, audio=decode_audio(path, settings.max_audio_seconds))
-    if sniffed.modality is Modality.VIDEO:
-        return extract_video(path, joint, settings)
+    if sniffed.modality in (Modality.AUDIO, Modality.VIDEO):
+        # the window itself, not its figures: reading max_tokens would load a text model for a file that may
+        # turn out broken, or have no subtitles at all
+        window = window or joint
+        cues = sidecar_cues(companions)
+        if sniffed.modality is Modality.AUDIO:
+            return extract_recording(path, settings, window, cues)
+        return extract_video(path, joint, settings, window, cues)
     raise ExtractionError(sniffed.problem or "unsupported file type")
 
 
@@ -117,16 +127,31 @@ def video_rules(settings: Settings) -> tuple[SampleRules, VideoLimits]:
     return rules, VideoLimits(settings.max_video_seconds, settings.max_video_pixels)
 
 
-def extract_video(path: bytes, joint: JointPreprocessor, settings: Settings) -> Extracted:
-    """Frames where the picture changes, plus the sound track for Whisper. A container with sound and no
-    picture (an audio-only mp4 or webm) is a recording."""
+def extract_recording(path: bytes, settings: Settings, window: TokenWindow, cues: list) -> Extracted:
+    """A recording's sound for Whisper, unless subtitles beside it already say what is said (and the
+    setting subtitles_replace_speech lets them)."""
+    chunks = timed_chunks([], cues, window)
+    if cues and settings.subtitles_replace_speech:
+        return Extracted(Modality.AUDIO, chunks)
+    return Extracted(Modality.AUDIO, chunks, audio=decode_audio(path, settings.max_audio_seconds))
+
+
+def extract_video(
+    path: bytes, joint: JointPreprocessor, settings: Settings, window: TokenWindow, cues: list | None = None
+) -> Extracted:
+    """Frames where the picture changes, subtitle cues (from files beside it or its own text track), plus
+    the sound track for Whisper. A container with sound and no picture (an audio-only mp4 or webm) is a
+    recording."""
+    cues = cues or []
     picture, sound = probe(path)
     if not picture and not sound:
         raise ExtractionError("no picture or sound stream in the file (damaged or truncated?)")
     if not picture:
-        return Extracted(Modality.AUDIO, audio=decode_audio(path, settings.max_audio_seconds))
-    video = decode_video(path, *video_rules(settings), joint.preprocess, joint.image_size)
-    chunks = [Chunk(ChunkKind.FRAME, i, start_s=start, end_s=end) for i, (start, end) in enumerate(video.spans)]
+        return extract_recording(path, settings, window, cues)
+    sound_wanted = sound_policy(settings.subtitles_replace_speech, bool(cues))
+    video = decode_video(path, *video_rules(settings), joint.preprocess, joint.image_size, sound_wanted)
+    frames = [Chunk(ChunkKind.FRAME, i, start_s=start, end_s=end) for i, (start, end) in enumerate(video.spans)]
     recorded = creation_time(path)
     captured_at = recorded.timestamp() if recorded else None
+    chunks = timed_chunks(frames, cues or video.cues, window)
     return Extracted(Modality.VIDEO, chunks, audio=video.audio, frames=video.pixels, captured_at=captured_at)

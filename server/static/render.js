@@ -84,12 +84,27 @@ export function imageHit(hit, onOpen) {
   );
 }
 
+// Where in the file the hit is, as the CLI's table says it: a page, a slide, a sheet and its rows, or the
+// seconds of a subtitle cue (a subtitle file without its video has nothing to play).
+export function hitPlace(hit) {
+  if (hit.page != null) return `page ${hit.page}`;
+  if (hit.slide != null) return `slide ${hit.slide}`;
+  if (hit.row != null) {
+    const rows = hit.row_end == null || hit.row_end === hit.row ? `row ${hit.row}` : `rows ${hit.row}–${hit.row_end}`;
+    return hit.sheet ? `${hit.sheet}, ${rows}` : rows;
+  }
+  if (hit.start != null) return `${formatTime(hit.start)} – ${formatTime(hit.end)}`;
+  return "";
+}
+
 export function documentHit(hit, words, onOpen) {
   const snippet = hit.snippet || "";
+  const place = hitPlace(hit);
   return el(
     "li",
     { class: "doc" },
     el("button", { type: "button", class: "link title", "data-item": hit.item_id, onclick: () => onOpen(hit) }, hitName(hit)),
+    place ? el("p", { class: "where muted", text: place }) : null,
     el("p", { class: "snippet" }, highlight(snippet, wordsFor(hit, words))),
     el("p", { class: "path muted", text: hit.path }),
   );

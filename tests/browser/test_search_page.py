@@ -15,7 +15,9 @@ def test_a_typed_query_shows_the_matching_picture_among_the_first_thumbnails(pag
     search(page, "a pink heart")
     assert "pink-heart" in image_names(page, 3)
     thumb = page.locator("#res-image .thumb img").first
-    assert thumb.evaluate("img => img.complete && img.naturalWidth > 0"), "the thumbnail did not load"
+    # the thumbnail is made on its first request: wait for it to load (or fail) rather than sample it once
+    loaded = thumb.evaluate("img => img.decode().then(() => img.naturalWidth > 0, () => false)")
+    assert loaded, "the thumbnail did not load"
     assert "result" in status_text(page)
 
 
