@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
-import os
 import signal
 import sys
 from pathlib import Path
@@ -12,8 +10,9 @@ from typing import Annotated
 
 import typer
 
-from anyseek.cli import render
+from anyseek.cli import params, render, usage
 from anyseek.cli.evaluate import register as register_eval
+from anyseek.cli.logs import quiet_libraries
 from anyseek.cli.options import STATE, Device, IndexDir, Json, NoServer
 from anyseek.cli.search import register as register_search
 from anyseek.cli.serve import register as register_serve
@@ -28,19 +27,6 @@ app = typer.Typer(
 )
 
 
-def _quiet_libraries(verbose: bool) -> None:
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    if not verbose:
-        # Model libraries log through the root logger (open_clip logs a failed download as an ERROR that
-        # our own one-line error already explains); anyseek's own warnings still show.
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(lambda record: record.name.startswith("anyseek"))
-        logging.getLogger("faiss.loader").setLevel(logging.ERROR)
-
-
 def _print_version(value: bool) -> None:
     if value:
         from anyseek import __version__
@@ -53,7 +39,12 @@ def _print_version(value: bool) -> None:
 def main(
     index: Annotated[
         Path | None,
-        typer.Option("--index", help="Index directory [default: $ANYSEEK_HOME, else ~/.local/share/anyseek/default]"),
+        typer.Option(
+            "--index",
+            help="Index directory [default: $ANYSEEK_HOME, else the user data folder: ~/.local/share/anyseek/default "
+            "on Linux]",
+            readable=False,  # another user's (private) index: the engine says whose it is, not "not readable"
+        ),
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="A TOML file of settings (models, limits…).")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
@@ -62,13 +53,17 @@ def main(
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    _quiet_libraries(verbose or debug)
+    quiet_libraries(verbose or debug)
     STATE.index, STATE.config, STATE.debug = index, config, debug
 
 
+USAGE_EXIT_STATUS = 2  # click's, for a usage error
+
+
 def friendly(command):
-    """Engine errors become one line on stderr and the exit status their class declares (1 for all of them
-    today, engine/errors.py); --debug shows the traceback."""
+    """Engine errors become one line on stderr and the exit status their class declares (engine/errors.py);
+    --debug shows the traceback. A bad value the engine finds (exit status 2: an empty query, a date that
+    is not one, a query image that is not an image) is a usage error like a bad option, with its hint."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -79,6 +74,9 @@ def friendly(command):
         except AnyseekError as exc:
             if STATE.debug:
                 raise
+            if exc.exit_status == USAGE_EXIT_STATUS:  # run() prints it with the `try … -h` hint
+                context = usage.click_module("globals").get_current_context(silent=True)
+                raise usage.click_module("exceptions").UsageError(str(exc), ctx=context) from None
             render.error(str(exc))
             raise typer.Exit(exc.exit_status) from None
         except KeyboardInterrupt:
@@ -119,7 +117,8 @@ def index(
     text_spaces: Annotated[
         str | None,
         typer.Option(
-            help="Where passages and speech go, for a new index: joint,text (default) or text (documents only)."
+            callback=params.as_parameter_error(params.text_spaces),
+            help="Where passages and speech go, for a new index: joint,text (default) or text (documents only).",
         ),
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Decode workers.")] = None,
@@ -149,7 +148,8 @@ def index(
         text_spaces=text_spaces,
         workers=workers,
     ) as engine:
-        with IndexProgress(enabled=not json and sys.stderr.isatty()) as progress:
+        terminal = sys.stderr.isatty()  # a bar there; a log or a pipe gets a line every 15 s instead
+        with IndexProgress(live=terminal and not json, quiet=terminal and json) as progress:
             report = engine.index(paths, on_progress=progress, prune=prune, retry_failed=retry_failed)
     render.index_json(report) if json else render.index_summary(report)
     if report.interrupted:
@@ -174,6 +174,7 @@ def status(json: Json = False, index_dir: IndexDir = None, no_server: NoServer =
     if result is None:
         with open_engine(create=False) as engine:
             result = engine.status()
+    render.warnings(result.warnings)
     render.status_json(result) if json else render.status_table(result)
 
 
@@ -188,16 +189,20 @@ def remove(
     render.out.print(f"removed {removed} item(s)")
 
 
+@app.command()
+@friendly
+def upgrade(index_dir: IndexDir = None) -> None:
+    """Bring the index's schema up to this anyseek's, loading no model. Any command that may write the index
+    does this by itself; this is for an index its readers may not write (a read-only share or mount)."""
+    from anyseek.engine import Engine
+
+    done = Engine.upgrade(STATE.index)
+    change = f"{done.before} -> {done.after}" if done.before != done.after else f"{done.after}, already current"
+    render.out.print(f"index at {done.home}: schema version {change}")
+
+
 register_train(app)
 register_eval(app, friendly, open_engine)
-
-
-def _click_errors():
-    try:  # typer vendors its own copy of click from 0.26 on
-        from typer._click import exceptions
-    except ImportError:  # pragma: no cover - older typer with click itself
-        from click import exceptions
-    return exceptions
 
 
 register_serve(app, open_engine, friendly)
@@ -206,14 +211,16 @@ register_serve(app, open_engine, friendly)
 def run() -> None:
     """Exit status: 0 success, 1 an anyseek error, 2 a usage error, 130 interrupted. Every error is one
     plain line on stderr (usage errors too, which typer would draw in a box, plus a hint)."""
-    errors = _click_errors()
+    errors = usage.click_module("exceptions")
+    app.info.epilog = usage.help_epilog()
     try:
         code = app(standalone_mode=False, prog_name="anyseek")
     except errors.NoArgsIsHelpError as exc:
         exc.show()  # the help, as for -h; status 2, since no command was given
         code = exc.exit_code
     except errors.UsageError as exc:
-        render.usage_error(exc.format_message(), exc.ctx.command_path if exc.ctx else "anyseek")
+        message = usage.unknown_option(exc) if isinstance(exc, errors.NoSuchOption) else exc.format_message()
+        render.usage_error(message, exc.ctx.command_path if exc.ctx else "anyseek")
         code = exc.exit_code
     except errors.ClickException as exc:
         render.error(exc.format_message())

@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from anyseek.engine import errors
@@ -37,6 +37,7 @@ class ServerGone(Exception):
 @dataclass(frozen=True, slots=True)
 class Remote:
     info: discovery.ServerInfo
+    token: str = field(repr=False, default="")
 
     def post_json(self, path: str, body: dict) -> dict:
         data = json.dumps(body).encode()
@@ -62,6 +63,7 @@ class Remote:
 
     def _request(self, path: str, data: bytes | None, headers: dict[str, str]) -> dict:
         method = "GET" if data is None else "POST"
+        headers = {**headers, "Authorization": f"Bearer {self.token}"}
         try:
             status, body = discovery.request(
                 self.info.url, method, f"/api/v1{path}", data, headers, timeout=REQUEST_TIMEOUT_S
@@ -78,6 +80,9 @@ class Remote:
             code, message = answer["error"]["code"], answer["error"]["message"]
         except (KeyError, TypeError):
             raise ServerGone(f"HTTP {status}") from None
+        if status == 401:
+            log.info("the server at %s refused this index's token: working in-process", self.info.url)
+            raise ServerGone(message)
         if status >= 500:
             raise ServerGone(message)
         raise errors.by_code(code)(message)
@@ -86,13 +91,20 @@ class Remote:
 def connect(home: Path | None, no_server: bool = False) -> Remote | None:
     if no_server or os.environ.get(NO_SERVER_ENV, "") not in ("", "0"):
         return None
-    from anyseek.engine.settings import default_home
+    from anyseek.engine.paths import default_home  # not engine.settings: pydantic would cost this path ~0.15 s
 
-    info = discovery.find(Path(home).expanduser() if home else default_home())
+    home = Path(home).expanduser() if home else default_home()
+    info = discovery.find(home)
     if info is None:
         return None
+    # The token is read from the index folder, which only its owner can read; without it (a token file
+    # that is missing or someone else's), this process works on its own rather than ask unauthenticated.
+    token = discovery.read_token(home)
+    if token is None:
+        log.info("a server runs on %s, but its token is not readable here: working in-process", home)
+        return None
     log.info("asking the server at %s (pid %d)", info.url, info.pid)
-    return Remote(info)
+    return Remote(info, token)
 
 
 def _names_a_file(term: str) -> bool:
@@ -121,7 +133,10 @@ def search(remote: Remote, request: SearchRequest) -> SearchResults | None:
         fields = {"k": str(request.k), "modalities": ",".join(request.modalities)}
         if request.query:
             fields["query"] = request.query
-        return SearchResults.from_dict(remote.post_file("/search/upload", fields, Path(files[0]).read_bytes()))
+        try:
+            return SearchResults.from_dict(remote.post_file("/search/upload", fields, Path(files[0]).read_bytes()))
+        except (errors.UploadError, errors.ExtractionError) as exc:  # the server saw bytes: name the file
+            raise errors.UnreadableQueryFileError(str(files[0]), str(exc)) from None
     except ServerGone:
         return None
 

@@ -28,28 +28,16 @@ def _command_index(value: Path | None) -> Path | None:
     return value
 
 
-def as_parameter_error(check):
-    """Run an engine argument check at parse time, so the CLI and the API give the same message; from
-    the CLI it is a usage error (exit status 2)."""
-
-    def callback(value):
-        from anyseek.engine.errors import QueryError
-
-        if value is None:
-            return value
-        try:
-            return check(value)
-        except QueryError as exc:
-            raise typer.BadParameter(str(exc)) from None
-
-    return callback
-
-
 Device = Annotated[str | None, typer.Option(help="auto, cpu or cuda[:N]")]
-Json = Annotated[bool, typer.Option("--json", help="Machine-readable output (see README, JSON output).")]
+Json = Annotated[bool, typer.Option("--json", help="Machine-readable output (see docs/cli.md, JSON output).")]
 IndexDir = Annotated[
     Path | None,
-    typer.Option("--index", callback=_command_index, help="Index directory (also accepted before the command)."),
+    typer.Option(
+        "--index",
+        callback=_command_index,
+        readable=False,  # another user's (private) index: the engine says whose it is, not "not readable"
+        help="Index directory (also accepted before the command).",
+    ),
 ]
 NoServer = Annotated[
     bool,

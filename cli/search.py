@@ -9,35 +9,8 @@ from typing import Annotated
 
 import typer
 
-from anyseek.cli import render
+from anyseek.cli import params, render
 from anyseek.cli.options import STATE, Device, IndexDir, Json, NoServer
-from anyseek.cli.options import as_parameter_error as _as_parameter_error
-
-
-def _request_check(name: str):
-    """The SearchRequest's own check of one option (engine/request.py), run on the option alone."""
-
-    def check(value):
-        from anyseek.engine.request import SearchRequest
-
-        return getattr(SearchRequest(**{name: value}), name)
-
-    return check
-
-
-def _modalities(values: list[str]) -> list[str]:
-    return [m.value for m in _request_check("modalities")(values)]
-
-
-def _query_files(what: str):
-    def check(value):
-        from anyseek.engine.request import check_query_file
-
-        if isinstance(value, list):
-            return [check_query_file(v, what) for v in value]
-        return check_query_file(value, what)
-
-    return check
 
 
 def _absolute(path: str | Path | None) -> str | None:
@@ -56,13 +29,15 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
         ] = None,
         image: Annotated[
             list[Path] | None,
-            typer.Option("--image", callback=_as_parameter_error(_query_files("image")), help="Search by this image."),
+            typer.Option(
+                "--image", callback=params.as_parameter_error(params.query_files("image")), help="Search by this image."
+            ),
         ] = None,
         audio: Annotated[
             Path | None,
             typer.Option(
                 "--audio",
-                callback=_as_parameter_error(_query_files("recording")),
+                callback=params.as_parameter_error(params.query_files("recording")),
                 help="Transcribe this recording and search with what it says.",
             ),
         ] = None,
@@ -72,15 +47,25 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
         k: Annotated[
             int | None,
             typer.Option(
-                "-k", callback=_as_parameter_error(_request_check("k")), help="Number of results (default 10)."
+                "-k",
+                callback=params.as_parameter_error(params.request_check("k")),
+                help="Number of results (default 10).",
             ),
         ] = None,
+        offset: Annotated[
+            int,
+            typer.Option(
+                "--offset",
+                callback=params.as_parameter_error(params.request_check("offset")),
+                help="Skip this many hits first (the next page).",
+            ),
+        ] = 0,
         modalities: Annotated[
             list[str] | None,
             typer.Option(
                 "--modality",
                 "-t",
-                callback=_as_parameter_error(_modalities),
+                callback=params.as_parameter_error(params.modalities),
                 help="Only image, text, audio or video (repeatable).",
             ),
         ] = None,
@@ -89,7 +74,7 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
             float | None,
             typer.Option(
                 "--min-similarity",
-                callback=_as_parameter_error(_request_check("min_similarity")),
+                callback=params.as_parameter_error(params.request_check("min_similarity")),
                 help="Drop matches whose cosine similarity is lower (-1 to 1).",
             ),
         ] = None,
@@ -97,23 +82,39 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
             float | None,
             typer.Option(
                 "--min-score",
-                callback=_as_parameter_error(_request_check("min_score")),
+                callback=params.as_parameter_error(params.request_check("min_score")),
                 help="Drop matches whose score (0-1) is lower.",
             ),
         ] = None,
         mode: Annotated[
             str | None,
-            typer.Option("--mode", help="hybrid (default), dense (embeddings only) or lexical (words only)."),
+            typer.Option(
+                "--mode",
+                callback=params.as_parameter_error(params.mode),
+                help="hybrid (default), dense (embeddings only) or lexical (words only).",
+            ),
         ] = None,
         after: Annotated[
-            str | None, typer.Option("--after", help="Only items captured on or after this date (2024-05-01).")
+            str | None,
+            typer.Option(
+                "--after",
+                callback=params.as_parameter_error(params.date("after")),
+                help="Only items captured on or after this date (2024-05-01).",
+            ),
         ] = None,
-        before: Annotated[str | None, typer.Option("--before", help="Only items captured before this date.")] = None,
+        before: Annotated[
+            str | None,
+            typer.Option(
+                "--before",
+                callback=params.as_parameter_error(params.date("before")),
+                help="Only items captured before this date.",
+            ),
+        ] = None,
         old_types: Annotated[
             list[str] | None,
             typer.Option(
                 "--type",
-                callback=_as_parameter_error(_modalities),
+                callback=params.as_parameter_error(params.modalities),
                 help="Deprecated name of --modality (until 0.3).",
             ),
         ] = None,
@@ -121,7 +122,7 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
             int | None,
             typer.Option(
                 "--limit",
-                callback=_as_parameter_error(_request_check("k")),
+                callback=params.as_parameter_error(params.request_check("k")),
                 help="Deprecated name of -k (until 0.3).",
             ),
         ] = None,
@@ -129,6 +130,9 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
         json: Json = False,
         paths_only: Annotated[
             bool, typer.Option("--paths", "-f", help="Only the paths, one per line (their exact bytes), for scripts.")
+        ] = False,
+        open_hit: Annotated[
+            bool, typer.Option("--open", help="Open the first hit shown with the system's opener (xdg-open, open).")
         ] = False,
         index_dir: IndexDir = None,
         no_server: NoServer = False,
@@ -139,7 +143,7 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
         from anyseek.engine.records import QueryPart
         from anyseek.engine.request import SearchRequest
 
-        if not (query or image or audio or like):
+        if not ((query and query.strip()) or image or audio or like):
             raise QueryError("give a query text, --image, --audio or --like")
         # the old names (0.1) still work until 0.3; said once the command line has parsed, not before its errors
         render.warnings(
@@ -155,6 +159,7 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
         }
         request = SearchRequest(
             query=query,
+            offset=offset,
             parts=[QueryPart(image=p) for p in image or ()],
             audio=audio,
             min_similarity=min_similarity,
@@ -172,5 +177,11 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
         render.warnings(results.warnings)
         if paths_only:
             render.search_paths(results)
-            return
-        render.search_json(results, query) if json else render.search_table(results)
+        elif json:
+            render.search_json(results, query)
+        else:
+            render.search_table(results, first_rank=offset + 1)
+        if open_hit:
+            from anyseek.cli import opener
+
+            opener.open_first(results)

@@ -54,7 +54,9 @@ class IndexNotFoundError(NotFoundError):
 class QueryError(AnyseekError):
     """The query cannot be understood or is empty."""
 
-    code, http_status = "bad_query", 400
+    # a bad value given (an empty query, a date that is not one, a query image that is not an image): for
+    # the CLI a usage error like a bad option, with its status 2 and its `try … -h` hint
+    code, http_status, exit_status = "bad_query", 400, 2
 
 
 class ExtractionError(AnyseekError):
@@ -84,7 +86,7 @@ class QueryFileNotFoundError(QueryError, FileNotFoundError):
 class NoSpeechError(QueryError):
     """A query recording holds no recognisable speech."""
 
-    code, http_status = "no_speech", 422
+    code, http_status, exit_status = "no_speech", 422, 1  # silence is no bad value
 
 
 class ItemNotFoundError(NotFoundError):
@@ -117,6 +119,18 @@ class UploadTooLargeError(UploadError):
 
 class JobNotFoundError(NotFoundError, JobError):
     """No index job has the given id (reported as `not_found`: NotFoundError comes first in its bases)."""
+
+
+class UnreadableQueryFileError(QueryError, ExtractionError):
+    """A file given as a query (an image, a recording) cannot be decoded; the message names the file.
+    Reported as `bad_query` (QueryError comes first in its bases)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+    def __reduce__(self):  # pickles (a decode process, a job thread's report) with both arguments
+        return type(self), (self.path, self.reason)
 
 
 def declared() -> dict[str, type[AnyseekError]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -297,6 +297,7 @@ class IndexReport(Record):
     known_failed: int = 0  # of `failed`: failed before, unchanged since, so not tried again (retry_failed)
     errors: list[FileError] = field(default_factory=list)
     problems: list[FileError] = field(default_factory=list)  # folders: loops, unreadable
+    warnings: list[FileError] = field(default_factory=list)  # indexed files a decoder warned about
     interrupted: bool = False
     seconds: float = 0.0
 
@@ -314,6 +315,11 @@ class Progress:
     done: int
     failed: int
     path: str = ""
+    # indexing: the file just done, by its name's kind (indexer/sniff.py kind_hint) and size, and what the
+    # run plans per kind as (files, bytes), so a caller can estimate the time left from each kind's own rate
+    kind: str = ""
+    size: int = 0
+    planned: Mapping[str, tuple[int, int]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,3 +337,6 @@ class IndexStatus(Record):
     last_run: dict[str, object] | None
     first_errors: list[FileError]
     settings: dict[str, object]
+    warnings: list[str] = field(default_factory=list)  # e.g. an index other users can read (engine/privacy.py)
+    # the latest run that completed: last_run itself, unless that one was refused, failed or interrupted
+    last_completed_run: dict[str, object] | None = None

@@ -41,7 +41,7 @@ from anyseek.server.schemas import (
     renamed,
     search_out,
 )
-from anyseek.server.security import AccessPolicy, GuardMiddleware, reader, writer
+from anyseek.server.security import AccessPolicy, GuardMiddleware, file_reader, policy_of, reader, writer
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def _router() -> APIRouter:
         with svc.search_lock:
             results = svc.engine.search(search_request)
         took = (time.perf_counter() - started) * 1000
-        return search_out(results, search_request.query, round(took, 2))
+        return _signed(request, search_out(results, search_request.query, round(took, 2)))
 
     @router.post("/search/upload", response_model=SearchResponse, dependencies=[Depends(reader)])
     async def search_upload(
@@ -168,17 +168,19 @@ def _router() -> APIRouter:
             results = svc.engine.search_upload(
                 data, search_request, max_bytes=policy.max_upload_bytes, exclusive=svc.search_lock
             )
-            return search_out(results, search_request.query, round((time.perf_counter() - started) * 1000, 2))
+            took = round((time.perf_counter() - started) * 1000, 2)
+            return _signed(request, search_out(results, search_request.query, took))
 
         return await run_in_threadpool(run)  # the pool the other routes use: one queue for all searches
 
     @router.get("/items/{item_id}", response_model=ItemOut, dependencies=[Depends(reader)])
     def item(item_id: ItemId, request: Request) -> dict:
-        return item_out(_service(request).engine.item(item_id))
+        # the item's file URLs with its access code (security.py: why <img> and <audio> need one)
+        return policy_of(request).sign(item_out(_service(request).engine.item(item_id)))
 
     @router.get(
         "/items/{item_id}/thumbnail",
-        dependencies=[Depends(reader)],
+        dependencies=[Depends(file_reader)],
         response_class=Response,
         responses={200: {"content": {"image/jpeg": {}}}},
     )
@@ -189,7 +191,7 @@ def _router() -> APIRouter:
 
     @router.get(
         "/items/{item_id}/media",
-        dependencies=[Depends(reader)],
+        dependencies=[Depends(file_reader)],
         response_class=Response,
         responses={200: {"content": {"application/octet-stream": {}}}, 206: {"description": "Partial content"}},
     )
@@ -265,6 +267,13 @@ def _router() -> APIRouter:
         return _service(request).jobs.cancel(job_id).to_dict()
 
     return router
+
+
+def _signed(request: Request, response: dict) -> dict:
+    """Each hit's file URLs with their access codes (security.py: why <img> and <audio> need them)."""
+    for hit in response["hits"]:
+        policy_of(request).sign(hit)
+    return response
 
 
 def _stream(opened, start: int, end: int):

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from anyseek.engine.errors import ConfigError, SchemaError, StorageError
+from anyseek.engine.privacy import make_private_dir
 from anyseek.engine.records import Space
 from anyseek.engine.store.store import Store, VectorChanges
 from anyseek.engine.vectors import persist
@@ -107,7 +108,7 @@ class VectorCatalog:
 
     def save(self) -> None:
         """Write every index that changed since it was last written. Only the writer calls this."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.directory)
         for leftover in self.directory.glob(".*.tmp"):
             leftover.unlink(missing_ok=True)  # from a writer killed mid-save; the lock says none is running
         for space in list(self._indexes):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from anyseek.engine import faults
 from anyseek.engine.errors import SchemaError
+from anyseek.engine.privacy import open_private
 
 MAGIC = b"ANYSEEK-VECTORS\x00"
 FORMAT_VERSION = 1
@@ -40,7 +41,7 @@ def fsync_dir(directory: Path) -> None:
 def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as fh:
+        with open(tmp, "wb", opener=open_private) as fh:  # owner-only from the start
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
