@@ -221,6 +221,17 @@ def index_summary(report: IndexReport) -> None:
         err.print(f"… and {len(report.warnings) - 10} more warnings (see `anyseek index --json`)")
 
 
+def vector_index_line(index: dict) -> str:
+    """ "ivf-pq-refine, 10000000 vectors, 81 B/vector in RAM, 1104 on disk, recall@10 0.962 (nprobe 16, refine 8)"."""
+    recall = index.get("recall")
+    measured = f"recall@10 {recall:.3f}" if recall is not None else "recall not measured yet"
+    knobs = ", ".join(f"{k} {index[k]}" for k in ("nprobe", "refine") if index.get(k))
+    return (
+        f"{index['kind']}, {index['vectors']} vectors, {index['ram_bytes_per_vector']:.0f} B/vector in RAM, "
+        f"{index['disk_bytes_per_vector']:.0f} on disk, {measured}" + (f" ({knobs})" if knobs else "")
+    )
+
+
 def run_line(run: dict) -> str:
     """`index completed 2026-11-27 23:10: 18 added, …` or, for a refused or failed run, its one-line reason."""
     when = iso_time(run.get("finished_at") or run.get("started_at"))
@@ -241,6 +252,7 @@ def status_rows(status: IndexStatus) -> list[tuple[str, str]]:
         ("errors", f"{status.errors} files" + (f", {status.ignored} ignored" if status.ignored else "")),
         ("size", f"{status.disk_bytes / 2**20:.1f} MiB"),
     ]
+    rows += [(f"{space} index", vector_index_line(index)) for space, index in sorted(status.vector_indexes.items())]
     for role, fingerprint in sorted(status.fingerprints.items()):
         dim = f", {fingerprint['dim']}-d" if fingerprint.get("dim") else ""
         rows.append(

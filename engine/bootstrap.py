@@ -101,7 +101,10 @@ def wire(home: Path, settings: Settings, store: Store, encoders: Encoders | None
     engine/index_models.py); `encoders` already loaded (shared by several indexes, or tests) must be them."""
     specs = resolve_specs(store, home, settings, encoders.specs if encoders is not None else ModelSpecs())
     settings = settings.model_copy(update={"text_spaces": resolve_text_spaces(store, home, settings)})
-    catalog = VectorCatalog(home, store, stored_dims(store))
+    budget = settings.vector_memory_mb * 2**20 or None  # 0: automatic, from the machine's RAM
+    catalog = VectorCatalog(
+        home, store, stored_dims(store), memory_budget_bytes=budget, recall_target=settings.ann_recall
+    )
     recorder = ModelRecorder(store, specs, catalog)
     if encoders is None:
         encoders = EncoderSet(specs, settings, on_load=recorder)

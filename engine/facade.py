@@ -338,4 +338,5 @@ class Engine:
             first_errors=[FileError(i.display_path, i.error or "", i.path) for i in self.store.errors(10)],
             settings=self.settings.as_dict(),
             warnings=[w for w in [privacy.exposure_warning(self.home)] if w],
+            vector_indexes=self.catalog.describe(),
         )

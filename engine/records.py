@@ -340,3 +340,6 @@ class IndexStatus(Record):
     warnings: list[str] = field(default_factory=list)  # e.g. an index other users can read (engine/privacy.py)
     # the latest run that completed: last_run itself, unless that one was refused, failed or interrupted
     last_completed_run: dict[str, object] | None = None
+    # Per space: index kind, vectors, bytes per vector in RAM and on disk, recall@10 measured at the last
+    # build, search settings (VectorCatalog.describe).
+    vector_indexes: dict[str, dict[str, object]] = field(default_factory=dict)

@@ -120,6 +120,19 @@ def test_status_json(cli_index):
     assert status["items"] == {"image": 7, "text": 4, "audio": 3}
     assert status["models"]["joint_model"] == TEST_MODELS["joint_model"]
     assert status["last_run"]["status"] == "completed"
+    joint = status["vector_indexes"]["joint"]  # a small index: exact, so its recall is 1 by construction
+    assert joint["kind"] == "flat" and joint["vectors"] == status["vectors"]["joint"] and joint["recall"] == 1.0
+    assert joint["ram_bytes_per_vector"] > 0 and joint["disk_bytes_per_vector"] > 0
+    table = anyseek("status", index=index).stdout
+    assert "joint index" in table and "B/vector in RAM" in table and "recall@10 1.000" in table
+
+
+def test_eval_ann_alone_measures_the_live_index_against_exact_search(cli_index):
+    _, index, _ = cli_index
+    done = anyseek("eval", "--ann", "--json", index=index)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)["ann"]
+    assert report["joint"]["kind"] == "flat" and report["joint"]["recall"] == 1.0 and report["joint"]["queries"] > 0
 
 
 def test_errors_are_one_line_without_traceback(tmp_path):

@@ -28,6 +28,7 @@ class VectorFileHeader:
     revision: int
     count: int
     format_version: int = FORMAT_VERSION
+    info: dict | None = None  # what status shows: search settings, measured recall, RAM, side files
 
 
 def fsync_dir(directory: Path) -> None:
@@ -64,6 +65,20 @@ def _asdict(header: VectorFileHeader) -> dict:
 
 def read(path: Path) -> tuple[VectorFileHeader, bytes]:
     data = path.read_bytes()
+    header, start = _parse_header(path, data)
+    return header, data[start:]
+
+
+def read_header(path: Path) -> VectorFileHeader:
+    """The header alone, without reading the payload (status on a large index)."""
+    with open(path, "rb") as fh:
+        head = fh.read(len(MAGIC) + 8)
+        if len(head) == len(MAGIC) + 8:
+            head += fh.read(struct.unpack_from("<Q", head, len(MAGIC))[0])
+    return _parse_header(path, head)[0]
+
+
+def _parse_header(path: Path, data: bytes) -> tuple[VectorFileHeader, int]:
     if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 8:
         raise SchemaError(f"{path} is not an anyseek vector file; delete it and it is rebuilt from the store")
     (length,) = struct.unpack_from("<Q", data, len(MAGIC))
@@ -74,4 +89,4 @@ def read(path: Path) -> tuple[VectorFileHeader, bytes]:
         raise SchemaError(f"{path} has a damaged header; delete it and it is rebuilt from the store") from None
     if header.format_version > FORMAT_VERSION:
         raise SchemaError(f"{path} was written by a newer anyseek (format {header.format_version})")
-    return header, data[start + length :]
+    return header, start + length
