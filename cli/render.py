@@ -193,11 +193,11 @@ def search_paths(results: SearchResults) -> None:
 
 
 def index_json(report: IndexReport) -> None:
-    print_json({"version": JSON_VERSION, **report.as_dict()})
+    print_json({"version": JSON_VERSION, **report.to_dict()})
 
 
 def status_json(status: IndexStatus) -> None:
-    print_json({"version": JSON_VERSION, **status.as_dict()})
+    print_json({"version": JSON_VERSION, **status.to_dict()})
 
 
 def index_summary(report: IndexReport) -> None:

@@ -11,6 +11,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from anyseek.engine.wire import Record, wire
+
 if TYPE_CHECKING:  # only an annotation here: a CLI that talks to a server never imports numpy
     import numpy as np
 
@@ -35,10 +37,26 @@ VISUAL_KINDS = frozenset({ChunkKind.IMAGE, ChunkKind.FRAME})  # embedded by the 
 
 
 class Space(StrEnum):
-    """An embedding space. The vector id inside a space's index is the chunk id."""
+    """An embedding space. The vector id inside a space's index is the chunk id. (A model's `role` in
+    `status` names the model that fills a space, the same words, plus `speech`, which fills none.)"""
 
     JOINT = "joint"  # CLIP: image tower for images, text tower for passages and transcripts
     TEXT = "text"  # sentence-transformers: every text-bearing chunk
+
+
+class Mode(StrEnum):
+    """How a search finds its candidates."""
+
+    HYBRID = "hybrid"  # dense routes, plus lexical evidence
+    DENSE = "dense"
+    LEXICAL = "lexical"
+
+
+class ItemStatus(StrEnum):
+    OK = "ok"  # indexed and searchable
+    ERROR = "error"  # could not be decoded; the reason is kept
+    IGNORED = "ignored"  # of no supported type
+    ATTACHED = "attached"  # a subtitle file whose cues are its video's (indexer/companions.py)
 
 
 def iso_time(epoch: float | None) -> str | None:
@@ -48,48 +66,95 @@ def iso_time(epoch: float | None) -> str | None:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def epoch_of(iso: str | None) -> float | None:
+    """The inverse of iso_time."""
+    return None if iso is None else datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
 def display_path(raw: bytes) -> str:
     """A printable form of a stored path; undecodable bytes become U+FFFD."""
     return os.fsdecode(raw).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
+def path_b64(raw: bytes) -> str | None:
+    """A path that is not valid UTF-8 also goes out as `path_b64`, the base64 of its exact bytes: JSON text
+    cannot hold them, and the printable `path` has replacement characters a script cannot open."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return base64.b64encode(raw).decode("ascii")
+    return None
+
+
+def _raw_path_back(encoded: str | None, data: dict) -> bytes:
+    return base64.b64decode(encoded) if encoded else os.fsencode(data.get("path", ""))
+
+
+def _ns_back(seconds: float | None, _data: dict) -> int | None:
+    return None if seconds is None else round(seconds * 1e9)
+
+
+# `raw_path` (the exact bytes) travels as `path_b64`, and only where `path` cannot carry it
+RAW_PATH = wire(key="path_b64", out=path_b64, back=_raw_path_back, json_type=str | None, sparse=True)
+ISO_TIME = wire(out=iso_time, back=lambda value, _data: epoch_of(value), json_type=str | None)
+SCORE = wire(digits=6)  # six digits for people (--json); exact over HTTP, so a client prints what was computed
+
+
 @dataclass(frozen=True, slots=True)
-class Chunk:
+class Chunk(Record):
     """One searchable unit of an item, before or after it is stored (id is None before)."""
 
     kind: ChunkKind
-    ordinal: int
+    ordinal: int = field(metadata=wire(skip=True))
     text: str | None = None
     char_start: int | None = None
     char_end: int | None = None
-    start_s: float | None = None
-    end_s: float | None = None
-    id: int | None = None
-    page: int | None = None  # 1-based page of a paginated document (PDF)
-    slide: int | None = None  # 1-based slide of a deck (PPTX, ODP)
-    sheet: str | None = None  # the sheet of a workbook (XLSX, ODS)
-    row: int | None = None  # first and last 1-based row of a table's passage (XLSX, ODS, CSV; the header is row 1)
-    row_end: int | None = None
+    start_s: float | None = field(default=None, metadata=wire(key="start"))
+    end_s: float | None = field(default=None, metadata=wire(key="end"))
+    id: int | None = field(default=None, metadata=wire(key="chunk_id"))
+    # Where in its document the chunk is. Not in the HTTP API's item (v1): a hit carries them.
+    page: int | None = field(default=None, metadata=wire(skip=True))  # 1-based page of a paginated document (PDF)
+    slide: int | None = field(default=None, metadata=wire(skip=True))  # 1-based slide of a deck (PPTX, ODP)
+    sheet: str | None = field(default=None, metadata=wire(skip=True))  # the sheet of a workbook (XLSX, ODS)
+    # first and last 1-based row of a table's passage (XLSX, ODS, CSV; the header is row 1)
+    row: int | None = field(default=None, metadata=wire(skip=True))
+    row_end: int | None = field(default=None, metadata=wire(skip=True))
 
 
 @dataclass(frozen=True, slots=True)
-class Item:
-    """One source file as the index knows it."""
+class Item(Record):
+    """One source file as the index knows it. Its JSON form (the HTTP API's item) has the fields a front
+    end shows; what only the indexer needs is not sent."""
 
-    id: int
-    path: bytes  # os.fsencode form, so that non-UTF-8 names round-trip
+    id: int = field(metadata=wire(key="item_id"))
+    # os.fsencode form, so that non-UTF-8 names round-trip; sent printable
+    path: bytes = field(metadata=wire(out=display_path, back=lambda value, _: os.fsencode(value), json_type=str))
     modality: Modality | None
     size: int
-    mtime_ns: int
-    content_hash: str
-    status: str  # "ok" or "error"
-    error: str | None
+    mtime_ns: int = field(metadata=wire(key="mtime", out=lambda ns: ns / 1e9, back=_ns_back, json_type=float))
+    content_hash: str = field(metadata=wire(skip=True))
+    status: ItemStatus = field(metadata=wire(skip=True))
+    error: str | None = field(metadata=wire(skip=True))
     indexed_at: float
-    captured_at: float | None = None  # when the photo (or video) was taken: UTC epoch seconds
+    # when the photo (or video) was taken: UTC epoch seconds
+    captured_at: float | None = field(default=None, metadata=wire(skip=True))
 
     @property
     def display_path(self) -> str:
         return display_path(self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemInfo(Record):
+    """One indexed file as a front end shows it: the item and its chunks (its JSON form, the HTTP API's
+    item: the item's fields with its chunks)."""
+
+    item: Item = field(metadata=wire(flatten=True))
+    chunks: tuple[Chunk, ...]
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.item.display_path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,25 +197,22 @@ class Query:
     parts: tuple[QueryPart, ...]
     k: int = 10
     filters: Filters = field(default_factory=Filters)
-    mode: str | None = None  # hybrid | dense | lexical; None: the search_mode setting
+    mode: Mode | None = None  # None: the search_mode setting
     spaces: tuple[Space, ...] | None = None  # only these dense spaces (evaluating one route alone)
 
 
 @dataclass(frozen=True, slots=True)
-class Moment:
+class Moment(Record):
     """A strong moment of a timed item (a video, a recording): where a player could seek."""
 
     start: float
     end: float
-    score: float
+    score: float = field(metadata=SCORE)
     kind: ChunkKind
-
-    def to_dict(self) -> dict[str, object]:
-        return {"start": self.start, "end": self.end, "score": round(self.score, 6), "kind": str(self.kind)}
 
 
 @dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(Record):
     """One result: an item, represented by its best-matching chunk."""
 
     item_id: int
@@ -159,60 +221,34 @@ class Hit:
     # Calibrated, in [0, 1]: how far the match stands above what chance reaches on its route (see
     # search/calibration.py), comparable across images, passages and speech; 0.5 is one standard deviation
     # above the best that an unrelated query's targets reach.
-    score: float
-    similarity: float | None  # raw cosine in the route's space; None for a lexical-only match
+    score: float = field(metadata=SCORE)
+    similarity: float | None = field(metadata=SCORE)  # raw cosine in the route's space; None: lexical only
     chunk_id: int
     snippet: str | None = None
     start: float | None = None  # seconds, for speech and video frames
     end: float | None = None
     char_start: int | None = None
     char_end: int | None = None
-    raw_path: bytes = b""
     route: str = ""  # what found it: "text", "joint", "lexical", or a dense route plus "+lexical"
     page: int | None = None  # 1-based, for paginated documents
-    captured_at: float | None = None  # UTC epoch seconds, where the file records when it was taken
-    moments: tuple[Moment, ...] = ()  # timed items: the strong moments, best first (this hit's own included)
+    # UTC epoch seconds, where the file records when it was taken (ISO 8601 in JSON)
+    captured_at: float | None = field(default=None, metadata=ISO_TIME)
+    # timed items: the strong moments, best first (this hit's own included)
+    moments: tuple[Moment, ...] = field(default=(), metadata=wire(sparse=True))
     slide: int | None = None  # 1-based, for slide decks
     sheet: str | None = None  # for workbooks
     row: int | None = None  # 1-based first and last row, for tables (spreadsheets, CSV)
     row_end: int | None = None
+    raw_path: bytes = field(default=b"", metadata=RAW_PATH)
 
     def __post_init__(self) -> None:
         # float16 storage and float32 sums can put a vector's cosine with itself a hair over 1
         if self.similarity is not None and self.similarity > 1.0:
-            object.__setattr__(
-                self, "similarity", 1.0
-            )  # timed items: the strong moments, best first (this hit's own included)
-
-    def to_dict(self) -> dict[str, object]:
-        return with_raw_path(self._fields(), self.raw_path)
-
-    def _fields(self) -> dict[str, object]:
-        return {
-            "item_id": self.item_id,
-            "path": self.path,
-            "modality": str(self.modality),
-            "score": round(self.score, 6),
-            "similarity": None if self.similarity is None else round(self.similarity, 6),
-            "route": self.route,
-            "chunk_id": self.chunk_id,
-            "snippet": self.snippet,
-            "start": self.start,
-            "end": self.end,
-            "char_start": self.char_start,
-            "char_end": self.char_end,
-            "page": self.page,
-            "slide": self.slide,
-            "sheet": self.sheet,
-            "row": self.row,
-            "row_end": self.row_end,
-            "captured_at": iso_time(self.captured_at),
-            **({"moments": [m.to_dict() for m in self.moments]} if self.moments else {}),
-        }
+            object.__setattr__(self, "similarity", 1.0)
 
 
 @dataclass(frozen=True, slots=True)
-class SearchResults(Sequence[Hit]):
+class SearchResults(Record, Sequence[Hit]):
     """The hits of one search, plus what the engine understood of the query (audio transcripts)."""
 
     hits: tuple[Hit, ...]
@@ -238,27 +274,14 @@ class EmbeddedChunk:
 
 
 @dataclass(frozen=True, slots=True)
-class FileError:
+class FileError(Record):
     path: str  # printable (see display_path)
     reason: str
-    raw_path: bytes = b""  # the exact bytes, for a script to open the file
-
-    def to_dict(self) -> dict[str, object]:
-        return with_raw_path({"path": self.path, "reason": self.reason}, self.raw_path)
-
-
-def with_raw_path(data: dict[str, object], raw: bytes) -> dict[str, object]:
-    """A path that is not valid UTF-8 also goes out as `path_b64`, the base64 of its exact bytes: JSON text
-    cannot hold them, and the printable `path` has replacement characters a script cannot open."""
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        data["path_b64"] = base64.b64encode(raw).decode("ascii")
-    return data
+    raw_path: bytes = field(default=b"", metadata=RAW_PATH)  # the exact bytes, for a script to open the file
 
 
 @dataclass(slots=True)
-class IndexReport:
+class IndexReport(Record):
     """What one `index` run did."""
 
     scanned: int = 0
@@ -282,13 +305,6 @@ class IndexReport:
     def embedded(self) -> int:
         return self.added + self.updated
 
-    def as_dict(self) -> dict[str, object]:
-        lists = ("errors", "problems", "warnings")
-        out = {name: getattr(self, name) for name in self.__slots__ if name not in lists}
-        for name in lists:
-            out[name] = [e.to_dict() for e in getattr(self, name)]
-        return out
-
 
 @dataclass(frozen=True, slots=True)
 class Progress:
@@ -307,7 +323,7 @@ class Progress:
 
 
 @dataclass(frozen=True, slots=True)
-class IndexStatus:
+class IndexStatus(Record):
     home: str
     schema_version: int
     models: dict[str, str]
@@ -327,8 +343,3 @@ class IndexStatus:
     # Per space: index kind, vectors, bytes per vector in RAM and on disk, recall@10 measured at the last
     # build, search settings (VectorCatalog.describe).
     vector_indexes: dict[str, dict[str, object]] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, object]:
-        out = {name: getattr(self, name) for name in self.__slots__}
-        out["first_errors"] = [e.to_dict() for e in self.first_errors]
-        return out

@@ -15,6 +15,7 @@ where its value came from and what it must be. docs/configuration.md lists every
 from __future__ import annotations
 
 import dataclasses
+import enum
 import os
 import tomllib
 import types
@@ -29,6 +30,7 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 
 from anyseek.engine.errors import ConfigError
 from anyseek.engine.paths import default_home
+from anyseek.engine.records import Mode
 from anyseek.engine.text_spaces import TextSpaces, normalize_text_spaces
 
 __all__ = [  # default_home, TextSpaces and normalize_text_spaces live elsewhere and are kept here for callers
@@ -149,7 +151,7 @@ class Settings(BaseSettings):
     speech_max_window_s: float = 30.0
     speech_max_gap_s: float = 1.5
     oversample: int = 4
-    search_mode: Literal["hybrid", "dense", "lexical"] = "hybrid"  # hybrid: dense routes + lexical evidence
+    search_mode: Mode = Mode.HYBRID  # hybrid: dense routes + lexical evidence (records.Mode: the closed set)
     # How far (in standard deviations of dense evidence) the best lexical match of a query can lift a
     # chunk in the hybrid mode; chosen on bench/quality.py (see README, Benchmarks).
     lexical_weight: float = 1.0
@@ -231,6 +233,7 @@ class Settings(BaseSettings):
         """Every value in plain types (text_spaces as "joint,text"): what `anyseek status` shows."""
         values = self.model_dump()
         values["text_spaces"] = None if self.text_spaces is None else str(self.text_spaces)
+        values["search_mode"] = self.search_mode.value
         return values
 
     @classmethod
@@ -286,6 +289,8 @@ def _expected(cls: type[Settings], name: str) -> str:
         kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
     if typing.get_origin(kind) is Literal:
         return "one of " + ", ".join(str(choice) for choice in typing.get_args(kind))
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return "one of " + ", ".join(str(member.value) for member in kind)
     return getattr(kind, "expected", None) or getattr(kind, "__name__", str(kind))
 
 

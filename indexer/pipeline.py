@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 
-from anyseek.engine.records import FileError, IndexReport, Item, Progress, display_path
+from anyseek.engine.records import FileError, IndexReport, Item, ItemStatus, Progress, display_path
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.items import normalize_root
 from anyseek.engine.store.store import ItemWrite
@@ -130,8 +130,8 @@ class Indexer:
             unchanged = unchanged and entry.path not in redo and not role_changed(entry, previous)
             # a file of no known type is looked at again by new decoders: they may read it now (a README
             # was ignored before text was recognised by content)
-            unchanged = unchanged and not (retry and previous.status == "ignored")
-            if unchanged and previous.status != "error":
+            unchanged = unchanged and not (retry and previous.status == ItemStatus.IGNORED)
+            if unchanged and previous.status != ItemStatus.ERROR:
                 report.unchanged += 1
             elif unchanged and not retry:
                 # failed before and unchanged since: it would fail again, so it costs nothing this time
@@ -279,4 +279,4 @@ class Indexer:
         gone = [item.id for item in missing]
         if gone:
             self.writer.delete_items(gone)
-            report.deleted += sum(1 for item in missing if item.status == "ok")
+            report.deleted += sum(1 for item in missing if item.status == ItemStatus.OK)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from anyseek.engine.errors import AnyseekError, ExtractionError
-from anyseek.engine.records import Item
+from anyseek.engine.records import Item, ItemStatus
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import Store
 from anyseek.indexer.extract import Extracted, ImageDecoder, JointPreprocessor, TokenWindow, extract
@@ -69,7 +69,7 @@ class MoveClaims:
         self.claimed: set[int] = set()
         self._by_hash: dict[str, list[Item]] = {}
         for item in missing:
-            if item.status == "ok" and item.content_hash:
+            if item.status == ItemStatus.OK and item.content_hash:
                 self._by_hash.setdefault(item.content_hash, []).append(item)
 
     def claim(self, content_hash: str) -> Item | None:
@@ -139,7 +139,7 @@ class Preparer:
             result.outcome = Outcome.ATTACHED
             return
         previous = result.previous
-        if previous and previous.status == "ok" and previous.content_hash == result.content_hash:
+        if previous and previous.status == ItemStatus.OK and previous.content_hash == result.content_hash:
             result.outcome = Outcome.TOUCHED
             return
         if moved := self.claims.claim(result.content_hash):

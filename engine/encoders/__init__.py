@@ -50,11 +50,12 @@ class EncoderSet:
                 torch.set_num_threads(self.settings.torch_threads)
         return device
 
-    def for_text_query(self, role: str):
-        """What embeds a text query in the `joint` or `text` space: the model when it is loaded already;
-        else its exported text tower on ONNX Runtime when there is one (a search in a fresh process then
-        imports no torch, see query_runtime.py); else the model, loaded now, whose text tower is then
-        exported for the next process."""
+    def for_text_query(self, space: str):
+        """What embeds a text query in the `joint` or `text` space (a Space, or its name): the model when
+        it is loaded already; else its exported text tower on ONNX Runtime when there is one (a search in a
+        fresh process then imports no torch, see query_runtime.py); else the model, loaded now, whose text
+        tower is then exported for the next process. The model that fills a space has its name as role."""
+        role = str(space)
         with self._lock:
             loaded = self._joint if role == "joint" else self._text
             if loaded is not None:

@@ -17,21 +17,13 @@ evidence (FTS5) is added to every class in the hybrid mode (passage words, trans
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-from anyseek.engine.records import ChunkKind, Space
+from anyseek.engine.records import VISUAL_KINDS, ChunkKind, Mode, Space
 
-VISUAL = frozenset(k for k in ChunkKind if k.value in ("image", "frame"))
+__all__ = ["TEXTUAL", "VISUAL", "Mode", "Route", "class_of", "plan"]  # Mode is defined with the records
+
+VISUAL = VISUAL_KINDS
 TEXTUAL = frozenset(k for k in ChunkKind if k not in VISUAL)
-
-
-class Mode(StrEnum):
-    HYBRID = "hybrid"  # dense routes, plus lexical evidence
-    DENSE = "dense"
-    LEXICAL = "lexical"
-
-
-SEARCH_MODES = tuple(m.value for m in Mode)
 
 
 @dataclass(frozen=True, slots=True)

@@ -212,10 +212,9 @@ class Searcher:
     def _encode_text(self, text: str) -> dict[Space, np.ndarray]:
         if not text:
             return {}
-        roles = {Space.JOINT: "joint", Space.TEXT: "text"}
         return {
-            space: self.encoders.for_text_query(role).encode_texts([text])[0]
-            for space, role in roles.items()
+            space: self.encoders.for_text_query(space).encode_texts([text])[0]
+            for space in (Space.JOINT, Space.TEXT)
             if self._holds_vectors(space)
         }
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from anyseek.engine.records import Chunk, ChunkKind, Item, Modality
+from anyseek.engine.records import Chunk, ChunkKind, Item, ItemStatus, Modality
 
 
 def pack_vector(vector: np.ndarray) -> bytes:
@@ -32,7 +32,7 @@ def item_record(row) -> Item:
         row.size,
         row.mtime_ns,
         row.content_hash,
-        row.status,
+        ItemStatus(row.status),
         row.error,
         row.indexed_at,
         row.captured_at,

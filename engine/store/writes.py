@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from anyseek.engine import faults
-from anyseek.engine.records import EmbeddedChunk, Item, Modality, Space
+from anyseek.engine.records import EmbeddedChunk, Item, ItemStatus, Modality, Space
 from anyseek.engine.store import lexical
 from anyseek.engine.store.members import inside, member_ids
 from anyseek.engine.store.models import ChunkRow, ItemRow, VectorRow
@@ -38,8 +38,10 @@ class ItemWrite:
     member: bool = False  # a message of a mailbox file, stored at `<mailbox path>/<n>` (members.py)
 
     @property
-    def status(self) -> str:
-        return "error" if self.error else "ignored" if self.ignored else "attached" if self.attached else "ok"
+    def status(self) -> ItemStatus:
+        if self.error:
+            return ItemStatus.ERROR
+        return ItemStatus.IGNORED if self.ignored else ItemStatus.ATTACHED if self.attached else ItemStatus.OK
 
 
 @dataclass(slots=True)
