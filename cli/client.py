@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anyseek.engine import errors
-from anyseek.engine.records import ChunkKind, FileError, Hit, IndexStatus, Modality, Moment, SearchResults
+from anyseek.engine.records import Box, ChunkKind, FileError, Hit, IndexStatus, Modality, Moment, SearchResults
 from anyseek.server import discovery
 
 log = logging.getLogger("anyseek.cli.client")
@@ -179,6 +179,7 @@ def _results(data: dict) -> SearchResults:
             row=h.get("row"),
             row_end=h.get("row_end"),
             captured_at=_epoch(h.get("captured_at")),
+            box=Box(**h["box"]) if h.get("box") else None,
             moments=tuple(
                 Moment(m["start"], m["end"], m["score"], ChunkKind(m["kind"])) for m in h.get("moments") or ()
             ),

@@ -73,6 +73,8 @@ def where(hit) -> str:
         place.append(rows)
     if hit.start is not None:
         place.append(f"{clock(hit.start)}–{clock(hit.end)}")
+    if hit.box is not None:
+        place.append("text in image:")  # the snippet is what OCR read; --json carries its box
     if hit.snippet:
         place.append(hit.snippet)
     return "  ".join(place)
@@ -157,6 +159,10 @@ def index_summary(report: IndexReport) -> None:
         err.print(f"[red]error[/red] {escape(failure.path)}: {escape(failure.reason)}")
     if len(report.errors) > 10:
         err.print(f"… and {len(report.errors) - 10} more errors (see `anyseek status`)")
+    for warning in report.warnings[:10]:  # indexed all the same, without something (a picture's text)
+        err.print(f"[yellow]warning[/yellow] {escape(warning.path)}: {escape(warning.reason)}")
+    if len(report.warnings) > 10:
+        err.print(f"… and {len(report.warnings) - 10} more warnings (--json lists them all)")
 
 
 def status_table(status: IndexStatus) -> None:

@@ -29,6 +29,9 @@ class ChunkKind(StrEnum):
     FRAME = "frame"  # a picture of a video, with its time (start) and the next kept frame's (end)
     # a subtitle cue (a subtitle file, or a video's text track or sidecar file), with its start and end
     CUE = "cue"
+    # text read from a picture (a photo, a kept video frame, a PDF page without a text layer): one block of
+    # lines, with its box in the picture and the page or the frame's time
+    OCR = "ocr"
 
 
 VISUAL_KINDS = frozenset({ChunkKind.IMAGE, ChunkKind.FRAME})  # embedded by the image tower, joint space only
@@ -54,6 +57,22 @@ def display_path(raw: bytes) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Box:
+    """Where text was read in a picture: x, y, w, h in the pixels of the upright picture (EXIF orientation
+    applied), whose own size is `width` x `height`, so a front end can mark it on a picture of any size."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    width: int
+    height: int
+
+    def to_dict(self) -> dict[str, int]:
+        return {"x": self.x, "y": self.y, "w": self.w, "h": self.h, "width": self.width, "height": self.height}
+
+
+@dataclass(frozen=True, slots=True)
 class Chunk:
     """One searchable unit of an item, before or after it is stored (id is None before)."""
 
@@ -70,6 +89,8 @@ class Chunk:
     sheet: str | None = None  # the sheet of a workbook (XLSX, ODS)
     row: int | None = None  # first and last 1-based row of a table's passage (XLSX, ODS, CSV; the header is row 1)
     row_end: int | None = None
+    box: Box | None = None  # an OCR chunk: where its lines are in the picture
+    confidence: float | None = None  # an OCR chunk: the recogniser's confidence in its lines (0-1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +107,9 @@ class Item:
     error: str | None
     indexed_at: float
     captured_at: float | None = None  # when the photo (or video) was taken: UTC epoch seconds
+    # which OCR reader read the item's pictures (see indexer/extract/ocr.py), "off" when they were not read,
+    # None when it has no picture to read
+    ocr: str | None = None
 
     @property
     def display_path(self) -> str:
@@ -168,7 +192,9 @@ class Hit:
     char_start: int | None = None
     char_end: int | None = None
     raw_path: bytes = b""
-    route: str = ""  # what found it: "text", "joint", "lexical", or a dense route plus "+lexical"
+    # what found it: "text", "joint", "lexical", or a dense route plus "+lexical"; "+ocr" ends the route of
+    # text read in a picture (a photo, a video frame, a scanned page)
+    route: str = ""
     page: int | None = None  # 1-based, for paginated documents
     captured_at: float | None = None  # UTC epoch seconds, where the file records when it was taken
     moments: tuple[Moment, ...] = ()  # timed items: the strong moments, best first (this hit's own included)
@@ -176,6 +202,7 @@ class Hit:
     sheet: str | None = None  # for workbooks
     row: int | None = None  # 1-based first and last row, for tables (spreadsheets, CSV)
     row_end: int | None = None
+    box: Box | None = None  # text read in a picture (route ending in "ocr"): where it is
 
     def __post_init__(self) -> None:
         # float16 storage and float32 sums can put a vector's cosine with itself a hair over 1
@@ -208,6 +235,7 @@ class Hit:
             "row_end": self.row_end,
             "captured_at": iso_time(self.captured_at),
             **({"moments": [m.to_dict() for m in self.moments]} if self.moments else {}),
+            **({"box": self.box.to_dict()} if self.box else {}),
         }
 
 
@@ -271,9 +299,12 @@ class IndexReport:
     ignored: int = 0  # files of no supported type
     chunks: int = 0
     failed: int = 0
+    reread: int = 0  # unchanged pictures whose text was read again (the OCR reader changed, or OCR was turned off)
     known_failed: int = 0  # of `failed`: failed before, unchanged since, so not tried again (retry_failed)
     errors: list[FileError] = field(default_factory=list)
     problems: list[FileError] = field(default_factory=list)  # folders: loops, unreadable
+    # files indexed all the same, with something missing: OCR that failed or ran out of time on a picture
+    warnings: list[FileError] = field(default_factory=list)
     interrupted: bool = False
     seconds: float = 0.0
 
@@ -282,9 +313,10 @@ class IndexReport:
         return self.added + self.updated
 
     def as_dict(self) -> dict[str, object]:
-        out = {name: getattr(self, name) for name in self.__slots__ if name not in ("errors", "problems")}
-        out["errors"] = [e.to_dict() for e in self.errors]
-        out["problems"] = [e.to_dict() for e in self.problems]
+        lists = ("errors", "problems", "warnings")
+        out = {name: getattr(self, name) for name in self.__slots__ if name not in lists}
+        for name in lists:
+            out[name] = [e.to_dict() for e in getattr(self, name)]
         return out
 
 

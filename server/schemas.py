@@ -49,6 +49,18 @@ class MomentOut(BaseModel):
     kind: str
 
 
+class BoxOut(BaseModel):
+    """Where text read in a picture is: x, y, w, h in the upright picture's pixels, whose size is width x
+    height (so a page can mark it on a thumbnail of any size)."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    width: int
+    height: int
+
+
 class HitOut(BaseModel):
     item_id: int
     path: str
@@ -72,6 +84,7 @@ class HitOut(BaseModel):
     row_end: int | None = None
     captured_at: str | None = None
     moments: list[MomentOut] = Field(default_factory=list)
+    box: BoxOut | None = None  # a hit found through text read in a picture (route ending in "ocr")
     path_b64: str | None = None
 
 

@@ -54,12 +54,43 @@ def m005_slides_sheets_rows_cues(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE chunks ADD COLUMN {column} {kind}"))
 
 
+OCR_CHUNK_COLUMNS = (
+    ("box_x", "INTEGER"),
+    ("box_y", "INTEGER"),
+    ("box_w", "INTEGER"),
+    ("box_h", "INTEGER"),
+    ("picture_w", "INTEGER"),
+    ("picture_h", "INTEGER"),
+    ("confidence", "FLOAT"),
+)
+
+
+def m006_ocr(conn: Connection) -> None:
+    """Text read in pictures (OCR): the `ocr` chunk kind with its box, the picture's size and the
+    recogniser's confidence (chunks.box_x, box_y, box_w, box_h, picture_w, picture_h, confidence), and
+    items.ocr, the reader that read an item's pictures. Existing items keep NULL there, which reads as "not
+    read", so the first run with OCR on reads the pictures already indexed (without embedding their pixels
+    again). Idempotent: a fresh index made by m001 from the current models has the columns already.
+
+        ALTER TABLE chunks ADD COLUMN box_x INTEGER      -- likewise box_y, box_w, box_h, picture_w, picture_h
+        ALTER TABLE chunks ADD COLUMN confidence FLOAT
+        ALTER TABLE items ADD COLUMN ocr VARCHAR
+    """
+    have = _columns(conn, "chunks")
+    for column, kind in OCR_CHUNK_COLUMNS:
+        if column not in have:
+            conn.execute(text(f"ALTER TABLE chunks ADD COLUMN {column} {kind}"))
+    if "ocr" not in _columns(conn, "items"):
+        conn.execute(text("ALTER TABLE items ADD COLUMN ocr VARCHAR"))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m001_initial,
     m002_lexical,
     m003_pages_and_capture_dates,
     m004_video_frames,
     m005_slides_sheets_rows_cues,
+    m006_ocr,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
