@@ -65,7 +65,11 @@ def _print_version(value: bool) -> None:
 def main(
     index: Annotated[
         Path | None,
-        typer.Option("--index", help="Index directory [default: $ANYSEEK_HOME, else ~/.local/share/anyseek/default]"),
+        typer.Option(
+            "--index",
+            help="Index directory [default: $ANYSEEK_HOME, else the user data folder: ~/.local/share/anyseek/default "
+            "on Linux]",
+        ),
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="A TOML file of settings (models, limits…).")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
@@ -334,6 +338,18 @@ def remove(
     with open_engine(create=False) as engine:
         removed = engine.remove(paths)
     render.out.print(f"removed {removed} item(s)")
+
+
+@app.command()
+@friendly
+def upgrade(index_dir: IndexDir = None) -> None:
+    """Bring the index's schema up to this anyseek's, loading no model. Any command that may write the index
+    does this by itself; this is for an index its readers may not write (a read-only share or mount)."""
+    from anyseek.engine import Engine
+
+    done = Engine.upgrade(STATE.index)
+    change = f"{done.before} -> {done.after}" if done.before != done.after else f"{done.after}, already current"
+    render.out.print(f"index at {done.home}: schema version {change}")
 
 
 register_train(app)

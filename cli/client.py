@@ -88,7 +88,7 @@ class Remote:
 def connect(home: Path | None, no_server: bool = False) -> Remote | None:
     if no_server or os.environ.get(NO_SERVER_ENV, "") not in ("", "0"):
         return None
-    from anyseek.engine.settings import default_home
+    from anyseek.engine.paths import default_home  # not engine.settings: pydantic would cost this path ~0.15 s
 
     info = discovery.find(Path(home).expanduser() if home else default_home())
     if info is None:

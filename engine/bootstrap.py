@@ -8,7 +8,6 @@ modules are written against the Protocols of engine/contracts.py. tests/test_arc
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -93,7 +92,7 @@ def wire(home: Path, settings: Settings, store: Store, encoders: Encoders | None
     """Build the parts around an open store: the index's models and text spaces are its own (see
     engine/index_models.py); `encoders` already loaded (shared by several indexes, or tests) must be them."""
     specs = resolve_specs(store, home, settings, encoders.specs if encoders is not None else ModelSpecs())
-    settings = dataclasses.replace(settings, text_spaces=resolve_text_spaces(store, home, settings))
+    settings = settings.model_copy(update={"text_spaces": resolve_text_spaces(store, home, settings)})
     catalog = VectorCatalog(home, store, stored_dims(store))
     recorder = ModelRecorder(store, specs, catalog)
     if encoders is None:

@@ -34,6 +34,7 @@ from anyseek.engine.contracts import Encoders
 from anyseek.engine.dates import DateLike, to_epoch
 from anyseek.engine.errors import IndexNotFoundError, QueryError, StorageError
 from anyseek.engine.index_models import SPACE_OF_ROLE, stored_dims
+from anyseek.engine.paths import default_home
 from anyseek.engine.records import (
     FileError,
     Filters,
@@ -50,7 +51,7 @@ from anyseek.engine.search.routing import SEARCH_MODES
 from anyseek.engine.search.syntax import parse_query, split_terms
 from anyseek.engine.store.items import normalize_root
 from anyseek.engine.store.lock import WriterLock
-from anyseek.engine.store.migrations import SCHEMA_VERSION
+from anyseek.engine.store.upgrade import SchemaUpgrade, upgrade_index
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +87,19 @@ class Engine:
         config_file: str | os.PathLike | None = None,
         **overrides,
     ) -> Engine:
-        """Open (or create) the index at `path` (default: ANYSEEK_HOME, else the XDG data dir).
+        """Open (or create) the index at `path` (default: ANYSEEK_HOME, else the user's data folder).
         Keyword overrides are settings, e.g. joint_model="ViT-B-32", device="cpu". `encoders` lets several
         indexes (or tests) share models that are already loaded. `config_file` is a TOML file of settings."""
         return cls(
             bootstrap.open_index(path, create=create, encoders=encoders, config_file=config_file, overrides=overrides)
         )
+
+    @staticmethod
+    def upgrade(path: str | os.PathLike | None = None) -> SchemaUpgrade:
+        """Bring the schema of the index at `path` up to this anyseek's, loading no model (any open with write
+        access does so too): for an index its readers may not write, which they refuse while it is older
+        than they can read as it is."""
+        return upgrade_index(Path(path).expanduser() if path else default_home())
 
     def twin(self) -> Engine:
         """Another Engine on this index that shares this one's loaded models but has its own store
@@ -308,7 +316,7 @@ class Engine:
         disk = sum(f.stat().st_size for f in self.home.rglob("*") if f.is_file())
         return IndexStatus(
             home=str(self.home),
-            schema_version=SCHEMA_VERSION,
+            schema_version=self.store.schema_version(),  # a reader's index may be older (still readable)
             models=dataclasses.asdict(self.specs),
             fingerprints=self.store.get_meta("fingerprints", {}),
             items=counts["items"],

@@ -33,7 +33,7 @@ from anyseek.indexer.gpu_jpeg import DeferredJpegs
 from anyseek.indexer.lazy_models import LazyJoint, LazyOcr, LazyWindow, ModelLoads
 from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
 from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, scan
-from anyseek.indexer.workers import DecodePool, DecodeTimeout, plan_decoding
+from anyseek.indexer.workers import STOP_WAIT_S, DecodePool, DecodeTimeout, plan_decoding
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ class Indexer:
         except KeyboardInterrupt:
             report.interrupted = True
         finally:
-            pool.shutdown()
+            pool.shutdown(wait_s=STOP_WAIT_S)
             if processes:
                 processes.close()
         if batch and not report.interrupted:

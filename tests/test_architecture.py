@@ -43,6 +43,7 @@ FRONT_END_MAY_USE = {
     "anyseek.engine.errors",
     "anyseek.engine.records",
     "anyseek.engine.settings",
+    "anyseek.engine.paths",  # the default index, for the CLI to find a server without the settings' imports
     "anyseek.engine.arguments",
     "anyseek.engine.dates",
     "anyseek.engine.search.syntax",
