@@ -89,6 +89,12 @@ def make_reader():
     return PictureReader(lambda: model, reader_name("on"), 60.0)
 
 
+def in_reading_order(text) -> str:
+    from anyseek.indexer.extract.ocr_layout import reading_blocks
+
+    return " ".join(line.text for block in reading_blocks(text.lines) for line in block)
+
+
 def reading(corpus: list[tuple[str, str, Image.Image]]) -> dict:
     reader = make_reader()
     reader.read(corpus[0][2])  # warm-up: the first run of each session allocates
@@ -97,7 +103,7 @@ def reading(corpus: list[tuple[str, str, Image.Image]]) -> dict:
         start = time.perf_counter()
         out = reader.read(image)
         seconds.append(time.perf_counter() - start)
-        read = " ".join(line.text for line in out.lines)
+        read = in_reading_order(out)
         truth = " ".join(text.split())
         cer.append(edit_distance(truth, " ".join(read.split())) / len(truth))
         recall.append(word_recall(truth, read))
@@ -122,7 +128,7 @@ def fixtures(reader) -> dict:
         else:
             picture = Image.open(FIXTURES / name).convert("RGB")
         start = time.perf_counter()
-        read = " ".join(line.text for line in reader.read(picture).lines)
+        read = in_reading_order(reader.read(picture))
         seconds = time.perf_counter() - start
         expected = " ".join(line["text"] for line in truth["lines"])
         out[name] = {

@@ -198,6 +198,21 @@ def test_a_screenshot_is_found_by_its_words_in_every_mode_with_its_box(indexed):
     assert as_json["path"].endswith("sign.jpg") and set(as_json["box"]) == {"x", "y", "w", "h", "width", "height"}
 
 
+def test_http_and_the_cli_carry_the_box_and_say_text_in_image(indexed, capsys):
+    from anyseek.cli import render
+    from tests.server_helpers import API, client_for
+
+    eng, _ = indexed
+    with client_for(eng) as client:
+        response = client.post(f"{API}/search", json={"text": "connection refused by the database server", "k": 3})
+    assert response.status_code == 200, response.text
+    top = response.json()["hits"][0]
+    assert top["name"] == "error-dialog.png" and top["route"].endswith("ocr")
+    assert top["box"]["width"] == 560 and 0 <= top["box"]["x"] < 40 and top["box"]["w"] > 300
+    render.search_table(eng.search("connection refused by the database server", k=1))
+    assert "text in image" in capsys.readouterr().out
+
+
 def test_a_rotated_scan_is_found_on_its_page(indexed):
     eng, _ = indexed
     hits = eng.search("the landlord repairs the heating system", k=3, mode="lexical").hits
