@@ -204,7 +204,7 @@ def test_http_and_the_cli_carry_the_box_and_say_text_in_image(indexed, capsys):
 
     eng, _ = indexed
     with client_for(eng) as client:
-        response = client.post(f"{API}/search", json={"text": "connection refused by the database server", "k": 3})
+        response = client.post(f"{API}/search", json={"q": "connection refused by the database server", "k": 3})
     assert response.status_code == 200, response.text
     top = response.json()["hits"][0]
     assert top["name"] == "error-dialog.png" and top["route"].endswith("ocr")
