@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -303,7 +303,7 @@ class IndexReport:
     known_failed: int = 0  # of `failed`: failed before, unchanged since, so not tried again (retry_failed)
     errors: list[FileError] = field(default_factory=list)
     problems: list[FileError] = field(default_factory=list)  # folders: loops, unreadable
-    # files indexed all the same, with something missing: OCR that failed or ran out of time on a picture
+    # indexed files a decoder warned about, or indexed without something: OCR that failed or ran out of time
     warnings: list[FileError] = field(default_factory=list)
     interrupted: bool = False
     seconds: float = 0.0
@@ -329,6 +329,11 @@ class Progress:
     done: int
     failed: int
     path: str = ""
+    # indexing: the file just done, by its name's kind (indexer/sniff.py kind_hint) and size, and what the
+    # run plans per kind as (files, bytes), so a caller can estimate the time left from each kind's own rate
+    kind: str = ""
+    size: int = 0
+    planned: Mapping[str, tuple[int, int]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +351,12 @@ class IndexStatus:
     last_run: dict[str, object] | None
     first_errors: list[FileError]
     settings: dict[str, object]
+    warnings: list[str] = field(default_factory=list)  # e.g. an index other users can read (engine/privacy.py)
+    # the latest run that completed: last_run itself, unless that one was refused, failed or interrupted
+    last_completed_run: dict[str, object] | None = None
+    # Per space: index kind, vectors, bytes per vector in RAM and on disk, recall@10 measured at the last
+    # build, search settings (VectorCatalog.describe).
+    vector_indexes: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         out = {name: getattr(self, name) for name in self.__slots__}

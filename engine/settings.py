@@ -160,6 +160,11 @@ class Settings(BaseSettings):
     # chunk in the hybrid mode; chosen on bench/quality.py (see README, Benchmarks).
     lexical_weight: float = 1.0
     save_interval_s: float = 30.0
+    # RAM the vector indexes of all spaces may hold, in MiB (0: a quarter of the machine's). It picks each
+    # space's index kind: flat, IVF, IVF-PQ codes re-ranked from float16 rows on disk, or that with its lists
+    # on disk too (engine/vectors/factory.choose_kind).
+    vector_memory_mb: int = 0
+    ann_recall: float = 0.95  # recall@10 that approximate indexes are tuned to when built (engine/vectors/tuning)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, **_dotenv_and_secrets):
@@ -188,6 +193,20 @@ class Settings(BaseSettings):
         # limits that would make video sampling meaningless or endless are refused up front
         if value <= 0:
             raise ValueError("must be greater than 0")
+        return value
+
+    @field_validator("ann_recall")
+    @classmethod
+    def _a_recall(cls, value: float) -> float:
+        if not 0 < value <= 1:
+            raise ValueError("must be above 0 and at most 1")
+        return value
+
+    @field_validator("vector_memory_mb")
+    @classmethod
+    def _a_budget(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (automatic) or more")
         return value
 
     @field_validator("video_scene_threshold")

@@ -34,6 +34,8 @@ from anyseek.indexer.lazy_models import LazyJoint, LazyOcr, LazyWindow, ModelLoa
 from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
 from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, scan
 from anyseek.indexer.workers import STOP_WAIT_S, DecodePool, DecodeTimeout, plan_decoding
+from anyseek.media import file_warnings
+from anyseek.media.sniff import kind_hint
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,16 @@ ProgressCallback = Callable[[Progress], None]
 # Decode threads yield to the models when both share the CPU (see DecodePool); on a GPU the CPU is the
 # decoders' own. bench/images.py measured it: see README, Benchmarks.
 DECODE_NICE = 10
+
+
+def plan_by_kind(entries) -> dict[str, tuple[int, int]]:
+    """(files, bytes) per kind of what a run will decode: a folder of long documents takes longer per file
+    than one of photos, so a progress estimate goes by each kind's own rate (cli/progress.py)."""
+    planned: dict[str, tuple[int, int]] = {}
+    for entry in entries:
+        files, size = planned.get(kind := kind_hint(entry.path), (0, 0))
+        planned[kind] = (files + 1, size + entry.size)
+    return planned
 
 
 def decoder_versions(reader: str | None = None) -> str:
@@ -90,6 +102,7 @@ class Indexer:
         progress = on_progress or (lambda _p: None)
         roots = [normalize_root(p) for p in paths]
         progress(Progress("scanning", 0, 0, 0))
+        file_warnings.install()
         scanned = scan(roots, skip=[os.fsencode(self.home.resolve())])
         known = self.store.items_under(roots)
         check_roots(roots, scanned, known, prune)
@@ -157,6 +170,8 @@ class Indexer:
     def _process(self, todo, claims: MoveClaims, report: IndexReport, progress: ProgressCallback) -> None:
         if not todo:
             return
+        planned = plan_by_kind(entry for entry, _, _ in todo)
+        progress(Progress("indexing", len(todo), 0, report.failed, planned=planned))  # scanning is over
         loads = ModelLoads()
         window = LazyWindow(self.encoders, self.settings.text_spaces, loads)
         joint = LazyJoint(self.encoders, loads)
@@ -194,7 +209,20 @@ class Indexer:
                     prepared = self._outcome(future, *in_flight.pop(future))
                     self._handle(prepared, batch, report)
                     done += 1
-                    progress(Progress("indexing", len(todo), done, report.failed, display_path(prepared.entry.path)))
+                    entry = prepared.entry
+                    kind = kind_hint(entry.path)
+                    progress(
+                        Progress(
+                            "indexing",
+                            len(todo),
+                            done,
+                            report.failed,
+                            display_path(entry.path),
+                            kind,
+                            entry.size,
+                            planned,
+                        )
+                    )
                 if batch.ready() or (batch and not in_flight):
                     self._commit(batch, report)
                 if time.monotonic() - last_save > self.settings.save_interval_s:
@@ -221,9 +249,10 @@ class Indexer:
 
     def _handle(self, prepared: Prepared, batch: EmbedBatch, report: IndexReport) -> None:
         entry, outcome = prepared.entry, prepared.outcome
-        warnings = prepared.extracted.warnings if prepared.extracted else []
-        warnings += [prepared.error] if outcome is Outcome.REREAD and prepared.error else []
-        report.warnings += [FileError(display_path(entry.path), warning, entry.path) for warning in warnings]
+        said = list(prepared.warnings) + (prepared.extracted.warnings if prepared.extracted else [])
+        said += [prepared.error] if outcome is Outcome.REREAD and prepared.error else []  # it stays indexed
+        if outcome is not Outcome.FAILED:  # a failed file's error says enough
+            report.warnings += [FileError(display_path(entry.path), warning, entry.path) for warning in said]
         if outcome is Outcome.REREAD:
             report.reread += 1
             if prepared.extracted is not None:

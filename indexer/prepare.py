@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from anyseek.engine.errors import AnyseekError, ExtractionError
@@ -26,6 +26,7 @@ from anyseek.indexer.extract import (
 )
 from anyseek.indexer.extract.ocr import PictureReader
 from anyseek.indexer.scan import FileEntry
+from anyseek.media import file_warnings
 from anyseek.media.sniff import Sniffed, sniff_file
 
 HASH_BLOCK = 1 << 20
@@ -52,6 +53,7 @@ class Prepared:
     extracted: Extracted | None = None
     source: Item | None = None  # the item moved or copied from
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)  # a decoder's warnings, as report lines (file_warnings)
 
 
 def hash_file(path: bytes, companions: tuple[bytes, ...] = ()) -> str:
@@ -125,10 +127,12 @@ class Preparer:
         whose whole "file" is extracted again, for the run's OCR reader."""
         result = Prepared(entry, Outcome.FAILED, previous)
         try:
-            if again == "pictures":
-                self._read_again(result)
-            else:
-                self._prepare(result, redo=again == "file")
+            with file_warnings.collected() as said:
+                if again == "pictures":
+                    self._read_again(result)
+                else:
+                    self._prepare(result, redo=again == "file")
+            result.warnings = said
         except ExtractionError as exc:
             result.outcome, result.error = Outcome.FAILED, str(exc)
         except AnyseekError:

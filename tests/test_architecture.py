@@ -50,6 +50,8 @@ FRONT_END_MAY_USE = {
     "anyseek.engine.jobs",
     "anyseek.engine.evaluation",
     "anyseek.engine.training",
+    # the server keeps its token and discovery file in the index folder, under the index's owner-only rules
+    "anyseek.engine.privacy",
 }
 # The one writer: store writes that change vectors are mirrored into the catalog only here.
 WRITER = "anyseek.engine.writer"
