@@ -118,13 +118,14 @@ def reading(corpus: list[tuple[str, str, Image.Image]]) -> dict:
 
 
 def fixtures(reader) -> dict:
+    from anyseek.indexer.extract.pictures import PDF_DPI
     from anyseek.media.documents import pdf_page_pictures
 
     manifest = json.loads((FIXTURES / "manifest.json").read_text())
     out = {}
     for name, truth in manifest.items():
         if name.endswith(".pdf"):
-            ((_, picture),) = pdf_page_pictures(bytes(FIXTURES / name), [1], 200)
+            ((_, picture),) = pdf_page_pictures(bytes(FIXTURES / name), [1], PDF_DPI)
         else:
             picture = Image.open(FIXTURES / name).convert("RGB")
         start = time.perf_counter()

@@ -21,6 +21,10 @@ from tests.crash_helpers import index_command, run_env
 
 pytest.importorskip("rapidocr")
 
+# No time limit on a picture's reading in the index tests: a loaded test machine can take over the default
+# 20 s on the scan (the limit has its own test below).
+UNLIMITED = {**TEST_SETTINGS, "ocr_timeout_s": 0}
+
 OCR = FIXTURES / "ocr"
 MANIFEST = json.loads((OCR / "manifest.json").read_text())
 
@@ -175,7 +179,7 @@ def pictures(tmp_path_factory):
 def indexed(pictures, tmp_path_factory, encoders):
     from anyseek.engine import Engine
 
-    eng = Engine.open(tmp_path_factory.mktemp("ocr-index"), encoders=encoders, **TEST_SETTINGS)
+    eng = Engine.open(tmp_path_factory.mktemp("ocr-index"), encoders=encoders, **UNLIMITED)
     report = eng.index([pictures])
     yield eng, report
     eng.close()
@@ -240,13 +244,13 @@ def test_turning_ocr_on_reads_indexed_pictures_without_embedding_them_again(pict
     from anyseek.engine import Engine
 
     home = tmp_path / "index"
-    with Engine.open(home, encoders=encoders, **{**TEST_SETTINGS, "ocr": "off"}) as eng:
+    with Engine.open(home, encoders=encoders, **{**UNLIMITED, "ocr": "off"}) as eng:
         report = eng.index([pictures])
         assert report.failed == 1 and "OCR is off" in report.errors[0].reason  # the scan has no words without it
         assert not eng.search('"connection refused"', k=3, mode="lexical").hits
     with sqlite3.connect(home / "anyseek.db") as db:
         before = dict(db.execute("SELECT chunk_id, rowid FROM vectors WHERE space = 'joint'"))
-    with Engine.open(home, encoders=encoders, **{**TEST_SETTINGS, "ocr": "auto"}) as eng:
+    with Engine.open(home, encoders=encoders, **{**UNLIMITED, "ocr": "auto"}) as eng:
         report = eng.index([pictures])
         assert report.reread == 4 and report.failed == 0  # the four photos read; the scan indexed anew
         assert eng.search('"connection refused"', k=3, mode="lexical").hits[0].path.endswith("error-dialog.png")
@@ -304,7 +308,7 @@ def test_sigkill_while_reading_a_picture_loses_nothing(pictures, tmp_path, encod
     index_dir = tmp_path / "index"
     done = subprocess.run(
         index_command(pictures, index_dir),
-        env=run_env(ANYSEEK_CRASH_AT="ocr.read:3"),
+        env=run_env(ANYSEEK_CRASH_AT="ocr.read:3", ANYSEEK_OCR_TIMEOUT_S="0"),
         capture_output=True,
         text=True,
         timeout=600,
@@ -312,7 +316,7 @@ def test_sigkill_while_reading_a_picture_loses_nothing(pictures, tmp_path, encod
     assert done.returncode == -9, (done.returncode, done.stderr[-2000:])
     if (index_dir / "anyseek.db").exists():
         assert_consistent(index_dir, encoders)
-    with Engine.open(index_dir, encoders=encoders, **TEST_SETTINGS) as eng:
+    with Engine.open(index_dir, encoders=encoders, **UNLIMITED) as eng:
         report = eng.index([pictures])
         assert report.failed == 0 and not report.interrupted
         assert eng.status().items == {"image": 4, "text": 1}
