@@ -145,7 +145,8 @@ def search(encoders, models, corpus, shots: Path, texts: Path) -> dict:
 
     results = {}
     for label, folder in (("screenshots", shots), ("plain_text", texts)):
-        _, _, home = timed_index(encoders, models, folder, ocr="auto")
+        _, report, home = timed_index(encoders, models, folder, ocr="auto")
+        results[label] = {"ocr_warnings": len(report.warnings)}  # readings that failed or ran out of time
         try:
             with Engine.open(home, encoders=encoders, **models) as eng:
                 ranks_phrase, reciprocal = [], []
@@ -155,7 +156,7 @@ def search(encoders, models, corpus, shots: Path, texts: Path) -> dict:
                     ranks_phrase.append(_rank(eng.search(f'"{phrase}"', k=10), name))
                     rank = _rank(eng.search(_description(name), k=10), name)
                     reciprocal.append(1 / rank if rank else 0.0)
-            results[label] = {
+            results[label] |= {
                 "phrase_first": round(sum(r == 1 for r in ranks_phrase) / len(corpus), 3),
                 "description_mrr10": round(float(np.mean(reciprocal)), 4),
             }
@@ -186,18 +187,21 @@ def cost(encoders, models, folders: dict[str, Path]) -> dict:
     out = {}
     for label, folder in folders.items():
         best = {"off": float("inf"), "auto": float("inf")}
+        warned = 0
         files = sum(1 for _ in folder.iterdir())
         for setting in ("off", "auto", "auto", "off"):  # interleaved, best of two each
             seconds, report, home = timed_index(encoders, models, folder, ocr=setting)
             shutil.rmtree(home, ignore_errors=True)
             assert report.failed == 0, report.errors
             best[setting] = min(best[setting], seconds)
+            warned = max(warned, len(report.warnings))
         out[label] = {
             "files": files,
             "seconds_off": round(best["off"], 2),
             "seconds_auto": round(best["auto"], 2),
             "throughput_auto_vs_off": round(best["off"] / best["auto"], 3),
             "ocr_seconds_per_file": round((best["auto"] - best["off"]) / files, 3),
+            "ocr_warnings": warned,  # readings that failed or ran out of time (ocr_timeout_s), in the worst run
         }
     return out
 

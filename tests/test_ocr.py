@@ -322,3 +322,11 @@ def test_sigkill_while_reading_a_picture_loses_nothing(pictures, tmp_path, encod
         assert eng.status().items == {"image": 4, "text": 1}
         assert eng.search('"connection refused"', k=3, mode="lexical").hits[0].path.endswith("error-dialog.png")
     assert_consistent(index_dir, encoders)
+
+
+def test_the_benchmark_s_measures():
+    from bench.ocr import edit_distance, render, word_recall
+
+    assert edit_distance("kitten", "sitting") == 3 and edit_distance("", "abc") == 3 and edit_distance("ab", "ab") == 0
+    assert word_recall("the cat sat on the mat", "the cat sat on a mat") == 5 / 6
+    assert render("a few words to draw", 1).size[0] > 100
