@@ -82,6 +82,8 @@ def where(hit) -> str:
         place.append(rows)
     if hit.start is not None:
         place.append(f"{clock(hit.start)}–{clock(hit.end)}")
+    if hit.box is not None:
+        place.append("text in image")  # the snippet is what OCR read; --json carries its box
     return "  ".join(place)
 
 

@@ -31,6 +31,9 @@ class ChunkKind(StrEnum):
     FRAME = "frame"  # a picture of a video, with its time (start) and the next kept frame's (end)
     # a subtitle cue (a subtitle file, or a video's text track or sidecar file), with its start and end
     CUE = "cue"
+    # text read from a picture (a photo, a kept video frame, a PDF page without a text layer): one block of
+    # lines, with its box in the picture and the page or the frame's time
+    OCR = "ocr"
 
 
 VISUAL_KINDS = frozenset({ChunkKind.IMAGE, ChunkKind.FRAME})  # embedded by the image tower, joint space only
@@ -101,6 +104,19 @@ SCORE = wire(digits=6)  # six digits for people (--json); exact over HTTP, so a 
 
 
 @dataclass(frozen=True, slots=True)
+class Box(Record):
+    """Where text was read in a picture: x, y, w, h in the pixels of the upright picture (EXIF orientation
+    applied), whose own size is `width` x `height`, so a front end can mark it on a picture of any size."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
 class Chunk(Record):
     """One searchable unit of an item, before or after it is stored (id is None before)."""
 
@@ -119,6 +135,9 @@ class Chunk(Record):
     # first and last 1-based row of a table's passage (XLSX, ODS, CSV; the header is row 1)
     row: int | None = field(default=None, metadata=wire(skip=True))
     row_end: int | None = field(default=None, metadata=wire(skip=True))
+    box: Box | None = field(default=None, metadata=wire(skip=True))  # an OCR chunk: where its lines are in the picture
+    # an OCR chunk: the recogniser's confidence in its lines (0-1)
+    confidence: float | None = field(default=None, metadata=wire(skip=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +157,9 @@ class Item(Record):
     indexed_at: float
     # when the photo (or video) was taken: UTC epoch seconds
     captured_at: float | None = field(default=None, metadata=wire(skip=True))
+    # which OCR reader read the item's pictures (see indexer/extract/ocr.py), "off" when they were not read,
+    # None when it has no picture to read
+    ocr: str | None = field(default=None, metadata=wire(skip=True))
 
     @property
     def display_path(self) -> str:
@@ -229,7 +251,9 @@ class Hit(Record):
     end: float | None = None
     char_start: int | None = None
     char_end: int | None = None
-    route: str = ""  # what found it: "text", "joint", "lexical", or a dense route plus "+lexical"
+    # what found it: "text", "joint", "lexical", or a dense route plus "+lexical"; "+ocr" ends the route of
+    # text read in a picture (a photo, a video frame, a scanned page)
+    route: str = ""
     page: int | None = None  # 1-based, for paginated documents
     # UTC epoch seconds, where the file records when it was taken (ISO 8601 in JSON)
     captured_at: float | None = field(default=None, metadata=ISO_TIME)
@@ -240,6 +264,8 @@ class Hit(Record):
     row: int | None = None  # 1-based first and last row, for tables (spreadsheets, CSV)
     row_end: int | None = None
     raw_path: bytes = field(default=b"", metadata=RAW_PATH)
+    # text read in a picture (route ending in "ocr"): where it is
+    box: Box | None = field(default=None, metadata=wire(sparse=True))
 
     def __post_init__(self) -> None:
         # float16 storage and float32 sums can put a vector's cosine with itself a hair over 1
@@ -294,10 +320,12 @@ class IndexReport(Record):
     ignored: int = 0  # files of no supported type
     chunks: int = 0
     failed: int = 0
+    reread: int = 0  # unchanged pictures whose text was read again (the OCR reader changed, or OCR was turned off)
     known_failed: int = 0  # of `failed`: failed before, unchanged since, so not tried again (retry_failed)
     errors: list[FileError] = field(default_factory=list)
     problems: list[FileError] = field(default_factory=list)  # folders: loops, unreadable
-    warnings: list[FileError] = field(default_factory=list)  # indexed files a decoder warned about
+    # indexed files a decoder warned about, or indexed without something: OCR that failed or ran out of time
+    warnings: list[FileError] = field(default_factory=list)
     interrupted: bool = False
     seconds: float = 0.0
 

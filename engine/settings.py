@@ -147,6 +147,12 @@ class Settings(BaseSettings):
     # and read even when the encoding detector is unsure. Text files of any other unknown extension (or none:
     # README, TODO) are recognised by their content anyway.
     text_extensions: str = ""
+    # Text in pictures (docs/ocr.md): photos, kept video frames and PDF pages without a text layer are read
+    # with PP-OCR on ONNX Runtime. auto: on when the OCR package (rapidocr) is installed, which the default
+    # install does | on: an error without it | off. A picture whose reading fails or runs past ocr_timeout_s
+    # (each photo, frame or page; 0: no limit) is indexed without its text, with a warning in the run's report.
+    ocr: Literal["auto", "on", "off"] = "auto"
+    ocr_timeout_s: float = 20.0
     speech_min_window_s: float = 4.0
     speech_max_window_s: float = 30.0
     speech_max_gap_s: float = 1.5

@@ -57,7 +57,7 @@ FRONT_END_MAY_USE = {
 }
 # The one writer: store writes that change vectors are mirrored into the catalog only here.
 WRITER = "anyseek.engine.writer"
-VECTOR_WRITES = {"write_items", "delete_items", "move_item", "copy_item"}
+VECTOR_WRITES = {"write_items", "delete_items", "move_item", "copy_item", "replace_ocr"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -364,7 +364,8 @@ def _hit(entry, context: ChunkContext, moments: tuple[Moment, ...] = ()) -> Hit:
         char_start=chunk.char_start,
         char_end=chunk.char_end,
         raw_path=item.path,
-        route=entry.route,
+        # text read in a picture says so: the route that found it, then "ocr"
+        route=f"{entry.route}+ocr" if chunk.kind is ChunkKind.OCR else entry.route,
         page=chunk.page,
         captured_at=item.captured_at,
         moments=moments,
@@ -372,4 +373,5 @@ def _hit(entry, context: ChunkContext, moments: tuple[Moment, ...] = ()) -> Hit:
         sheet=chunk.sheet,
         row=chunk.row,
         row_end=chunk.row_end,
+        box=chunk.box,
     )

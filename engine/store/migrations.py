@@ -135,19 +135,50 @@ def m005_slides_sheets_rows_cues(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE chunks ADD COLUMN {column} {kind}"))
 
 
+OCR_CHUNK_COLUMNS = (
+    ("box_x", "INTEGER"),
+    ("box_y", "INTEGER"),
+    ("box_w", "INTEGER"),
+    ("box_h", "INTEGER"),
+    ("picture_w", "INTEGER"),
+    ("picture_h", "INTEGER"),
+    ("confidence", "FLOAT"),
+)
+
+
+def m006_ocr(conn: Connection) -> None:
+    """Text read in pictures (OCR): the `ocr` chunk kind with its box, the picture's size and the
+    recogniser's confidence (chunks.box_x, box_y, box_w, box_h, picture_w, picture_h, confidence), and
+    items.ocr, the reader that read an item's pictures. Existing items keep NULL there, which reads as "not
+    read", so the first run with OCR on reads the pictures already indexed (without embedding their pixels
+    again). The column checks make it idempotent (an interrupted run goes again).
+
+        ALTER TABLE chunks ADD COLUMN box_x INTEGER      -- likewise box_y, box_w, box_h, picture_w, picture_h
+        ALTER TABLE chunks ADD COLUMN confidence FLOAT
+        ALTER TABLE items ADD COLUMN ocr VARCHAR
+    """
+    have = _columns(conn, "chunks")
+    for column, kind in OCR_CHUNK_COLUMNS:
+        if column not in have:
+            conn.execute(text(f"ALTER TABLE chunks ADD COLUMN {column} {kind}"))
+    if "ocr" not in _columns(conn, "items"):
+        conn.execute(text("ALTER TABLE items ADD COLUMN ocr VARCHAR"))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m001_initial,
     m002_lexical,
     m003_pages_and_capture_dates,
     m004_video_frames,
     m005_slides_sheets_rows_cues,
+    m006_ocr,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The oldest version this code reads as it is, without migrating (for readers without write access):
-# version 4 lacks m005's chunk columns, which every read of chunks selects (version 3 lacked only m004's
-# marker, so 3 was readable by version 4's code). tests/test_migrations.py checks that every version from
-# here on holds every column the models read.
-READABLE_FROM = 5
+# version 5 lacks m006's chunk columns (the OCR box) and items.ocr, which every read of chunks and items
+# selects (version 4 lacked m005's, version 3 only m004's marker). tests/test_migrations.py checks that every
+# version from here on holds every column the models read.
+READABLE_FROM = 6
 
 
 def current_version(conn: Connection) -> int:
