@@ -17,6 +17,7 @@ from anyseek.engine.errors import (
     IndexNotFoundError,
     ModelMismatchError,
     ModelUnavailableError,
+    NotFoundError,
     QueryError,
     QueryFileNotFoundError,
     RootUnavailableError,
@@ -30,14 +31,17 @@ from anyseek.engine.records import (
     IndexReport,
     IndexStatus,
     Modality,
+    Mode,
     Moment,
     Progress,
     QueryPart,
     SearchResults,
+    Space,
 )
 
 if TYPE_CHECKING:
     from anyseek.engine.facade import Engine
+    from anyseek.engine.request import SearchRequest
 
 
 def _installed_version() -> str:
@@ -63,16 +67,20 @@ __all__ = [
     "IndexReport",
     "IndexStatus",
     "Modality",
+    "Mode",
     "ModelMismatchError",
     "ModelUnavailableError",
     "Moment",
+    "NotFoundError",
     "Progress",
     "QueryError",
     "QueryFileNotFoundError",
     "QueryPart",
     "RootUnavailableError",
     "SchemaError",
+    "SearchRequest",
     "SearchResults",
+    "Space",
     "StorageError",
     "__version__",
 ]
@@ -85,6 +93,10 @@ def __getattr__(name: str):
         from anyseek.engine.facade import Engine
 
         return Engine
+    if name == "SearchRequest":  # imported by the commands that search, not by every `import anyseek`
+        from anyseek.engine.request import SearchRequest
+
+        return SearchRequest
     if name == "__version__":  # read from the package metadata on first use (importlib.metadata is slow)
         globals()["__version__"] = version = _installed_version()
         return version

@@ -114,7 +114,7 @@ def end_to_end(
     seconds, report, home = timed_index(encoders, models, folder, **options)
     shutil.rmtree(home, ignore_errors=True)
     if report.added == 0 or report.failed:
-        raise RuntimeError(f"benchmark index run went wrong: {report.as_dict()}")
+        raise RuntimeError(f"benchmark index run went wrong: {report.to_dict()}")
     return report.added / seconds, {"seconds": seconds, "added": report.added}
 
 
@@ -177,7 +177,7 @@ def run(quick: bool = False) -> Result:
                 report = eng.index([part])
                 seconds = time.perf_counter() - start
                 if report.added != size or report.failed:
-                    raise RuntimeError(f"benchmark index run went wrong: {report.as_dict()}")
+                    raise RuntimeError(f"benchmark index run went wrong: {report.to_dict()}")
                 segment_runs.append(size / seconds)
                 log(f"segment {k + 1}/{segments}: bare {bare_runs[-1]:.2f}, end-to-end {segment_runs[-1]:.2f} img/s")
     finally:

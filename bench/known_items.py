@@ -31,4 +31,4 @@ def metrics_of(rankings: list[list[int]], answers: list[int]) -> dict[str, float
     from anyseek.engine.evaluation import metrics
 
     m = metrics([[str(i) for i in r] for r in rankings], [frozenset({str(a)}) for a in answers])
-    return m.as_dict()
+    return m.to_dict()

@@ -81,7 +81,7 @@ async def client_loop(client, url: str, deadline: float, images: list[bytes], se
         try:
             if kind == "text":
                 q = " ".join(rng.choice(WORDS, 3))
-                response = await client.post(f"{url}/api/v1/search", json={"q": q, "k": 10})
+                response = await client.post(f"{url}/api/v1/search", json={"query": q, "k": 10})
             else:
                 data = images[int(rng.integers(len(images)))]
                 response = await client.post(

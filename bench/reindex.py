@@ -72,7 +72,7 @@ def run_broken(result: Result, count: int, models: dict) -> None:
             timings[retry] = min(timings.get(retry, float("inf")), time.perf_counter() - start)
             log(f"reindex: broken folder again (retry_failed={retry}) {timings[retry]:.3f}s, models {loaded}")
             if again.failed != first.failed or again.added or again.updated:
-                raise RuntimeError(f"re-index of the broken folder was not a no-op: {again.as_dict()}")
+                raise RuntimeError(f"re-index of the broken folder was not a no-op: {again.to_dict()}")
     finally:
         shutil.rmtree(home, ignore_errors=True)
     result.figures["broken"] = {"files": count, "kept_s": timings[False], "retried_s": timings[True]}
@@ -101,7 +101,7 @@ def run(quick: bool = False) -> Result:
         again_s = time.perf_counter() - start
         log(f"reindex: second run {again_s:.3f}s, {again.unchanged} unchanged")
         if again.added or again.updated or again.unchanged != again.scanned:
-            raise RuntimeError(f"re-index was not a no-op: {again.as_dict()}")
+            raise RuntimeError(f"re-index was not a no-op: {again.to_dict()}")
     finally:
         shutil.rmtree(home, ignore_errors=True)
     fraction = again_s / first_s

@@ -103,14 +103,14 @@ def latency(index: Path, count: int) -> dict:
         with httpx.Client(trust_env=False, timeout=60, headers={"Authorization": f"Bearer {token}"}) as client:
             for query in QUERIES:  # both sides warm
                 engine.search(text=query, k=10)
-                client.post(url, json={"q": query, "k": 10}).raise_for_status()
+                client.post(url, json={"query": query, "k": 10}).raise_for_status()
             for i in range(count):
                 query = QUERIES[i % len(QUERIES)]
                 started = time.perf_counter()
                 engine.search(parts=engine.parse_text(query), k=10)
                 local.append(time.perf_counter() - started)
                 started = time.perf_counter()
-                client.post(url, json={"q": query, "k": 10}).raise_for_status()
+                client.post(url, json={"query": query, "k": 10}).raise_for_status()
                 remote.append(time.perf_counter() - started)
         engine.close()
     finally:

@@ -62,7 +62,7 @@ def pipeline(encoders, models: dict, folder: Path) -> float:
     seconds, report, home = timed_index(encoders, models, folder)
     shutil.rmtree(home, ignore_errors=True)
     if report.failed or not report.chunks:
-        raise RuntimeError(f"speech benchmark index run went wrong: {report.as_dict()}")
+        raise RuntimeError(f"speech benchmark index run went wrong: {report.to_dict()}")
     return seconds
 
 

@@ -115,7 +115,7 @@ def _add_speech(out, audio, seconds: int) -> None:
 def pipeline(encoders, models: dict, folder: Path) -> tuple[float, Path]:
     seconds, report, home = timed_index(encoders, models, folder)
     if report.failed or not report.chunks:
-        raise RuntimeError(f"video benchmark index run went wrong: {report.as_dict()}")
+        raise RuntimeError(f"video benchmark index run went wrong: {report.to_dict()}")
     return seconds, home
 
 

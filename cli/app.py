@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import signal
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from anyseek.cli import opener, params, render, usage
+from anyseek.cli import params, render, usage
 from anyseek.cli.classify import register as register_classify
 from anyseek.cli.evaluate import register as register_eval
 from anyseek.cli.logs import quiet_libraries
-from anyseek.cli.progress import IndexProgress
-from anyseek.cli.record_options import Fusion, Join, LabelField, Records, Weights
+from anyseek.cli.options import STATE, Device, IndexDir, Json, NoServer
+from anyseek.cli.record_options import LabelField, Records
+from anyseek.cli.search import register as register_search
 from anyseek.cli.serve import register as register_serve
 from anyseek.cli.train import register as register_train
 
@@ -28,18 +27,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="anyseek: find anything by anything in your photos, documents and recordings.",
 )
-
-
-@dataclass(slots=True)
-class CliState:
-    """The global options, set by the callback before any command runs (one process, one invocation)."""
-
-    index: Path | None = None
-    config: Path | None = None
-    debug: bool = False
-
-
-STATE = CliState()
 
 
 def _print_version(value: bool) -> None:
@@ -72,25 +59,28 @@ def main(
     STATE.index, STATE.config, STATE.debug = index, config, debug
 
 
+USAGE_EXIT_STATUS = 2  # click's, for a usage error
+
+
 def friendly(command):
-    """Engine errors become one line on stderr and exit status 1; --debug shows the traceback. A bad value
-    the engine finds (an empty query, a date that is not one, a query image that is not an image) is a
-    usage error like a bad option: exit status 2 and the `try … -h` hint."""
+    """Engine errors become one line on stderr and the exit status their class declares (engine/errors.py);
+    --debug shows the traceback. A bad value the engine finds (exit status 2: an empty query, a date that
+    is not one, a query image that is not an image) is a usage error like a bad option, with its hint."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        from anyseek.engine.errors import AnyseekError, NoSpeechError, QueryError
+        from anyseek.engine.errors import AnyseekError
 
         try:
             return command(*args, **kwargs)
         except AnyseekError as exc:
             if STATE.debug:
                 raise
-            if isinstance(exc, QueryError) and not isinstance(exc, NoSpeechError):  # silence is no bad value
+            if exc.exit_status == USAGE_EXIT_STATUS:  # run() prints it with the `try … -h` hint
                 context = usage.click_module("globals").get_current_context(silent=True)
                 raise usage.click_module("exceptions").UsageError(str(exc), ctx=context) from None
             render.error(str(exc))
-            raise typer.Exit(1) from None
+            raise typer.Exit(exc.exit_status) from None
         except KeyboardInterrupt:
             render.error("interrupted")
             raise typer.Exit(130) from None
@@ -104,13 +94,6 @@ def open_engine(create: bool = True, **overrides):
     return Engine.open(STATE.index, create=create, config_file=STATE.config, **overrides)
 
 
-def _command_index(value: Path | None) -> Path | None:
-    """`--index` is accepted after the command too (`anyseek search --index DIR red`); there it wins."""
-    if value is not None:
-        STATE.index = value
-    return value
-
-
 JointModel = Annotated[
     str | None,
     typer.Option(
@@ -122,23 +105,6 @@ JointPretrained = Annotated[
 ]
 TextModel = Annotated[str | None, typer.Option(help="sentence-transformers model (default all-MiniLM-L6-v2)")]
 SpeechModel = Annotated[str | None, typer.Option(help="faster-whisper size or CTranslate2 directory (default tiny.en)")]
-Device = Annotated[str | None, typer.Option(help="auto, cpu or cuda[:N]")]
-Json = Annotated[bool, typer.Option("--json", help="Machine-readable output (see docs/cli.md, JSON output).")]
-IndexDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--index",
-        callback=_command_index,
-        readable=False,
-        help="Index directory (also accepted before the command).",
-    ),
-]
-NoServer = Annotated[
-    bool,
-    typer.Option(
-        "--no-server", help="Work in-process even when `anyseek serve` runs on this index (env ANYSEEK_NO_SERVER=1)."
-    ),
-]
 
 
 @app.command()
@@ -175,6 +141,8 @@ def index(
     """Index folders: new files are embedded, changed ones re-embedded, moved ones re-linked, deleted ones
     dropped. With --records, a manifest's records (each row's text and files as one item). Safe to interrupt
     and re-run."""
+    from anyseek.cli.progress import IndexProgress  # rich.progress: 3 ms that the other commands do not pay
+
     if bool(paths) == (records is not None):
         raise typer.BadParameter("give folders or files to index, or --records MANIFEST (not both)")
     signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -204,124 +172,7 @@ def _raise_interrupt(_signum, _frame) -> None:
     raise KeyboardInterrupt
 
 
-@app.command()
-@friendly
-def search(
-    query: Annotated[
-        str | None, typer.Argument(help="Text, or a combination such as 'dog + ./beach.jpg - cartoon' or '2:dog'.")
-    ] = None,
-    image: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--image", callback=params.as_parameter_error(params.query_files("image")), help="Search by this image."
-        ),
-    ] = None,
-    audio: Annotated[
-        Path | None,
-        typer.Option(
-            "--audio",
-            callback=params.as_parameter_error(params.query_files("recording")),
-            help="Transcribe this recording and search with what it says.",
-        ),
-    ] = None,
-    like: Annotated[str | None, typer.Option("--like", help="More like this indexed file (path or item id).")] = None,
-    k: Annotated[int, typer.Option("-k", "--limit", min=1, help="Number of results.")] = 10,
-    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many hits first (the next page).")] = 0,
-    types: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--type",
-            "-t",
-            callback=params.as_parameter_error(params.types),
-            help="Only image, text, audio or video (repeatable).",
-        ),
-    ] = None,
-    path: Annotated[Path | None, typer.Option("--path", help="Only files under this path.")] = None,
-    min_similarity: Annotated[
-        float | None,
-        typer.Option(
-            "--min-similarity",
-            callback=params.as_parameter_error(params.check_min_similarity),
-            help="Drop matches whose cosine similarity is lower (-1 to 1).",
-        ),
-    ] = None,
-    min_score: Annotated[
-        float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Drop matches whose score (0-1) is lower.")
-    ] = None,
-    mode: Annotated[
-        str | None,
-        typer.Option(
-            "--mode",
-            callback=params.as_parameter_error(params.mode),
-            help="hybrid (default), dense (embeddings only) or lexical (words only).",
-        ),
-    ] = None,
-    after: Annotated[
-        str | None,
-        typer.Option(
-            "--after",
-            callback=params.as_parameter_error(params.date("after")),
-            help="Only items captured on or after this date (2024-05-01).",
-        ),
-    ] = None,
-    before: Annotated[
-        str | None,
-        typer.Option(
-            "--before",
-            callback=params.as_parameter_error(params.date("before")),
-            help="Only items captured before this date.",
-        ),
-    ] = None,
-    fusion: Fusion = None,
-    join: Join = None,
-    weights: Weights = None,
-    device: Device = None,
-    json: Json = False,
-    paths_only: Annotated[
-        bool, typer.Option("--paths", "-f", help="Only the paths, one per line (their exact bytes), for scripts.")
-    ] = False,
-    open_hit: Annotated[
-        bool, typer.Option("--open", help="Open the first hit shown with the system's opener (xdg-open, open).")
-    ] = False,
-    index_dir: IndexDir = None,
-    no_server: NoServer = False,
-) -> None:
-    """Search the index by text, image, recording or indexed item; every input given is combined."""
-    from anyseek.cli import client
-    from anyseek.engine.errors import QueryError
-
-    if not ((query and query.strip()) or image or audio or like):
-        raise QueryError("give a query text, --image, --audio or --like")
-    remote = client.connect(STATE.index, no_server or device is not None)
-    # a page further on is the tail of a longer list, as the HTTP API's offset computes it
-    wanted = k + offset
-    args = (query, image or [], audio, like, wanted, types or [], path, min_similarity, min_score, mode, after, before)
-    records = {"fusion": fusion, "join": join, "weights": weights}
-    results = client.search(remote, *args, records=records) if remote else None
-    if results is None:
-        options = {"k": wanted, "modalities": types or (), "path_prefix": path, "min_similarity": min_similarity}
-        options |= {"min_score": min_score, "mode": mode, "after": after, "before": before, **records}
-        results = _search_here(query, image, audio, like, device, options)
-    results = dataclasses.replace(results, hits=results.hits[offset:])
-    render.warnings(results.warnings)
-    if paths_only:
-        render.search_paths(results)
-    elif json:
-        render.search_json(results, query)
-    else:
-        render.search_table(results, first_rank=offset + 1)
-    if open_hit:
-        opener.open_first(results)
-
-
-def _search_here(query, image, audio, like, device, options: dict):
-    """The search in this process: the models load here. `options`: Engine.search's filters and k."""
-    from anyseek.engine.records import QueryPart
-
-    with open_engine(create=False, device=device) as engine:
-        parts = (engine.parse(query) if query else []) + [QueryPart(image=p) for p in image or ()]
-        like_ref = int(like) if like and like.isdigit() else like
-        return engine.search(parts=parts, audio=audio, like=like_ref, **options)
+register_search(app, friendly, open_engine)
 
 
 @app.command()

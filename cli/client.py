@@ -1,50 +1,33 @@
 """The CLI's use of a running server: when `anyseek serve` runs on the same index, `search` and `status`
 ask it instead of loading the models in this process (tens of milliseconds instead of seconds).
 
-Everything here returns the engine's own records (SearchResults, IndexStatus), so the CLI prints exactly
-what it prints in-process. None means "no server can answer this": the caller works in-process. Standard
-library only (urllib), so this costs nothing when no server runs.
+It sends the CLI's SearchRequest as the request's own JSON form and reads the answers back with the
+records' own definitions (`SearchResults.from_dict`, engine/wire.py), so the CLI prints exactly what it
+prints in-process; an error comes back as the class its code names (engine/errors.py). None means "no
+server can answer this": the caller works in-process. Standard library only (urllib), so this costs
+nothing when no server runs.
 """
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
+import dataclasses
+import http.client
 import json
 import logging
 import os
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from anyseek.engine import errors
-from anyseek.engine.records import (
-    ChunkKind,
-    FileError,
-    Hit,
-    IndexStatus,
-    Modality,
-    Moment,
-    PartHit,
-    SearchResults,
-)
+from anyseek.engine.records import IndexStatus, SearchResults
+from anyseek.engine.request import SearchRequest
 from anyseek.server import discovery
 
 log = logging.getLogger("anyseek.cli.client")
 
 NO_SERVER_ENV = "ANYSEEK_NO_SERVER"
 REQUEST_TIMEOUT_S = 600.0  # an audio query can take a while to transcribe
-ERRORS_BY_CODE = {
-    "bad_query": errors.QueryError,
-    "no_speech": errors.NoSpeechError,
-    "undecodable": errors.ExtractionError,
-    "unsupported_media": errors.UploadError,
-    "too_large": errors.UploadTooLargeError,
-    "not_found": errors.IndexNotFoundError,
-    "locked": errors.IndexLockedError,
-}
 
 
 class ServerGone(Exception):
@@ -79,24 +62,30 @@ class Remote:
         return self._request(path, None, {})
 
     def _request(self, path: str, data: bytes | None, headers: dict[str, str]) -> dict:
+        method = "GET" if data is None else "POST"
         headers = {**headers, "Authorization": f"Bearer {self.token}"}
-        request = urllib.request.Request(f"{self.info.url}/api/v1{path}", data=data, headers=headers)
         try:
-            with discovery.OPENER.open(request, timeout=REQUEST_TIMEOUT_S) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            try:
-                error = json.loads(exc.read())["error"]
-            except (ValueError, KeyError, TypeError):
-                raise ServerGone(str(exc)) from None
-            if exc.code == 401:
-                log.info("the server at %s refused this index's token: working in-process", self.info.url)
-                raise ServerGone(error.get("message", "")) from None
-            if exc.code >= 500:
-                raise ServerGone(error.get("message", "")) from None
-            raise ERRORS_BY_CODE.get(error.get("code"), errors.AnyseekError)(error["message"]) from None
-        except (OSError, ValueError) as exc:  # refused, reset, timed out, garbled
+            status, body = discovery.request(
+                self.info.url, method, f"/api/v1{path}", data, headers, timeout=REQUEST_TIMEOUT_S
+            )
+        except (OSError, http.client.HTTPException) as exc:  # refused, reset, timed out, garbled
             raise ServerGone(str(exc)) from None
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            raise ServerGone(f"HTTP {status}: not JSON") from None
+        if status < 300:
+            return answer
+        try:
+            code, message = answer["error"]["code"], answer["error"]["message"]
+        except (KeyError, TypeError):
+            raise ServerGone(f"HTTP {status}") from None
+        if status == 401:
+            log.info("the server at %s refused this index's token: working in-process", self.info.url)
+            raise ServerGone(message)
+        if status >= 500:
+            raise ServerGone(message)
+        raise errors.by_code(code)(message)
 
 
 def connect(home: Path | None, no_server: bool = False) -> Remote | None:
@@ -124,112 +113,36 @@ def _names_a_file(term: str) -> bool:
     return any(_looks_like_path(t) and Path(os.path.expanduser(t)).is_file() for _, t in split_terms(term))
 
 
-def search(
-    remote: Remote,
-    query: str | None,
-    images: list[Path],
-    audio: Path | None,
-    like: str | int | None,
-    k: int,
-    types: list[str],
-    path: Path | None,
-    min_similarity: float | None,
-    min_score: float | None = None,
-    mode: str | None = None,
-    after: str | None = None,
-    before: str | None = None,
-    records: dict | None = None,
-) -> SearchResults | None:
+def search(remote: Remote, request: SearchRequest) -> SearchResults | None:
     """The search through the server, or None when it cannot be expressed there (file terms in the query,
-    several query files): those run in-process, where files on this machine are read."""
-    uploads = [*images, *([audio] if audio else [])]
-    if (query and _names_a_file(query)) or len(uploads) > 1 or (uploads and like is not None):
+    several query files, options the upload form does not take): those run in-process, where files on
+    this machine are read."""
+    files = [part.image for part in request.parts if part.image is not None and part.weight == 1.0]
+    files += [file for file in (request.image, request.audio) if file is not None]
+    if request.query and request.query_files and _names_a_file(request.query):
         return None
-    records = {name: value for name, value in (records or {}).items() if value is not None}
-    if uploads and (min_score or mode or after or before or path or min_similarity is not None or records):
-        return None  # the upload form takes words, types and k only: the rest runs in-process
+    if len(files) != len(request.parts) + (request.image is not None) + (request.audio is not None):
+        return None  # a text, item or weighted part: the server takes words only as a query
+    rest = dataclasses.replace(request, image=None, audio=None, parts=())
     try:
-        if uploads:
-            fields = {"k": str(k), "types": ",".join(types)}
-            if query:
-                fields["q"] = query
-            try:
-                return _results(remote.post_file("/search/upload", fields, uploads[0].read_bytes()))
-            except (errors.UploadError, errors.ExtractionError) as exc:  # the server saw bytes: name the file
-                raise errors.UnreadableQueryFileError(str(uploads[0]), str(exc)) from None
-        body: dict = {"q": query, "k": k, "types": types, "min_similarity": min_similarity, "mode": mode}
-        body |= {"min_score": min_score or 0.0, "after": after, "before": before, **records}
-        if path is not None:
-            body["path"] = os.path.abspath(os.path.expanduser(path))
-        if isinstance(like, int) or (isinstance(like, str) and like.isdigit()):
-            body["like"] = int(like)
-        elif like is not None:
-            body["like_path"] = os.path.abspath(os.path.expanduser(like))
-        return _results(remote.post_json("/search", body))
+        if not files:
+            return SearchResults.from_dict(remote.post_json("/search", rest.to_dict())) if rest.sendable else None
+        upload = SearchRequest(query=rest.query, k=rest.k, modalities=rest.modalities, query_files=rest.query_files)
+        if len(files) > 1 or rest != upload:
+            return None  # the upload form takes one file, words, modalities and k: the rest runs in-process
+        fields = {"k": str(request.k), "modalities": ",".join(request.modalities)}
+        if request.query:
+            fields["query"] = request.query
+        try:
+            return SearchResults.from_dict(remote.post_file("/search/upload", fields, Path(files[0]).read_bytes()))
+        except (errors.UploadError, errors.ExtractionError) as exc:  # the server saw bytes: name the file
+            raise errors.UnreadableQueryFileError(str(files[0]), str(exc)) from None
     except ServerGone:
         return None
 
 
 def status(remote: Remote) -> IndexStatus | None:
     try:
-        data = remote.get("/status")
+        return IndexStatus.from_dict(remote.get("/status"))
     except ServerGone:
         return None
-    data["first_errors"] = [FileError(e["path"], e["reason"]) for e in data["first_errors"]]
-    return IndexStatus(**data)
-
-
-def _epoch(iso: str | None) -> float | None:
-    return None if iso is None else dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-def _results(data: dict) -> SearchResults:
-    hits = tuple(
-        Hit(
-            item_id=h["item_id"],
-            path=h["path"],
-            modality=Modality(h["modality"]),
-            score=h["score"],
-            similarity=h["similarity"],
-            chunk_id=h["chunk_id"],
-            snippet=h["snippet"],
-            start=h["start"],
-            end=h["end"],
-            char_start=h["char_start"],
-            char_end=h["char_end"],
-            raw_path=base64.b64decode(h["path_b64"]) if h.get("path_b64") else os.fsencode(h["path"]),
-            route=h.get("route", ""),
-            page=h.get("page"),
-            slide=h.get("slide"),
-            sheet=h.get("sheet"),
-            row=h.get("row"),
-            row_end=h.get("row_end"),
-            captured_at=_epoch(h.get("captured_at")),
-            moments=tuple(
-                Moment(m["start"], m["end"], m["score"], ChunkKind(m["kind"])) for m in h.get("moments") or ()
-            ),
-            record_id=h.get("record_id"),
-            label=h.get("label"),
-            metadata=h.get("metadata"),
-            parts=tuple(_part(p) for p in h.get("parts") or ()),
-        )
-        for h in data["hits"]
-    )
-    return SearchResults(hits, tuple(data["transcripts"]))
-
-
-def _part(data: dict) -> PartHit:
-    raw = base64.b64decode(data["path_b64"]) if data.get("path_b64") else os.fsencode(data.get("path") or "")
-    known = {name: data.get(name) for name in ("chunk_id", "snippet", "start", "end", "char_start", "char_end")}
-    modality = Modality(data["modality"]) if data.get("modality") else None
-    return PartHit(
-        data["field"],
-        data["kind"],
-        data.get("score"),
-        modality,
-        **known,
-        page=data.get("page"),
-        path=data.get("path"),
-        raw_path=raw,
-        error=data.get("error"),
-    )

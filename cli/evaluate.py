@@ -65,9 +65,9 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
             if queries:
                 judged, skipped = evaluation.indexed_only(engine, evaluation.load_queries(queries))
                 results = evaluation.evaluate(engine, evaluation.answered(judged))
-                report["queries"] = {name: m.as_dict() for name, m in results.items()}
+                report["queries"] = {name: m.to_dict() for name, m in results.items()}
                 report["skipped"] = skipped
-                report["calibration"] = evaluation.reliability(engine, judged).as_dict()
+                report["calibration"] = evaluation.reliability(engine, judged).to_dict()
                 if ann:
                     report["ann"] = evaluation.ann_recall(engine, [q.query for q in judged])
             elif ann:  # no judged queries: a sample of the index's own vectors

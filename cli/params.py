@@ -1,6 +1,6 @@
-"""Parse-time checks of option values: the engine's own argument checks, run while the command line is
-parsed, so the CLI and the API give the same message and a bad value is a usage error (exit status 2) found
-before any index is opened."""
+"""Parse-time checks of option values: the engine's own checks (most of them the SearchRequest's,
+engine/request.py), run while the command line is parsed, so the CLI and the API give the same message and
+a bad value is a usage error (exit status 2) found before any index is opened."""
 
 from __future__ import annotations
 
@@ -24,26 +24,37 @@ def as_parameter_error(check):
     return callback
 
 
-def date(name: str):
-    """A capture date (--after, --before); click already names the option, so the message does not."""
+def request_check(name: str):
+    """The SearchRequest's own check of one option, run on the option alone."""
 
-    def check(value: str) -> str:
-        from anyseek.engine.dates import to_epoch
-        from anyseek.engine.errors import QueryError
+    def check(value):
+        from anyseek.engine.request import SearchRequest
 
-        try:
-            to_epoch(value, name)
-        except QueryError as exc:
-            raise QueryError(str(exc).removeprefix(f"{name}: ")) from None
-        return value
+        return getattr(SearchRequest(**{name: value}), name)
 
     return check
 
 
-def mode(value: str) -> str:
-    from anyseek.engine.arguments import check_mode
+def modalities(values: list[str]) -> list[str]:
+    return [m.value for m in request_check("modalities")(values)]
 
-    return check_mode(value)
+
+def mode(value: str) -> str:
+    return request_check("mode")(value).value
+
+
+def date(name: str):
+    """A capture date (--after, --before); click already names the option, so the message does not."""
+
+    def check(value: str) -> str:
+        from anyseek.engine.errors import QueryError
+
+        try:
+            return request_check(name)(value)
+        except QueryError as exc:
+            raise QueryError(str(exc).removeprefix(f"{name}: ")) from None
+
+    return check
 
 
 def text_spaces(value: str) -> str:
@@ -52,21 +63,9 @@ def text_spaces(value: str) -> str:
     return normalize_text_spaces(value)
 
 
-def check_min_similarity(value: float) -> float:
-    from anyseek.engine.arguments import check_min_similarity as check
-
-    return check(value)
-
-
-def types(values: list[str]) -> list[str]:
-    from anyseek.engine.arguments import parse_modalities
-
-    return [m.value for m in parse_modalities(values)]
-
-
 def query_files(what: str):
     def check(value):
-        from anyseek.engine.arguments import check_query_file
+        from anyseek.engine.request import check_query_file
 
         if isinstance(value, list):
             return [check_query_file(v, what) for v in value]

@@ -11,8 +11,8 @@ import typer
 
 def _weights(value: str | None) -> str | None:
     """Checked at parse time, so the CLI and the API give the same message; a usage error (exit status 2)."""
-    from anyseek.engine.arguments import format_weights, parse_weights
     from anyseek.engine.errors import QueryError
+    from anyseek.engine.request import format_weights, parse_weights
 
     if value is None:
         return value
@@ -27,7 +27,7 @@ Records = Annotated[
     typer.Option(
         "--records",
         help="A record manifest (JSONL or CSV, one record per row with a unique id) to index instead of folders; "
-        "see docs/records.md.",
+        "see docs/record-collections.md.",
     ),
 ]
 LabelField = Annotated[str, typer.Option("--label-field", help="Records: the field that holds a record's class.")]

@@ -82,6 +82,8 @@ def where(hit) -> str:
         place.append(rows)
     if hit.start is not None:
         place.append(f"{clock(hit.start)}–{clock(hit.end)}")
+    if hit.box is not None:
+        place.append("text in image")  # the snippet is what OCR read; --json carries its box
     return "  ".join(place)
 
 
@@ -221,11 +223,11 @@ def search_paths(results: SearchResults) -> None:
 
 
 def index_json(report: IndexReport) -> None:
-    print_json({"version": JSON_VERSION, **report.as_dict()})
+    print_json({"version": JSON_VERSION, **report.to_dict()})
 
 
 def status_json(status: IndexStatus) -> None:
-    print_json({"version": JSON_VERSION, **status.as_dict()})
+    print_json({"version": JSON_VERSION, **status.to_dict()})
 
 
 def index_summary(report: IndexReport, seen: str = "files") -> None:

@@ -48,7 +48,9 @@ class Encoders(Protocol):
 
     specs: ModelSpecs
 
-    def for_text_query(self, role: str) -> TextModel: ...
+    def for_text_query(self, space: str) -> TextModel:
+        """What embeds a text query in this space (a Space, or its name)."""
+        ...
 
     def for_image_query(self) -> ImageModel: ...
 

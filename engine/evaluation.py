@@ -19,7 +19,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,7 @@ from anyseek.engine.errors import QueryError
 from anyseek.engine.records import Space
 from anyseek.engine.vectors.rebuild import BATCH
 from anyseek.engine.vectors.tuning import TUNE_QUERIES, RunningTopK, found_without_self, recall_at_k
+from anyseek.engine.wire import Record
 
 K = 10
 # Every configuration `evaluate` compares: the three modes, then each dense space alone (dense mode,
@@ -49,7 +50,7 @@ class JudgedQuery:
 
 
 @dataclass(frozen=True, slots=True)
-class Metrics:
+class Metrics(Record):  # to_dict: `anyseek eval --json` (as_dict: its deprecated name, as every record's)
     mrr10: float
     ndcg10: float
     recall1: float
@@ -57,12 +58,9 @@ class Metrics:
     recall10: float
     queries: int
 
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
-
 
 @dataclass(frozen=True, slots=True)
-class ReliabilityBin:
+class ReliabilityBin(Record):
     low: float
     high: float
     hits: int
@@ -71,15 +69,12 @@ class ReliabilityBin:
 
 
 @dataclass(frozen=True, slots=True)
-class Reliability:
+class Reliability(Record):
     bins: tuple[ReliabilityBin, ...]
     error: float  # expected calibration error: |mean score - share relevant|, weighted by hits
     hits: int
     queries: int
     unanswered: int  # queries with no relevant item at all
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def load_queries(path: str | os.PathLike) -> list[JudgedQuery]:

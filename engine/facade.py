@@ -6,7 +6,7 @@ through this class:
 
     with Engine.open("~/.local/share/anyseek/default") as eng:
         eng.index(["~/media"])
-        for hit in eng.search(text="red bicycle", k=5):
+        for hit in eng.search("red bicycle", k=5):  # or eng.search(SearchRequest(text="red bicycle", k=5))
             print(hit.score, hit.modality, hit.path, hit.start, hit.end, hit.snippet)
 """
 
@@ -16,26 +16,17 @@ import contextlib
 import dataclasses
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+import warnings
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
 from anyseek.engine import bootstrap, item_files, privacy, uploads
-from anyseek.engine.arguments import (
-    check_k,
-    check_min_similarity,
-    check_mode,
-    check_query_file,
-    check_text,
-    missing_file_warnings,
-    parse_modalities,
-    parse_weights,
-)
 from anyseek.engine.classify.methods import ClassifyMethods
 from anyseek.engine.contracts import Encoders
-from anyseek.engine.dates import DateLike, to_epoch
+from anyseek.engine.dates import to_epoch
 from anyseek.engine.encoders.joint import pretrained_applies
 from anyseek.engine.errors import (
     AnyseekError,
@@ -54,30 +45,20 @@ from anyseek.engine.records import (
     Filters,
     IndexReport,
     IndexStatus,
-    Modality,
+    ItemInfo,
+    ItemStatus,
     Progress,
     Query,
     QueryPart,
     SearchResults,
-    Space,
 )
+from anyseek.engine.request import SearchRequest, check_query_file, missing_file_warnings, search_request
 from anyseek.engine.search.syntax import parse_query, split_terms
 from anyseek.engine.store.items import normalize_root
 from anyseek.engine.store.lock import WriterLock
 from anyseek.engine.store.upgrade import SchemaUpgrade, upgrade_index
 
 log = logging.getLogger(__name__)
-
-
-def _weights(weights: Mapping[str, float] | str | None) -> tuple[tuple[str, float], ...]:
-    return tuple(parse_weights(dict(weights) if isinstance(weights, Mapping) else weights).items()) if weights else ()
-
-
-def _spaces(spaces: Iterable[str] | None) -> tuple[Space, ...] | None:
-    try:
-        return None if spaces is None else tuple(Space(s) for s in spaces)
-    except ValueError:
-        raise QueryError(f"spaces must be among {', '.join(s.value for s in Space)}, got {spaces!r}") from None
 
 
 class Engine(RecordIndexing, ClassifyMethods):
@@ -178,7 +159,7 @@ class Engine(RecordIndexing, ClassifyMethods):
                 reason = f"the index database refused a write: {exc.orig}; what was committed before is intact"
                 raise StorageError(reason) from exc
             finally:
-                self.store.finish_run(run_id, status, report.as_dict(), reason)
+                self.store.finish_run(run_id, status, report.to_dict(), reason)
                 if status in ("failed", "refused") and self._parts.new_folder is not None:
                     self._parts.new_folder.first_run_failed = True
         if status == "completed":  # the models are loaded now: their score calibration costs seconds here
@@ -216,89 +197,94 @@ class Engine(RecordIndexing, ClassifyMethods):
         """The CLI's query syntax (`dog + ./beach.jpg - cartoon`, `2:dog`) as query parts."""
         return parse_query(expression, self.decoder.file_kind, self._indexed_item)
 
-    def search(
-        self,
-        text: str | None = None,
-        *,
-        image=None,
-        audio: str | os.PathLike | None = None,
-        like: int | str | os.PathLike | None = None,
-        parts: Iterable[QueryPart] = (),
-        k: int = 10,
-        modalities: Iterable[Modality | str] | str = (),
-        path_prefix: str | os.PathLike | None = None,
-        min_similarity: float | None = None,
-        min_score: float | None = None,
-        mode: str | None = None,
-        spaces: Iterable[str] | None = None,
-        after: DateLike | None = None,
-        before: DateLike | None = None,
-        fusion: str | None = None,
-        join: str | None = None,
-        weights: Mapping[str, float] | str | None = None,
-    ) -> SearchResults:
-        """Search everything with text, an image (path, bytes or PIL image), a recording, an indexed item
-        (id or path: "more like this") or weighted `parts`; all given inputs are combined. `mode`: hybrid
-        (default: the search_mode setting), dense or lexical; `min_score` drops hits below that
-        calibrated score (0-1), `min_similarity` below that raw cosine. `spaces` limits the dense search
-        to those spaces (to measure one route alone, see engine/evaluation.py). `after` (inclusive) and
-        `before` (exclusive) keep items captured in that span (`"2024-05-01"`, a date, a datetime or UTC
-        epoch seconds); items without a capture date drop out. `modalities`: "image", "text", "audio",
-        "video", "record" or several of them. Records (docs/records.md): `fusion` "early" or "late",
-        `join` of late-fused part scores "sum", "max" or "mean", `weights` per field ({"caption": 0.3} or
-        "caption=0.3"); None: the settings'. Bad arguments raise QueryError (a missing file:
-        QueryFileNotFoundError) with the message the CLI prints."""
-        parts = list(parts)
-        if text is not None:
-            parts.append(QueryPart(text=check_text(text)))
-        if image is not None:
-            parts.append(QueryPart(image=image))
-        if audio is not None:
-            parts.append(QueryPart(audio=Path(audio)))
-        if like is not None:
-            parts.append(QueryPart(item_id=self._resolve_item(like)))
-        for part in parts:
-            if isinstance(part.image, (str, os.PathLike)):
-                check_query_file(part.image, "image")
-            if part.audio is not None:
-                check_query_file(part.audio, "recording")
+    def search(self, request: SearchRequest | str | None = None, /, **options) -> SearchResults:
+        """Search with a SearchRequest (engine/request.py), or with its fields as keywords: `text`, an
+        `image` (path, bytes or PIL image), an `audio` recording, `like` an indexed item (id or path:
+        "more like this"), weighted `parts` or a `query` in the CLI's syntax; all given inputs are combined.
+        `k` results after the first `offset`; `mode`: hybrid (default: the search_mode setting), dense or
+        lexical; `min_score` drops hits below that calibrated score (0-1), `min_similarity` below that raw
+        cosine; `spaces` limits the dense search to those spaces (to measure one route alone, see
+        engine/evaluation.py); `after` (inclusive) and `before` (exclusive) keep items captured in that
+        span (`"2024-05-01"`, a date, a datetime or UTC epoch seconds; items without a capture date drop
+        out); `modalities`: "image", "text", "audio", "video", "record" or several; `path`: only files under it;
+        records (docs/record-collections.md): `fusion` "early" or "late", `join` of late-fused part scores
+        "sum", "max" or "mean", `weights` per field ({"caption": 0.3} or "caption=0.3"), None: the settings'. A
+        text alone may come first: `search("red bicycle", k=5)`. Bad arguments raise QueryError (a missing
+        file: QueryFileNotFoundError) with the message the CLI prints."""
+        request = search_request(request, **options)
+        parts = self._query_parts(request)
         filters = Filters(
-            parse_modalities(modalities),
-            self._prefix(path_prefix),
-            check_min_similarity(min_similarity),
-            captured_after=to_epoch(after, "after"),
-            captured_before=to_epoch(before, "before"),
-            min_score=min_score,
+            request.modalities,
+            self._prefix(request.path),
+            request.min_similarity,
+            captured_after=to_epoch(request.after, "after"),
+            captured_before=to_epoch(request.before, "before"),
+            min_score=request.min_score,
         )
         if len(self.catalog.dims) < len(SPACE_OF_ROLE):
             self._learn_dims()  # a writer may have stored a space's first vectors since this index opened
         self.catalog.refresh()
         query = Query(
-            tuple(parts), check_k(k), filters, check_mode(mode), _spaces(spaces), fusion, join, _weights(weights)
+            tuple(parts),
+            request.k + request.offset,
+            filters,
+            request.mode,
+            request.spaces,
+            request.fusion,
+            request.join,
+            tuple((request.weights or {}).items()),
         )
         results = self._searcher.search(query)
-        if warnings := missing_file_warnings(parts, self.decoder.known_extensions):
-            results = dataclasses.replace(results, warnings=results.warnings + warnings)
-        return results
+        warnings = results.warnings + missing_file_warnings(parts, self.decoder.known_extensions)
+        return dataclasses.replace(results, hits=results.hits[request.offset :], warnings=warnings)
+
+    def _query_parts(self, request: SearchRequest) -> list[QueryPart]:
+        parts = []
+        if request.query:
+            parts += self.parse(request.query) if request.query_files else self.parse_text(request.query)
+        parts += request.parts
+        if request.text is not None:
+            parts.append(QueryPart(text=request.text))
+        if request.image is not None:
+            parts.append(QueryPart(image=request.image))
+        if request.audio is not None:
+            parts.append(QueryPart(audio=Path(request.audio)))
+        if request.like is not None:
+            parts.append(QueryPart(item_id=self._resolve_item(request.like)))
+        for part in parts:
+            if isinstance(part.image, (str, os.PathLike)):
+                check_query_file(part.image, "image")
+            if part.audio is not None:
+                check_query_file(part.audio, "recording")
+        return parts
 
     def search_upload(
         self,
         data: bytes,
-        text: str | None = None,
+        request: SearchRequest | str | None = None,
+        /,
         *,
         max_bytes: int = uploads.MAX_UPLOAD_BYTES,
         exclusive: AbstractContextManager | None = None,
-        **kw,
-    ):
-        """Search with an uploaded image or recording (type sniffed from the content), plus optional text
-        in the query syntax with every term taken as text (an upload never names files on this machine).
+        **options,
+    ) -> SearchResults:
+        """Search with an uploaded image or recording (type sniffed from the content), plus optional words
+        in the query syntax with every term taken as text (an upload never names files on this machine):
+        the request's `query`, or a string in its place. The other options are Engine.search's.
         `exclusive` is held around the search itself but not while a recording is transcribed (seconds):
         a server passes the lock that takes its searches in turn, and the others go on meanwhile."""
+        if "text" in options:  # its name before 0.2, when it meant what `query` means here
+            warnings.warn("search_upload(text=...) is deprecated; use query=", DeprecationWarning, stacklevel=2)
+            options["query"] = options.pop("text")
+        if isinstance(request, str):
+            request, options = None, {"query": request, **options}
+        request = search_request(request, **options)
         try:
             with uploads.upload_part(data, self.decoder, max_bytes) as part:
-                parts = self._searcher.hear([*(self.parse_text(text) if text else []), part])
+                words = self.parse_text(request.query) if request.query else []
+                parts = self._searcher.hear([*words, *request.parts, part])
                 with exclusive or contextlib.nullcontext():
-                    return self.search(parts=parts, **kw)
+                    return self.search(dataclasses.replace(request, query=None, parts=tuple(parts)))
         except UnreadableQueryFileError as exc:  # an upload is no file of the client's: its temporary name
             raise ExtractionError(exc.reason) from None  # means nothing, and it is the bytes that are bad
 
@@ -319,7 +305,7 @@ class Engine(RecordIndexing, ClassifyMethods):
         return parts
 
     # --- items and their files (engine/item_files.py) -------------------------------------------
-    def item(self, item_id: int) -> item_files.ItemInfo:
+    def item(self, item_id: int) -> ItemInfo:
         """An indexed item's metadata and chunks; ItemNotFoundError for an unknown id."""
         return item_files.item_info(self.store, item_id)
 
@@ -347,7 +333,7 @@ class Engine(RecordIndexing, ClassifyMethods):
 
     def _indexed_item(self, path: Path) -> int | None:
         item = self.store.find_item(path=normalize_root(path))
-        return item.id if item and item.status == "ok" else None
+        return item.id if item and item.status == ItemStatus.OK else None
 
     @staticmethod
     def _prefix(path_prefix) -> bytes | None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from anyseek.engine.contracts import Decoder
 from anyseek.engine.errors import ExtractionError, ItemNotFoundError, MediaGoneError
 from anyseek.engine.privacy import make_private_dir
-from anyseek.engine.records import Chunk, Item, Modality, display_path
+from anyseek.engine.records import Item, ItemInfo, ItemStatus, Modality, display_path
 from anyseek.engine.store.store import Store
 
 THUMBNAIL_DIR = "thumbnails"
@@ -50,18 +50,6 @@ CONTENT_TYPES = {
 OPAQUE = "application/octet-stream"
 
 
-@dataclass(frozen=True, slots=True)
-class ItemInfo:
-    """One indexed file as a front end shows it."""
-
-    item: Item
-    chunks: tuple[Chunk, ...]
-
-    @property
-    def name(self) -> str:
-        return os.path.basename(self.item.display_path)
-
-
 @dataclass(slots=True)
 class MediaFile:
     """An open, verified indexed file. The caller reads from `fd` (never from the path) and closes it."""
@@ -85,7 +73,7 @@ def item_info(store: Store, item_id: int) -> ItemInfo:
 
 def indexed_item(store: Store, item_id: int) -> Item:
     item = store.find_item(item_id=item_id)
-    if item is None or item.status != "ok":
+    if item is None or item.status != ItemStatus.OK:
         raise ItemNotFoundError(f"no indexed item has id {item_id}")
     return item
 

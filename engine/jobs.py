@@ -15,15 +15,23 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from anyseek.engine.errors import AnyseekError, JobError, JobNotFoundError
 from anyseek.engine.records import FileError, IndexReport, Progress
+from anyseek.engine.wire import Record, wire
 
 log = logging.getLogger(__name__)
 
 KEEP_FINISHED = 20  # finished jobs remembered for their callers
 MAX_ERRORS = 50  # errors listed in a job's state (the report holds them all)
-RUNNING, COMPLETED, CANCELLED, FAILED = "running", "completed", "cancelled", "failed"
+
+
+class JobStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
 
 
 class JobCancelled(KeyboardInterrupt):
@@ -31,17 +39,18 @@ class JobCancelled(KeyboardInterrupt):
 
 
 @dataclass(frozen=True, slots=True)
-class JobState:
-    """A snapshot of one job; a new one on every change, so readers never see a half-updated state."""
+class JobState(Record):
+    """A snapshot of one job; a new one on every change, so readers never see a half-updated state. Its
+    JSON form is the HTTP API's job."""
 
     job_id: str
     paths: tuple[str, ...]
-    state: str = RUNNING
-    phase: str = "starting"
+    state: JobStatus = JobStatus.RUNNING
+    phase: str = "starting"  # starting | the indexer's Progress.phase (scanning, indexing, finishing)
     files_done: int = 0
     files_total: int | None = None
     failed: int = 0
-    rate: float = 0.0  # files per second in the indexing phase
+    rate: float = field(default=0.0, metadata=wire(out=lambda rate: round(rate, 3)))  # files/s while indexing
     current: str = ""
     errors: tuple[FileError, ...] = ()
     report: IndexReport | None = None
@@ -52,26 +61,7 @@ class JobState:
 
     @property
     def finished_state(self) -> bool:
-        return self.state != RUNNING
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "job_id": self.job_id,
-            "paths": list(self.paths),
-            "state": self.state,
-            "phase": self.phase,
-            "files_done": self.files_done,
-            "files_total": self.files_total,
-            "failed": self.failed,
-            "rate": round(self.rate, 3),
-            "current": self.current,
-            "errors": [{"path": e.path, "reason": e.reason} for e in self.errors],
-            "report": self.report.as_dict() if self.report else None,
-            "message": self.message,
-            "started": self.started,
-            "finished": self.finished,
-            "revision": self.revision,
-        }
+        return self.state != JobStatus.RUNNING
 
 
 # run(engine, on_progress) -> IndexReport: the job's work, on an Engine the job owns
@@ -157,15 +147,16 @@ class JobManager:
                 report = run(engine, lambda p: self._progress(job, p))
             finally:
                 engine.close()
-            state = CANCELLED if report.interrupted else COMPLETED
+            state = JobStatus.CANCELLED if report.interrupted else JobStatus.COMPLETED
             self._update(job, state=state, report=report, finished=time.time(), message=_summary(report))
         except KeyboardInterrupt:  # JobCancelled before the indexer's own safe points (while scanning)
-            self._update(job, state=CANCELLED, finished=time.time(), message="cancelled before indexing began")
+            message = "cancelled before indexing began"
+            self._update(job, state=JobStatus.CANCELLED, finished=time.time(), message=message)
         except AnyseekError as exc:
-            self._update(job, state=FAILED, finished=time.time(), message=str(exc))
+            self._update(job, state=JobStatus.FAILED, finished=time.time(), message=str(exc))
         except Exception as exc:  # noqa: BLE001 - a job thread must always end in a state its caller sees
             log.exception("index job %s failed", job.state.job_id)
-            self._update(job, state=FAILED, finished=time.time(), message=f"internal error: {exc}")
+            self._update(job, state=JobStatus.FAILED, finished=time.time(), message=f"internal error: {exc}")
 
     def _progress(self, job: _Job, progress: Progress) -> None:
         if progress.phase == "indexing" and job.indexing_since is None:

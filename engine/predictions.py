@@ -2,7 +2,7 @@
 API and apps: predictions, agreements and their evaluation. A leaf like engine/records.py: standard library
 only, so a client that only prints them imports no numpy.
 
-Every probability here is calibrated (docs/records.md says how): of the records given probability 0.8,
+Every probability here is calibrated (docs/record-collections.md says how): of the records given probability 0.8,
 about 8 in 10 have that label. An agreement is on the engine's calibrated score scale
 (engine/search/calibration.py): near 0 is "no better than mismatched parts of the same file"; the flag is
 under 0.1 by default (engine/classify/align.py says why).

@@ -26,7 +26,7 @@ class RecordIndexing:
         retry_failed: bool = False,
     ) -> IndexReport:
         """Index a record collection: a JSONL or CSV manifest, or an iterable of dicts, one record per row
-        with a unique `id` (see engine/manifest.py and docs/records.md). A string naming an existing file
+        with a unique `id` (see engine/manifest.py and docs/record-collections.md). A string naming an existing file
         (relative to the manifest's folder, or to `base` for dicts) is a file part, any other string a text
         part; numbers, booleans and null are metadata; `label_field` is the record's class. Incremental and
         crash-safe like `index`: changed rows and part files are embedded again, ids no longer present

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from anyseek.engine.json_fields import (  # noqa: F401 - re-exported: the records' module is where callers look
+    ISO_TIME,
+    PART_RAW_PATH,
+    RAW_PATH,
+    SCORE,
+    _ns_back,
+    display_path,
+    epoch_of,
+    iso_time,
+    path_b64,
+)
+from anyseek.engine.wire import Record, wire
 
 if TYPE_CHECKING:  # only an annotation here: a CLI that talks to a server never imports numpy
     import numpy as np
@@ -30,6 +41,9 @@ class ChunkKind(StrEnum):
     FRAME = "frame"  # a picture of a video, with its time (start) and the next kept frame's (end)
     # a subtitle cue (a subtitle file, or a video's text track or sidecar file), with its start and end
     CUE = "cue"
+    # text read from a picture (a photo, a kept video frame, a PDF page without a text layer): one block of
+    # lines, with its box in the picture and the page or the frame's time
+    OCR = "ocr"
     # A record's early-fusion vector (one per space: the weighted mean of its parts'); no text, never shown
     RECORD = "record"
 
@@ -38,62 +52,104 @@ VISUAL_KINDS = frozenset({ChunkKind.IMAGE, ChunkKind.FRAME})  # embedded by the 
 
 
 class Space(StrEnum):
-    """An embedding space. The vector id inside a space's index is the chunk id."""
+    """An embedding space. The vector id inside a space's index is the chunk id. (A model's `role` in
+    `status` names the model that fills a space, the same words, plus `speech`, which fills none.)"""
 
     JOINT = "joint"  # CLIP: image tower for images, text tower for passages and transcripts
     TEXT = "text"  # sentence-transformers: every text-bearing chunk
 
 
-def iso_time(epoch: float | None) -> str | None:
-    """UTC epoch seconds as ISO 8601 (`2024-05-01T10:30:00Z`)."""
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+class Mode(StrEnum):
+    """How a search finds its candidates."""
+
+    HYBRID = "hybrid"  # dense routes, plus lexical evidence
+    DENSE = "dense"
+    LEXICAL = "lexical"
 
 
-def display_path(raw: bytes) -> str:
-    """A printable form of a stored path; undecodable bytes become U+FFFD."""
-    return os.fsdecode(raw).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+class ItemStatus(StrEnum):
+    OK = "ok"  # indexed and searchable
+    ERROR = "error"  # could not be decoded; the reason is kept
+    IGNORED = "ignored"  # of no supported type
+    ATTACHED = "attached"  # a subtitle file whose cues are its video's (indexer/companions.py)
 
 
 @dataclass(frozen=True, slots=True)
-class Chunk:
+class Box(Record):
+    """Where text was read in a picture: x, y, w, h in the pixels of the upright picture (EXIF orientation
+    applied), whose own size is `width` x `height`, so a front end can mark it on a picture of any size."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk(Record):
     """One searchable unit of an item, before or after it is stored (id is None before)."""
 
     kind: ChunkKind
-    ordinal: int
+    ordinal: int = field(metadata=wire(skip=True))
     text: str | None = None
     char_start: int | None = None
     char_end: int | None = None
-    start_s: float | None = None
-    end_s: float | None = None
-    id: int | None = None
-    page: int | None = None  # 1-based page of a paginated document (PDF)
-    slide: int | None = None  # 1-based slide of a deck (PPTX, ODP)
-    sheet: str | None = None  # the sheet of a workbook (XLSX, ODS)
-    row: int | None = None  # first and last 1-based row of a table's passage (XLSX, ODS, CSV; the header is row 1)
-    row_end: int | None = None
-    field: str | None = None  # a record's chunk: the manifest field (part) it comes from
+    start_s: float | None = field(default=None, metadata=wire(key="start"))
+    end_s: float | None = field(default=None, metadata=wire(key="end"))
+    id: int | None = field(default=None, metadata=wire(key="chunk_id"))
+    # Where in its document the chunk is. Not in the HTTP API's item (v1): a hit carries them.
+    page: int | None = field(default=None, metadata=wire(skip=True))  # 1-based page of a paginated document (PDF)
+    slide: int | None = field(default=None, metadata=wire(skip=True))  # 1-based slide of a deck (PPTX, ODP)
+    sheet: str | None = field(default=None, metadata=wire(skip=True))  # the sheet of a workbook (XLSX, ODS)
+    # first and last 1-based row of a table's passage (XLSX, ODS, CSV; the header is row 1)
+    row: int | None = field(default=None, metadata=wire(skip=True))
+    row_end: int | None = field(default=None, metadata=wire(skip=True))
+    box: Box | None = field(default=None, metadata=wire(skip=True))  # an OCR chunk: where its lines are in the picture
+    # an OCR chunk: the recogniser's confidence in its lines (0-1)
+    confidence: float | None = field(default=None, metadata=wire(skip=True))
+    # a record's chunk: the manifest field (part) it comes from (sent only for a record's chunks)
+    field: str | None = field(default=None, metadata=wire(sparse=True))
 
 
 @dataclass(frozen=True, slots=True)
-class Item:
-    """One source file as the index knows it."""
+class Item(Record):
+    """One source file as the index knows it. Its JSON form (the HTTP API's item) has the fields a front
+    end shows; what only the indexer needs is not sent."""
 
-    id: int
-    path: bytes  # os.fsencode form, so that non-UTF-8 names round-trip
+    id: int = field(metadata=wire(key="item_id"))
+    # os.fsencode form, so that non-UTF-8 names round-trip; sent printable
+    path: bytes = field(metadata=wire(out=display_path, back=lambda value, _: os.fsencode(value), json_type=str))
     modality: Modality | None
     size: int
-    mtime_ns: int
-    content_hash: str
-    status: str  # "ok" or "error"
-    error: str | None
+    mtime_ns: int = field(metadata=wire(key="mtime", out=lambda ns: ns / 1e9, back=_ns_back, json_type=float))
+    content_hash: str = field(metadata=wire(skip=True))
+    status: ItemStatus = field(metadata=wire(skip=True))
+    error: str | None = field(metadata=wire(skip=True))
     indexed_at: float
-    captured_at: float | None = None  # when the photo (or video) was taken: UTC epoch seconds
+    # when the photo (or video) was taken: UTC epoch seconds
+    captured_at: float | None = field(default=None, metadata=wire(skip=True))
+    # which OCR reader read the item's pictures (see indexer/extract/ocr.py), "off" when they were not read,
+    # None when it has no picture to read
+    ocr: str | None = field(default=None, metadata=wire(skip=True))
 
     @property
     def display_path(self) -> str:
         return display_path(self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemInfo(Record):
+    """One indexed file as a front end shows it: the item and its chunks (its JSON form, the HTTP API's
+    item: the item's fields with its chunks)."""
+
+    item: Item = field(metadata=wire(flatten=True))
+    chunks: tuple[Chunk, ...]
+
+    @property
+    def name(self) -> str:
+        return os.path.basename(self.item.display_path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +192,7 @@ class Query:
     parts: tuple[QueryPart, ...]
     k: int = 10
     filters: Filters = field(default_factory=Filters)
-    mode: str | None = None  # hybrid | dense | lexical; None: the search_mode setting
+    mode: Mode | None = None  # None: the search_mode setting
     spaces: tuple[Space, ...] | None = None  # only these dense spaces (evaluating one route alone)
     # Records (search/record_fusion.py): early | late, sum | max | mean, {field: weight}; None: the settings'
     fusion: str | None = None
@@ -145,25 +201,23 @@ class Query:
 
 
 @dataclass(frozen=True, slots=True)
-class Moment:
+class Moment(Record):
     """A strong moment of a timed item (a video, a recording): where a player could seek."""
 
     start: float
     end: float
-    score: float
+    score: float = field(metadata=SCORE)
     kind: ChunkKind
-
-    def to_dict(self) -> dict[str, object]:
-        return {"start": self.start, "end": self.end, "score": round(self.score, 6), "kind": str(self.kind)}
 
 
 @dataclass(frozen=True, slots=True)
-class PartHit:
+class PartHit(Record):
     """One part of a record hit: what the query made of that field, so a user sees which part matched."""
 
     field: str
     kind: str  # "text" or "file"
-    score: float | None  # calibrated like a hit's; None when no route of this query reaches the part
+    # calibrated like a hit's; None when no route of this query reaches the part
+    score: float | None = field(metadata=SCORE)
     modality: Modality | None = None  # a file part's content (image, audio, video, text); text for text
     chunk_id: int | None = None  # the part's best chunk
     snippet: str | None = None
@@ -173,30 +227,12 @@ class PartHit:
     char_end: int | None = None
     page: int | None = None
     path: str | None = None  # a file part's file
-    raw_path: bytes = b""
-    error: str | None = None  # a file part that could not be decoded
-
-    def to_dict(self) -> dict[str, object]:
-        out = {
-            "field": self.field,
-            "kind": self.kind,
-            "score": None if self.score is None else round(self.score, 6),
-            "modality": None if self.modality is None else str(self.modality),
-            "chunk_id": self.chunk_id,
-            "snippet": self.snippet,
-            "start": self.start,
-            "end": self.end,
-            "char_start": self.char_start,
-            "char_end": self.char_end,
-            "page": self.page,
-            "path": self.path,
-            **({"error": self.error} if self.error else {}),
-        }
-        return with_raw_path(out, self.raw_path) if self.path is not None else out
+    raw_path: bytes = field(default=b"", metadata=PART_RAW_PATH)
+    error: str | None = field(default=None, metadata=wire(sparse=True))  # a file part that could not be decoded
 
 
 @dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(Record):
     """One result: an item, represented by its best-matching chunk."""
 
     item_id: int
@@ -205,74 +241,44 @@ class Hit:
     # Calibrated, in [0, 1]: how far the match stands above what chance reaches on its route (see
     # search/calibration.py), comparable across images, passages and speech; 0.5 is one standard deviation
     # above the best that an unrelated query's targets reach.
-    score: float
-    similarity: float | None  # raw cosine in the route's space; None for a lexical-only match
+    score: float = field(metadata=SCORE)
+    similarity: float | None = field(metadata=SCORE)  # raw cosine in the route's space; None: lexical only
     chunk_id: int
     snippet: str | None = None
     start: float | None = None  # seconds, for speech and video frames
     end: float | None = None
     char_start: int | None = None
     char_end: int | None = None
-    raw_path: bytes = b""
-    route: str = ""  # what found it: "text", "joint", "lexical", or a dense route plus "+lexical"
+    # what found it: "text", "joint", "lexical", or a dense route plus "+lexical"; "+ocr" ends the route of
+    # text read in a picture (a photo, a video frame, a scanned page)
+    route: str = ""
     page: int | None = None  # 1-based, for paginated documents
-    captured_at: float | None = None  # UTC epoch seconds, where the file records when it was taken
-    moments: tuple[Moment, ...] = ()  # timed items: the strong moments, best first (this hit's own included)
+    # UTC epoch seconds, where the file records when it was taken (ISO 8601 in JSON)
+    captured_at: float | None = field(default=None, metadata=ISO_TIME)
+    # timed items: the strong moments, best first (this hit's own included)
+    moments: tuple[Moment, ...] = field(default=(), metadata=wire(sparse=True))
     slide: int | None = None  # 1-based, for slide decks
     sheet: str | None = None  # for workbooks
     row: int | None = None  # 1-based first and last row, for tables (spreadsheets, CSV)
     row_end: int | None = None
-    # A record (modality "record"): its id in its manifest, its label, its metadata and its parts
-    record_id: str | None = None
-    label: str | None = None
-    metadata: dict[str, object] | None = None
-    parts: tuple[PartHit, ...] = ()
+    raw_path: bytes = field(default=b"", metadata=RAW_PATH)
+    # text read in a picture (route ending in "ocr"): where it is
+    box: Box | None = field(default=None, metadata=wire(sparse=True))
+    # A record (modality "record"): its id in its manifest, its label, its metadata and its parts. Sent only
+    # on a record's hit (sparse), so a file's hit is as it was.
+    record_id: str | None = field(default=None, metadata=wire(sparse=True))
+    label: str | None = field(default=None, metadata=wire(sparse=True))
+    metadata: dict[str, object] | None = field(default=None, metadata=wire(sparse=True))
+    parts: tuple[PartHit, ...] = field(default=(), metadata=wire(sparse=True))
 
     def __post_init__(self) -> None:
         # float16 storage and float32 sums can put a vector's cosine with itself a hair over 1
         if self.similarity is not None and self.similarity > 1.0:
-            object.__setattr__(
-                self, "similarity", 1.0
-            )  # timed items: the strong moments, best first (this hit's own included)
-
-    def to_dict(self) -> dict[str, object]:
-        return with_raw_path(self._fields(), self.raw_path)
-
-    def _fields(self) -> dict[str, object]:
-        return {
-            "item_id": self.item_id,
-            "path": self.path,
-            "modality": str(self.modality),
-            "score": round(self.score, 6),
-            "similarity": None if self.similarity is None else round(self.similarity, 6),
-            "route": self.route,
-            "chunk_id": self.chunk_id,
-            "snippet": self.snippet,
-            "start": self.start,
-            "end": self.end,
-            "char_start": self.char_start,
-            "char_end": self.char_end,
-            "page": self.page,
-            "slide": self.slide,
-            "sheet": self.sheet,
-            "row": self.row,
-            "row_end": self.row_end,
-            "captured_at": iso_time(self.captured_at),
-            **({"moments": [m.to_dict() for m in self.moments]} if self.moments else {}),
-            **(self._record_fields() if self.record_id is not None else {}),
-        }
-
-    def _record_fields(self) -> dict[str, object]:
-        return {
-            "record_id": self.record_id,
-            "label": self.label,
-            "metadata": self.metadata or {},
-            "parts": [part.to_dict() for part in self.parts],
-        }
+            object.__setattr__(self, "similarity", 1.0)
 
 
 @dataclass(frozen=True, slots=True)
-class SearchResults(Sequence[Hit]):
+class SearchResults(Record, Sequence[Hit]):
     """The hits of one search, plus what the engine understood of the query (audio transcripts)."""
 
     hits: tuple[Hit, ...]
@@ -298,27 +304,14 @@ class EmbeddedChunk:
 
 
 @dataclass(frozen=True, slots=True)
-class FileError:
+class FileError(Record):
     path: str  # printable (see display_path)
     reason: str
-    raw_path: bytes = b""  # the exact bytes, for a script to open the file
-
-    def to_dict(self) -> dict[str, object]:
-        return with_raw_path({"path": self.path, "reason": self.reason}, self.raw_path)
-
-
-def with_raw_path(data: dict[str, object], raw: bytes) -> dict[str, object]:
-    """A path that is not valid UTF-8 also goes out as `path_b64`, the base64 of its exact bytes: JSON text
-    cannot hold them, and the printable `path` has replacement characters a script cannot open."""
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        data["path_b64"] = base64.b64encode(raw).decode("ascii")
-    return data
+    raw_path: bytes = field(default=b"", metadata=RAW_PATH)  # the exact bytes, for a script to open the file
 
 
 @dataclass(slots=True)
-class IndexReport:
+class IndexReport(Record):
     """What one `index` run did."""
 
     scanned: int = 0
@@ -331,23 +324,18 @@ class IndexReport:
     ignored: int = 0  # files of no supported type
     chunks: int = 0
     failed: int = 0
+    reread: int = 0  # unchanged pictures whose text was read again (the OCR reader changed, or OCR was turned off)
     known_failed: int = 0  # of `failed`: failed before, unchanged since, so not tried again (retry_failed)
     errors: list[FileError] = field(default_factory=list)
     problems: list[FileError] = field(default_factory=list)  # folders: loops, unreadable
-    warnings: list[FileError] = field(default_factory=list)  # indexed files a decoder warned about
+    # indexed files a decoder warned about, or indexed without something: OCR that failed or ran out of time
+    warnings: list[FileError] = field(default_factory=list)
     interrupted: bool = False
     seconds: float = 0.0
 
     @property
     def embedded(self) -> int:
         return self.added + self.updated
-
-    def as_dict(self) -> dict[str, object]:
-        lists = ("errors", "problems", "warnings")
-        out = {name: getattr(self, name) for name in self.__slots__ if name not in lists}
-        for name in lists:
-            out[name] = [e.to_dict() for e in getattr(self, name)]
-        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,7 +355,7 @@ class Progress:
 
 
 @dataclass(frozen=True, slots=True)
-class IndexStatus:
+class IndexStatus(Record):
     home: str
     schema_version: int
     models: dict[str, str]
@@ -387,8 +375,3 @@ class IndexStatus:
     # Per space: index kind, vectors, bytes per vector in RAM and on disk, recall@10 measured at the last
     # build, search settings (VectorCatalog.describe).
     vector_indexes: dict[str, dict[str, object]] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, object]:
-        out = {name: getattr(self, name) for name in self.__slots__}
-        out["first_errors"] = [e.to_dict() for e in self.first_errors]
-        return out

@@ -15,6 +15,7 @@ where its value came from and what it must be. docs/configuration.md lists every
 from __future__ import annotations
 
 import dataclasses
+import enum
 import os
 import tomllib
 import types
@@ -27,9 +28,10 @@ from typing import Annotated, Any, Literal
 from pydantic import ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-from anyseek.engine.arguments import format_weights, parse_weights
 from anyseek.engine.errors import ConfigError
 from anyseek.engine.paths import default_home
+from anyseek.engine.records import Mode
+from anyseek.engine.request import format_weights, parse_weights
 from anyseek.engine.text_spaces import TextSpaces, normalize_text_spaces
 
 __all__ = [  # default_home, TextSpaces and normalize_text_spaces live elsewhere and are kept here for callers
@@ -146,16 +148,22 @@ class Settings(BaseSettings):
     # and read even when the encoding detector is unsure. Text files of any other unknown extension (or none:
     # README, TODO) are recognised by their content anyway.
     text_extensions: str = ""
+    # Text in pictures (docs/ocr.md): photos, kept video frames and PDF pages without a text layer are read
+    # with PP-OCR on ONNX Runtime. auto: on when the OCR package (rapidocr) is installed, which the default
+    # install does | on: an error without it | off. A picture whose reading fails or runs past ocr_timeout_s
+    # (each photo, frame or page; 0: no limit) is indexed without its text, with a warning in the run's report.
+    ocr: Literal["auto", "on", "off"] = "auto"
+    ocr_timeout_s: float = 20.0
     speech_min_window_s: float = 4.0
     speech_max_window_s: float = 30.0
     speech_max_gap_s: float = 1.5
     oversample: int = 4
-    search_mode: Literal["hybrid", "dense", "lexical"] = "hybrid"  # hybrid: dense routes + lexical evidence
+    search_mode: Mode = Mode.HYBRID  # hybrid: dense routes + lexical evidence (records.Mode: the closed set)
     # How far (in standard deviations of dense evidence) the best lexical match of a query can lift a
     # chunk in the hybrid mode; chosen on bench/quality.py (see README, Benchmarks).
     lexical_weight: float = 1.0
     save_interval_s: float = 30.0
-    # Records (docs/records.md): how a record's parts join in search. early: one fused vector per record and
+    # Records (docs/record-collections.md): how a record's parts join in search. early: one fused vector per record and
     # space, the weighted mean of its parts' vectors; late: each part scored on its own route, and the
     # calibrated part scores joined by record_join (sum: the probabilistic sum 1 - prod((1 - s) ** w), a
     # record matches when any part does and better when several do; max; mean: weighted). The defaults were
@@ -246,6 +254,7 @@ class Settings(BaseSettings):
         """Every value in plain types (text_spaces as "joint,text"): what `anyseek status` shows."""
         values = self.model_dump()
         values["text_spaces"] = None if self.text_spaces is None else str(self.text_spaces)
+        values["search_mode"] = self.search_mode.value
         return values
 
     @classmethod
@@ -301,6 +310,8 @@ def _expected(cls: type[Settings], name: str) -> str:
         kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
     if typing.get_origin(kind) is Literal:
         return "one of " + ", ".join(str(choice) for choice in typing.get_args(kind))
+    if isinstance(kind, type) and issubclass(kind, enum.Enum):
+        return "one of " + ", ".join(str(member.value) for member in kind)
     return getattr(kind, "expected", None) or getattr(kind, "__name__", str(kind))
 
 

@@ -11,7 +11,7 @@ reads the store: the writer joins the two without a cycle between them.
 
 from __future__ import annotations
 
-from anyseek.engine.records import Item
+from anyseek.engine.records import EmbeddedChunk, Item
 from anyseek.engine.store.record_rows import RecordWrite
 from anyseek.engine.store.store import ItemWrite, Store
 from anyseek.engine.vectors.catalog import VectorCatalog
@@ -48,6 +48,10 @@ class IndexWriter:
     def copy_item(self, source: Item, write: ItemWrite) -> None:
         """A duplicate of an indexed file reuses its chunks and vectors."""
         self.catalog.apply(self.store.copy_item(source, write))
+
+    def replace_ocr(self, item_id: int, chunks: list[EmbeddedChunk], reader: str | None) -> None:
+        """An unchanged picture's text, read again: its OCR chunks replaced, its other chunks kept."""
+        self.catalog.apply(self.store.replace_ocr(item_id, chunks, reader))
 
     def touch_item(self, item_id: int, size: int, mtime_ns: int) -> None:
         """An unchanged file with a new mtime: no chunk or vector changes."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,12 +15,21 @@ from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import ItemWrite
 from anyseek.indexer.gpu_jpeg import GpuJpegDecoder
 from anyseek.indexer.pixels import recipe_from_transform
-from anyseek.indexer.prepare import Prepared, decode_failure
+from anyseek.indexer.prepare import Outcome, Prepared, decode_failure
 from anyseek.media.audio import WindowRules, speech_windows
 from anyseek.media.image import open_photo
 from anyseek.media.text import split_passages
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class TextRewrite:
+    """An unchanged picture's text read again: its new OCR chunks and the reader that read them."""
+
+    item_id: int
+    chunks: list[EmbeddedChunk]
+    ocr: str | None
 
 
 class EmbedBatch:
@@ -52,8 +62,9 @@ class EmbedBatch:
             or len(self._plain) >= 256
         )
 
-    def embed(self) -> tuple[list[ItemWrite], set[bytes]]:
-        """Returns the writes and the paths that replace an earlier version (updates, not additions)."""
+    def embed(self) -> tuple[list[ItemWrite], set[bytes], list[TextRewrite]]:
+        """Returns the writes, the paths that replace an earlier version (updates, not additions), and the
+        unchanged pictures whose text was read again (Outcome.REREAD)."""
         files, plain = self._files, self._plain
         self._files, self._plain = [], []
         writes = list(plain)
@@ -61,6 +72,7 @@ class EmbedBatch:
         files = self._decode_jpegs(files, writes)
         image_vectors = self._embed_images(files)
         text_vectors = self._embed_texts(files)
+        rereads = []
         for prepared in files:
             chunks = []
             for chunk in prepared.extracted.chunks:
@@ -71,6 +83,9 @@ class EmbedBatch:
                     vectors = {space: by_key[key] for space, by_key in text_vectors.items()}
                 chunks.append(EmbeddedChunk(chunk, vectors))
             entry, extracted = prepared.entry, prepared.extracted
+            if prepared.outcome is Outcome.REREAD:
+                rereads.append(TextRewrite(prepared.previous.id, chunks, extracted.ocr))
+                continue
             writes.append(
                 ItemWrite(
                     entry.path,
@@ -80,11 +95,12 @@ class EmbedBatch:
                     extracted.modality,
                     chunks,
                     captured_at=extracted.captured_at,
+                    ocr=extracted.ocr,
                 )
             )
             writes += [_member_write(prepared, member, text_vectors) for member in extracted.members]
-        replaced = {p.entry.path for p in files if p.previous is not None}
-        return writes, replaced
+        replaced = {p.entry.path for p in files if p.previous is not None and p.outcome is not Outcome.REREAD}
+        return writes, replaced, rereads
 
     def _transcribe(self, prepared: Prepared, writes: list[ItemWrite]) -> bool:
         extracted = prepared.extracted

@@ -26,10 +26,10 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 
-from anyseek.engine.arguments import parse_weights
 from anyseek.engine.errors import AnyseekError, ExtractionError
 from anyseek.engine.manifest import Manifest, PartKind, Record, RecordPart, row_location
 from anyseek.engine.records import Chunk, ChunkKind, EmbeddedChunk, FileError, IndexReport, Modality, Progress
+from anyseek.engine.request import parse_weights
 from anyseek.engine.search.part_vectors import RecordFusion, fuse, part_vector
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.record_rows import RecordWrite, StoredPart, StoredRecord
@@ -238,7 +238,7 @@ class RecordRun:
         batch = EmbedBatch(self.encoders, self.settings)
         for job in jobs:
             batch.add(job.prepared)
-        writes, _ = batch.embed()
+        writes, _, _ = batch.embed()  # records are never re-read for OCR alone
         by_key: dict[bytes, ItemWrite] = {write.path: write for write in writes}
         for job in jobs:
             write = by_key.get(job.prepared.entry.path)

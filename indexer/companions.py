@@ -14,13 +14,13 @@ import dataclasses
 import os
 from collections.abc import Iterable
 
-from anyseek.engine.records import Item
+from anyseek.engine.records import Item, ItemStatus
 from anyseek.indexer.scan import FileEntry
 from anyseek.media.sniff import AUDIO_EXTENSIONS, VIDEO_EXTENSIONS
 from anyseek.media.sniff_text import SUBTITLE_EXTENSIONS
 
 MEDIA_EXTENSIONS = VIDEO_EXTENSIONS | AUDIO_EXTENSIONS
-ATTACHED = "attached"  # the item status of a subtitle file paired with its video
+ATTACHED = ItemStatus.ATTACHED  # the item status of a subtitle file paired with its video
 
 
 def _split(path: bytes) -> tuple[bytes, str, str]:

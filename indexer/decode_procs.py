@@ -30,6 +30,7 @@ import numpy as np
 
 from anyseek.engine.errors import ExtractionError
 from anyseek.indexer.decode_child import read_message, write_message
+from anyseek.indexer.decoded import DecodedImage
 from anyseek.indexer.extract import decode_image_here
 from anyseek.indexer.pixels import PixelRecipe, recipe_from_transform
 from anyseek.media import file_warnings
@@ -217,4 +218,5 @@ class ProcessImages:
                 log.info("the joint model's preprocessing has no process recipe: images decode in threads")
         if self._recipe is None:
             return decode_image_here(path, fmt, max_pixels, draft, self.joint)
-        return self.decoder.decode(path, fmt, max_pixels, draft, self._recipe)
+        pixels, captured_at = self.decoder.decode(path, fmt, max_pixels, draft, self._recipe)
+        return DecodedImage(pixels, captured_at)  # the picture stays in its process: OCR decodes its own

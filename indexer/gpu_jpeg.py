@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from anyseek.engine.errors import ExtractionError
+from anyseek.indexer.decoded import DecodedImage
 from anyseek.indexer.pixels import PixelRecipe
 
 log = logging.getLogger(__name__)
@@ -168,4 +169,4 @@ class DeferredJpegs:
             raise  # over the pixel cap
         except Exception:  # noqa: BLE001 - an unreadable header: the CPU path names the file's error
             return self.cpu(path, fmt, max_pixels, draft)
-        return item, item.captured_at
+        return DecodedImage(item, item.captured_at)

@@ -70,3 +70,20 @@ class LazyWindow:
         if self._model is None:
             self._model = self._loads.resolve(lambda: self._encoders.document_window(self._text_spaces))
         return getattr(self._model, name)
+
+
+class LazyOcr:
+    """The OCR models, loaded when the first picture is read (under ModelLoads, so no file's time limit
+    runs while they load)."""
+
+    def __init__(self, encoders, loads: ModelLoads) -> None:
+        self._encoders, self._loads = encoders, loads
+        self._model = None
+        self._lock = threading.Lock()
+
+    def get(self):
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._loads.resolve(lambda: self._encoders.ocr)
+        return self._model

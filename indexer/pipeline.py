@@ -18,8 +18,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 
 from anyseek.engine.classify.parts import RecordVectors
+from anyseek.engine.encoders.ocr import reader_name
 from anyseek.engine.manifest import Manifest
-from anyseek.engine.records import FileError, IndexReport, Item, Progress, display_path
+from anyseek.engine.records import FileError, IndexReport, Item, ItemStatus, Progress, display_path
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.items import normalize_root
 from anyseek.engine.store.store import ItemWrite
@@ -29,8 +30,10 @@ from anyseek.indexer.collection import RecordRun
 from anyseek.indexer.companions import media_to_redo, pair_subtitles, role_changed
 from anyseek.indexer.decode_procs import ProcessDecoder, ProcessImages
 from anyseek.indexer.extract import decode_image_here
+from anyseek.indexer.extract.ocr import PictureReader
+from anyseek.indexer.extract.pictures import reading_needed
 from anyseek.indexer.gpu_jpeg import DeferredJpegs
-from anyseek.indexer.lazy_models import LazyJoint, LazyWindow, ModelLoads
+from anyseek.indexer.lazy_models import LazyJoint, LazyOcr, LazyWindow, ModelLoads
 from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
 from anyseek.indexer.record_embedding import embed_records
 from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, scan
@@ -58,8 +61,9 @@ def plan_by_kind(entries) -> dict[str, tuple[int, int]]:
     return planned
 
 
-def decoder_versions() -> str:
-    """What decides whether a file decodes: a failure recorded under other versions is tried again."""
+def decoder_versions(reader: str | None = None) -> str:
+    """What decides whether a file decodes: a failure recorded under other versions is tried again (the OCR
+    reader too: a scanned PDF that had no text for one may have some for another)."""
     from importlib.metadata import PackageNotFoundError, version
 
     parts = []
@@ -68,6 +72,8 @@ def decoder_versions() -> str:
             parts.append(f"{package} {version(package)}")
         except PackageNotFoundError:
             parts.append(f"{package} ?")
+    if reader:
+        parts.append(f"ocr {reader}")
     return ", ".join(parts)
 
 
@@ -82,6 +88,7 @@ class Indexer:
         """Every write goes through `writer` (store and vector indexes in one call); reads go to its store."""
         self.writer, self.store, self.encoders, self.settings = writer, writer.store, encoders, settings
         self.home = home
+        self.reader_name: str | None = None  # the OCR reader of the current run (None: OCR off)
 
     def run(
         self,
@@ -103,9 +110,10 @@ class Indexer:
         scanned = scan(roots, skip=[os.fsencode(self.home.resolve())])
         known = self.store.items_under(roots)
         check_roots(roots, scanned, known, prune)
-        versions = decoder_versions()
+        self.reader_name = reader_name(self.settings.ocr)
+        versions = decoder_versions(self.reader_name)
         retry = retry_failed or self.store.get_meta("decoders") != versions
-        todo, missing = self._plan(scanned, known, report, retry)
+        todo, missing = self._plan(scanned, known, report, retry, retry_failed)
         claims = MoveClaims(missing)
         try:
             self._process(todo, claims, report, progress)
@@ -136,22 +144,25 @@ class Indexer:
         """The records embedded as run_records would, written nowhere (classify, align): record_embedding.py."""
         return embed_records(manifest, self.store, self.encoders, self.settings, on_progress)
 
-    def _plan(self, scanned: ScanResult, known: dict[bytes, Item], report: IndexReport, retry: bool):
+    def _plan(self, scanned: ScanResult, known: dict[bytes, Item], report: IndexReport, retry: bool, retry_ocr: bool):
         report.scanned = len(scanned.files)
         report.problems = [FileError(display_path(p.path), p.reason, p.path) for p in scanned.problems if not p.is_file]
         self._record_scan_errors(scanned, known, report)
         seen = {entry.path for entry in scanned.files} | {p.path for p in scanned.problems}
         files = pair_subtitles(scanned.files)
         redo = media_to_redo(files, known, seen)
-        todo: list[tuple[FileEntry, Item | None]] = []
+        todo: list[tuple[FileEntry, Item | None, str | None]] = []
         for entry in files:
             previous = known.get(entry.path)
             unchanged = previous and previous.size == entry.size and previous.mtime_ns == entry.mtime_ns
             unchanged = unchanged and entry.path not in redo and not role_changed(entry, previous)
             # a file of no known type is looked at again by new decoders: they may read it now (a README
             # was ignored before text was recognised by content)
-            unchanged = unchanged and not (retry and previous.status == "ignored")
-            if unchanged and previous.status != "error":
+            unchanged = unchanged and not (retry and previous.status == ItemStatus.IGNORED)
+            again = reading_needed(previous, self.reader_name, retry_ocr) if unchanged else None
+            if again:  # its pictures are for another OCR reader (pictures.reading_needed)
+                todo.append((entry, previous, again))
+            elif unchanged and previous.status != ItemStatus.ERROR:
                 report.unchanged += 1
             elif unchanged and not retry:
                 # failed before and unchanged since: it would fail again, so it costs nothing this time
@@ -159,7 +170,7 @@ class Indexer:
                 report.failed += 1
                 report.errors.append(FileError(display_path(entry.path), previous.error or "", entry.path))
             else:
-                todo.append((entry, previous))
+                todo.append((entry, previous, None))
         shielded = tuple(d.rstrip(b"/") + b"/" for d in scanned.unreadable_dirs)
         missing = [
             item
@@ -179,7 +190,7 @@ class Indexer:
     def _process(self, todo, claims: MoveClaims, report: IndexReport, progress: ProgressCallback) -> None:
         if not todo:
             return
-        planned = plan_by_kind(entry for entry, _ in todo)
+        planned = plan_by_kind(entry for entry, _, _ in todo)
         progress(Progress("indexing", len(todo), 0, report.failed, planned=planned))  # scanning is over
         loads = ModelLoads()
         window = LazyWindow(self.encoders, self.settings.text_spaces, loads)
@@ -194,9 +205,13 @@ class Indexer:
         images = ProcessImages(processes, joint) if processes else functools.partial(decode_image_here, joint=joint)
         if self.settings.jpeg_decode == "device" or (self.settings.jpeg_decode == "auto" and on_gpu):
             images = DeferredJpegs(images)  # JPEGs decode in their batch, on the model's device
-        prepare = Preparer(self.store, joint, self.settings, claims, window, images)
+        reader = None
+        if self.reader_name:
+            ocr = LazyOcr(self.encoders, loads)
+            reader = PictureReader(ocr.get, self.reader_name, self.settings.ocr_timeout_s)
+        prepare = Preparer(self.store, joint, self.settings, claims, window, images, reader)
         jobs = iter(todo)
-        in_flight: dict[Future, tuple[FileEntry, Item | None]] = {}
+        in_flight: dict[Future, tuple[FileEntry, Item | None, str | None]] = {}
         last_save, done, loads_seen = time.monotonic(), 0, 0
         try:
             while True:
@@ -243,17 +258,26 @@ class Indexer:
             self._commit(batch, report)
 
     @staticmethod
-    def _outcome(future: Future, entry: FileEntry, previous: Item | None) -> Prepared:
+    def _outcome(future: Future, entry: FileEntry, previous: Item | None, again: str | None) -> Prepared:
         try:
             return future.result()
         except DecodeTimeout as exc:
-            return Prepared(entry, Outcome.FAILED, previous, error=f"decoding took too long: {exc}")
+            error = f"decoding took too long: {exc}"
+            if again == "pictures":  # an indexed file being read again stays indexed
+                return Prepared(entry, Outcome.REREAD, previous, error=f"its pictures could not be read again: {error}")
+            return Prepared(entry, Outcome.FAILED, previous, error=error)
 
     def _handle(self, prepared: Prepared, batch: EmbedBatch, report: IndexReport) -> None:
         entry, outcome = prepared.entry, prepared.outcome
+        said = list(prepared.warnings) + (prepared.extracted.warnings if prepared.extracted else [])
+        said += [prepared.error] if outcome is Outcome.REREAD and prepared.error else []  # it stays indexed
         if outcome is not Outcome.FAILED:  # a failed file's error says enough
-            report.warnings += [FileError(display_path(entry.path), said, entry.path) for said in prepared.warnings]
-        if outcome is Outcome.TOUCHED:
+            report.warnings += [FileError(display_path(entry.path), warning, entry.path) for warning in said]
+        if outcome is Outcome.REREAD:
+            report.reread += 1
+            if prepared.extracted is not None:
+                batch.add(prepared)
+        elif outcome is Outcome.TOUCHED:
             self.writer.touch_item(prepared.previous.id, entry.size, entry.mtime_ns)
             report.unchanged += 1
         elif outcome is Outcome.MOVED:
@@ -280,8 +304,11 @@ class Indexer:
             batch.add(prepared)
 
     def _commit(self, batch: EmbedBatch, report: IndexReport) -> None:
-        writes, replaced = batch.embed()
+        writes, replaced, rereads = batch.embed()
         self.writer.write_items(writes)
+        for reread in rereads:  # each its own transaction: the item and its new text together
+            self.writer.replace_ocr(reread.item_id, reread.chunks, reread.ocr)
+            report.chunks += len(reread.chunks)
         for write in writes:
             if write.error:
                 report.failed += 1
@@ -299,4 +326,4 @@ class Indexer:
         gone = [item.id for item in missing]
         if gone:
             self.writer.delete_items(gone)
-            report.deleted += sum(1 for item in missing if item.status == "ok")
+            report.deleted += sum(1 for item in missing if item.status == ItemStatus.OK)

@@ -13,10 +13,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from anyseek.engine.errors import AnyseekError, ExtractionError
-from anyseek.engine.records import Item
+from anyseek.engine.records import Item, ItemStatus
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import Store
-from anyseek.indexer.extract import Extracted, ImageDecoder, JointPreprocessor, TokenWindow, extract
+from anyseek.indexer.extract import (
+    Extracted,
+    ImageDecoder,
+    JointPreprocessor,
+    TokenWindow,
+    extract,
+    read_pictures_again,
+)
+from anyseek.indexer.extract.ocr import PictureReader
 from anyseek.indexer.scan import FileEntry
 from anyseek.media import file_warnings
 from anyseek.media.sniff import Sniffed, sniff_file
@@ -32,6 +40,7 @@ class Outcome(StrEnum):
     IGNORED = "ignored"
     FAILED = "failed"
     ATTACHED = "attached"  # a subtitle file read as its video's text track (indexer/companions.py)
+    REREAD = "reread"  # unchanged, but its pictures' text is read again (another OCR reader, or none)
 
 
 @dataclass(slots=True)
@@ -69,7 +78,7 @@ class MoveClaims:
         self.claimed: set[int] = set()
         self._by_hash: dict[str, list[Item]] = {}
         for item in missing:
-            if item.status == "ok" and item.content_hash:
+            if item.status == ItemStatus.OK and item.content_hash:
                 self._by_hash.setdefault(item.content_hash, []).append(item)
 
     def claim(self, content_hash: str) -> Item | None:
@@ -106,16 +115,23 @@ class Preparer:
         claims: MoveClaims,
         window: TokenWindow,
         images: ImageDecoder | None = None,
+        reader: PictureReader | None = None,
     ) -> None:
         self.store, self.joint, self.settings, self.claims, self.window = store, joint, settings, claims, window
         self.images = images  # None: images decode in the worker thread itself
+        self.reader = reader  # None: OCR is off
         self.plain_extensions = settings.plain_extensions()
 
-    def __call__(self, entry: FileEntry, previous: Item | None) -> Prepared:
+    def __call__(self, entry: FileEntry, previous: Item | None, again: str | None = None) -> Prepared:
+        """`again` (pictures.reading_needed): an unchanged file whose "pictures" alone are read again, or
+        whose whole "file" is extracted again, for the run's OCR reader."""
         result = Prepared(entry, Outcome.FAILED, previous)
         try:
             with file_warnings.collected() as said:
-                self._prepare(result)
+                if again == "pictures":
+                    self._read_again(result)
+                else:
+                    self._prepare(result, redo=again == "file")
             result.warnings = said
         except ExtractionError as exc:
             result.outcome, result.error = Outcome.FAILED, str(exc)
@@ -130,7 +146,23 @@ class Preparer:
             result.outcome, result.error = Outcome.FAILED, decode_failure(exc)
         return result
 
-    def _prepare(self, result: Prepared) -> None:
+    def _read_again(self, result: Prepared) -> None:
+        """The file is indexed and stays so: a failure here costs the new reading (and is reported as a
+        warning), never the item (result.extracted stays None)."""
+        result.outcome, result.content_hash = Outcome.REREAD, result.previous.content_hash
+        try:
+            result.sniffed = sniff_file(result.entry.path, self.plain_extensions)
+            result.extracted = read_pictures_again(
+                result.entry.path, result.sniffed, self.joint, self.settings, self.window, self.reader
+            )
+        except AnyseekError as exc:
+            if not isinstance(exc, ExtractionError):
+                raise  # a model that cannot load stops the run, as in _prepare
+            result.error = f"its pictures could not be read again: {exc}"
+        except Exception as exc:  # noqa: BLE001 - the file boundary, as in __call__
+            result.error = f"its pictures could not be read again: {decode_failure(exc)}"
+
+    def _prepare(self, result: Prepared, redo: bool = False) -> None:
         entry = result.entry
         if entry.size > self.settings.max_file_bytes:
             raise ExtractionError(f"file is {entry.size / 2**30:.1f} GB, over the cap (setting max_file_bytes)")
@@ -139,7 +171,7 @@ class Preparer:
             result.outcome = Outcome.ATTACHED
             return
         previous = result.previous
-        if previous and previous.status == "ok" and previous.content_hash == result.content_hash:
+        if previous and previous.status == ItemStatus.OK and previous.content_hash == result.content_hash and not redo:
             result.outcome = Outcome.TOUCHED
             return
         if moved := self.claims.claim(result.content_hash):
@@ -155,7 +187,14 @@ class Preparer:
             result.outcome, result.source = Outcome.COPIED, source
             return
         result.extracted = extract(
-            entry.path, result.sniffed, self.joint, self.settings, self.window, self.images, entry.companions
+            entry.path,
+            result.sniffed,
+            self.joint,
+            self.settings,
+            self.window,
+            self.images,
+            entry.companions,
+            self.reader,
         )
         result.outcome = Outcome.EXTRACTED
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from anyseek.engine.errors import RootUnavailableError
-from anyseek.engine.records import Item, display_path
+from anyseek.engine.records import Item, ItemStatus, display_path
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def check_roots(roots: list[bytes], scanned: ScanResult, known: dict[bytes, Item
             )
         if prune or not scanned.lists_nothing_under(root):
             continue
-        held = sum(1 for item in _under(known, root) if item.status == "ok")
+        held = sum(1 for item in _under(known, root) if item.status == ItemStatus.OK)
         if held:
             raise RootUnavailableError(
                 f"{shown} lists no files but the index holds {held} item(s) under it; nothing was changed "

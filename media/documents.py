@@ -12,12 +12,15 @@ import re
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from urllib.parse import unquote
 from xml.etree import ElementTree
 
+from PIL import Image
+
 from anyseek.engine.errors import ExtractionError
 from anyseek.engine.records import Chunk
+from anyseek.media.heartbeat import still_working
 from anyseek.media.markup import html_to_text
 from anyseek.media.text import decode_text
 
@@ -28,6 +31,7 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 # instead of each hanging until its own decode timeout.
 _pdfium_lock = threading.Lock()
 PDF_LOCK_WAIT_S = 90.0
+STUCK = "another PDF has been stuck in the PDF reader for over a minute; retry this one later"
 
 Splitter = Callable[[str], list[Chunk]]
 
@@ -42,7 +46,7 @@ def pdf_pages(path: bytes, max_chars: int) -> list[str]:
     import pypdfium2
 
     if not _pdfium_lock.acquire(timeout=PDF_LOCK_WAIT_S):
-        raise ExtractionError("another PDF has been stuck in the PDF reader for over a minute; retry this one later")
+        raise ExtractionError(STUCK)
     try:
         return _read_pages(pypdfium2, path, max_chars)
     finally:
@@ -86,11 +90,15 @@ def _pdfium_reason(exc: Exception) -> str:
     return cause.group(1).strip().lower() if cause else text or type(exc).__name__
 
 
-def pdf_passages(path: bytes, split: Splitter, max_chars: int) -> list[Chunk]:
+def pdf_passages(path: bytes, split: Splitter, max_chars: int, unread: list[int] | None = None) -> list[Chunk]:
+    """The passages of the pages that have a text layer. `unread`, when given, receives the numbers of the
+    pages that have none (scanned), for a reader of pictures; without it a PDF with no text is an error."""
     pages = pdf_pages(path, max_chars)
-    if not any(page.strip() for page in pages):
+    if unread is not None:
+        unread += [number for number, text in enumerate(pages, 1) if not _has_words(text)]
+    elif not any(page.strip() for page in pages):
         count = f"{len(pages)} page{'s' if len(pages) != 1 else ''}"
-        raise ExtractionError(f"scanned PDF: no text layer on its {count} (OCR is not supported)")
+        raise ExtractionError(f"scanned PDF: no text layer on its {count}")
     chunks: list[Chunk] = []
     offset = 0
     for number, text in enumerate(pages, 1):
@@ -107,6 +115,36 @@ def pdf_passages(path: bytes, split: Splitter, max_chars: int) -> list[Chunk]:
             )
         offset += len(text) + len(PAGE_BREAK)
     return chunks
+
+
+def _has_words(text: str) -> bool:
+    """A page's text layer worth reading: a scanned page may carry stray marks, not words."""
+    return any(ch.isalnum() for ch in text)
+
+
+def pdf_page_pictures(path: bytes, pages: list[int], dpi: int) -> Iterator[tuple[int, Image.Image]]:
+    """Each of `pages` (1-based) rendered upright at `dpi`, one at a time. PDFium's lock is held while a page
+    renders, not while its picture is used, so reading a long scan does not stall other PDFs."""
+    import pypdfium2
+
+    for number in pages:
+        if not _pdfium_lock.acquire(timeout=PDF_LOCK_WAIT_S):
+            raise ExtractionError(STUCK)
+        try:
+            with open(path, "rb") as fh:
+                pdf = pypdfium2.PdfDocument(fh)
+                try:
+                    page = pdf[number - 1]
+                    picture = page.render(scale=dpi / 72).to_pil().convert("RGB")
+                    page.close()
+                finally:
+                    pdf.close()
+        except pypdfium2.PdfiumError as exc:
+            raise ExtractionError(f"corrupt PDF: page {number} cannot be drawn ({_pdfium_reason(exc)})") from None
+        finally:
+            _pdfium_lock.release()
+        yield number, picture
+        still_working()  # each page may take seconds to read: the file's time limit is for a stuck decoder
 
 
 def pdf_text(path: bytes, max_chars: int) -> str:

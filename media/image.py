@@ -48,6 +48,12 @@ def _register_heif() -> None:
 class Photo:
     image: Image.Image  # RGB, upright
     captured_at: float | None  # UTC epoch seconds, from EXIF
+    # the upright picture's full size: larger than image.size when a JPEG was decoded at reduced scale
+    full_size: tuple[int, int] | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.full_size or self.image.size
 
 
 def jpeg_draft_size(jpeg_draft: float, image_size: int) -> int | None:
@@ -78,13 +84,14 @@ def open_photo(source, max_pixels: int, draft_size: int | None = None) -> Photo:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(source) as image:
                 _check_pixels(image, max_pixels)
+                before = image.size
                 if draft_size and image.format == "JPEG":
                     image.draft("RGB", (draft_size, draft_size))
                 image.seek(0)
                 image.load()
                 captured_at = image_capture_time(image)
                 oriented = ImageOps.exif_transpose(image)
-                return Photo(oriented.convert("RGB"), captured_at)
+                return Photo(oriented.convert("RGB"), captured_at, _full_size(before, image.size, oriented.size))
     except ExtractionError:
         raise
     except Image.DecompressionBombError as exc:
@@ -99,6 +106,14 @@ def open_photo(source, max_pixels: int, draft_size: int | None = None) -> Photo:
         if "truncated" in reason:
             raise ExtractionError(f"truncated image: {reason}") from None
         raise ExtractionError(f"corrupt image: {reason}") from None
+
+
+def _full_size(before: tuple[int, int], decoded: tuple[int, int], upright: tuple[int, int]) -> tuple[int, int] | None:
+    """The upright picture's full size when a reduced decode made it smaller (None: it is full size)."""
+    if before == decoded:
+        return None
+    turned = upright != decoded  # the orientation swapped width and height
+    return (before[1], before[0]) if turned else before
 
 
 def _check_pixels(image: Image.Image, max_pixels: int) -> None:
@@ -121,11 +136,13 @@ def open_raw(path: bytes, max_pixels: int, draft_size: int | None = None) -> Pho
         with data:
             preview = raw_preview(data)
     photo = open_photo(io.BytesIO(preview.jpeg), max_pixels, draft_size)
-    image = photo.image
+    image, full_size = photo.image, photo.size
     if preview.orientation in ORIENTATION and not _has_orientation(preview.jpeg):
         image = image.transpose(ORIENTATION[preview.orientation])
+        if preview.orientation in (5, 6, 7, 8):
+            full_size = (full_size[1], full_size[0])
     captured_at = exif_time(preview.datetime_original, preview.offset_original) or photo.captured_at
-    return Photo(image, captured_at)
+    return Photo(image, captured_at, full_size)
 
 
 def _has_orientation(jpeg: bytes) -> bool:

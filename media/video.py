@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +32,7 @@ THUMB_SIDE = 32
 PROBE_STEP_S = 0.2  # inside a fully decoded group, at most five thumbnails a second
 DENSE_GOP_S = 2.0  # a group of pictures this short is represented by its keyframe (see scenes.py)
 TRUNCATION_SLACK_S = 1.0
+FRAME_PIXELS = 8_000_000  # a kept frame handed on for reading (on_frame) is at most this large
 HEARTBEAT_S = 5.0  # how often a long decode tells the pool it is still moving (see media/heartbeat.py)
 
 
@@ -82,16 +84,24 @@ def sound_only(source: bytes) -> bool:
 
 
 def decode_video(
-    source: bytes, rules: SampleRules, limits: VideoLimits, preprocess, side: int, sound: str = "always"
+    source: bytes,
+    rules: SampleRules,
+    limits: VideoLimits,
+    preprocess,
+    side: int,
+    sound: str = "always",
+    on_frame: Callable[[int, Image.Image], None] | None = None,
 ) -> DecodedVideo:
     """`preprocess` turns a PIL image into the model's input; frames are scaled to `side` (the shorter
     edge) before it, so it only crops and normalises. `sound`: collect the sound track for Whisper
-    "always", "never", or "unless-subtitled" (the file has no text subtitle track of its own)."""
+    "always", "never", or "unless-subtitled" (the file has no text subtitle track of its own).
+    `on_frame(i, picture)` is handed each kept frame upright at full size (up to FRAME_PIXELS), as it is
+    kept: whatever reads it (the text in it) runs then, so no frame waits at full size in memory."""
     import av
 
     try:
         with open(source, "rb") as fh, av.open(fh, metadata_errors="ignore") as container:
-            return _Decoder(container, rules, limits, preprocess, side, sound).run()
+            return _Decoder(container, rules, limits, preprocess, side, sound, on_frame).run()
     except ExtractionError:
         raise
     except (av.error.FFmpegError, OSError, ValueError, IndexError, MemoryError) as exc:
@@ -112,14 +122,21 @@ def _reason(exc: Exception) -> str:
 
 class _Decoder:
     def __init__(
-        self, container, rules: SampleRules, limits: VideoLimits, preprocess, side: int, sound: str = "always"
+        self,
+        container,
+        rules: SampleRules,
+        limits: VideoLimits,
+        preprocess,
+        side: int,
+        sound: str = "always",
+        on_frame: Callable[[int, Image.Image], None] | None = None,
     ) -> None:
         pictures = _picture_streams(container)
         if not pictures:
             raise ExtractionError("no video stream in the file")
         self.container, self.video = container, pictures[0]
         self.audio = container.streams.audio[0] if container.streams.audio else None
-        self.preprocess, self.side = preprocess, side
+        self.preprocess, self.side, self.on_frame = preprocess, side, on_frame
         self.duration = _duration(container)
         _check_limits(self.video, self.duration, limits)
         self.video.thread_type = "AUTO"
@@ -199,6 +216,16 @@ class _Decoder:
         thumb = small.to_ndarray().astype(np.float32) / 255.0
         if self.sampler.offer(time_s, thumb):
             self.pixels.append(self._model_input(frame))
+            if self.on_frame is not None:
+                self.on_frame(len(self.pixels) - 1, self._picture(frame))
+                self.heartbeat = time.monotonic()
+                still_working()  # reading a frame's text takes a while; the decode is moving
+
+    def _picture(self, frame) -> Image.Image:
+        scale = min(1.0, (FRAME_PIXELS / (frame.width * frame.height)) ** 0.5)
+        width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))
+        rgb = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_ndarray()
+        return upright(Image.fromarray(rgb), frame.rotation)
 
     def _model_input(self, frame) -> np.ndarray:
         width, height = frame.width, frame.height

@@ -20,21 +20,27 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from anyseek.engine.jobs import JobManager
+from anyseek.engine.records import Modality
+from anyseek.engine.request import SearchRequest
 from anyseek.server import classify_routes, docs, errors
 from anyseek.server.errors import ApiError
 from anyseek.server.ranges import STREAM_CHUNK, byte_range
 from anyseek.server.schemas import (
     API,
+    MAX_K,
+    MAX_TEXT,
     ErrorBody,
     HealthOut,
     IndexJobRequest,
     ItemOut,
     JobOut,
     RecordsJobRequest,
-    SearchRequest,
+    SearchBody,
     SearchResponse,
+    StatusOut,
+    item_out,
+    renamed,
     search_out,
-    urls,
 )
 from anyseek.server.security import AccessPolicy, GuardMiddleware, file_reader, policy_of, reader, writer
 
@@ -130,86 +136,52 @@ def _router() -> APIRouter:
         return {"status": "ok", "version": __version__, "instance": _service(request).instance}
 
     @router.post("/search", response_model=SearchResponse, dependencies=[Depends(reader)])
-    def search(body: SearchRequest, request: Request) -> dict:
+    def search(body: SearchBody, request: Request) -> dict:  # type: ignore[valid-type]
         svc = _service(request)
-        if body.like is not None and body.like_path is not None:
-            raise ApiError(422, "invalid_request", "give like or like_path, not both")
+        search_request = body.to_request()
         started = time.perf_counter()
         with svc.search_lock:
-            parts = svc.engine.parse_text(body.q) if body.q else []
-            results = svc.engine.search(
-                parts=parts,
-                like=body.like if body.like is not None else body.like_path,
-                k=body.offset + body.k,
-                modalities=body.types,
-                path_prefix=body.path,
-                min_similarity=body.min_similarity,
-                min_score=body.min_score or None,
-                mode=body.mode,
-                after=body.after,
-                before=body.before,
-                fusion=body.fusion,
-                join=body.join,
-                weights=body.weights,
-            )
+            results = svc.engine.search(search_request)
         took = (time.perf_counter() - started) * 1000
-        return _signed(request, search_out(results, body.q, round(took, 2), body.offset, body.min_score))
+        return _signed(request, search_out(results, search_request.query, round(took, 2)))
 
     @router.post("/search/upload", response_model=SearchResponse, dependencies=[Depends(reader)])
     async def search_upload(
         request: Request,
         file: Annotated[UploadFile, File(description="An image or a recording; the type is read from the content")],
-        q: Annotated[str | None, Form(max_length=4096)] = None,
-        types: Annotated[
+        query: Annotated[str | None, Form(max_length=MAX_TEXT, description="Words, every term text")] = None,
+        modalities: Annotated[
             str | None, Form(max_length=64, description="Comma-separated: image,text,audio,video,record")
         ] = None,
-        k: Annotated[int, Form(ge=1, le=1000)] = 20,
+        k: Annotated[int, Form(ge=1, le=MAX_K)] = 20,
+        q: Annotated[str | None, Form(max_length=MAX_TEXT, deprecated=True, description="Old name of query")] = None,
+        types: Annotated[str | None, Form(max_length=64, deprecated=True, description="Old name of modalities")] = None,
     ) -> dict:
         svc, policy = _service(request), request.app.state.policy
+        try:
+            form = renamed({"query": query, "modalities": modalities, "q": q, "types": types})
+        except ValueError as exc:
+            raise ApiError(422, "invalid_request", str(exc)) from None
+        listed = [t.strip() for t in (form.get("modalities") or "").split(",") if t.strip()]
+        if any(t not in set(Modality) for t in listed):
+            raise ApiError(422, "invalid_request", f"modalities: each must be {', '.join(Modality)}")
+        search_request = SearchRequest(query=form.get("query"), k=k, modalities=listed, query_files=False)
         data = await file.read(policy.max_upload_bytes + 1)
-        modalities = [t.strip() for t in (types or "").split(",") if t.strip()]
-        if any(t not in ("image", "text", "audio", "video", "record") for t in modalities):
-            raise ApiError(422, "invalid_request", "types: each must be image, text, audio, video or record")
 
         def run() -> dict:
             started = time.perf_counter()
             results = svc.engine.search_upload(
-                data, q, max_bytes=policy.max_upload_bytes, exclusive=svc.search_lock, k=k, modalities=modalities
+                data, search_request, max_bytes=policy.max_upload_bytes, exclusive=svc.search_lock
             )
-            return _signed(request, search_out(results, q, round((time.perf_counter() - started) * 1000, 2), 0, 0.0))
+            took = round((time.perf_counter() - started) * 1000, 2)
+            return _signed(request, search_out(results, search_request.query, took))
 
         return await run_in_threadpool(run)  # the pool the other routes use: one queue for all searches
 
     @router.get("/items/{item_id}", response_model=ItemOut, dependencies=[Depends(reader)])
     def item(item_id: ItemId, request: Request) -> dict:
-        info = _service(request).engine.item(item_id)
-        it = info.item
-        thumb, media = (policy_of(request).signed(url, it.id) for url in urls(it.id, str(it.modality)))
-        chunks = [
-            {
-                "chunk_id": c.id,
-                "kind": str(c.kind),
-                "text": c.text,
-                "start": c.start_s,
-                "end": c.end_s,
-                "char_start": c.char_start,
-                "char_end": c.char_end,
-                "field": c.field,
-            }
-            for c in info.chunks
-        ]
-        return {
-            "item_id": it.id,
-            "path": it.display_path,
-            "name": info.name,
-            "modality": str(it.modality),
-            "size": it.size,
-            "mtime": it.mtime_ns / 1e9,
-            "indexed_at": it.indexed_at,
-            "chunks": chunks,
-            "thumbnail_url": thumb,
-            "media_url": media,
-        }
+        # the item's file URLs with its access code (security.py: why <img> and <audio> need one)
+        return policy_of(request).sign(item_out(_service(request).engine.item(item_id)))
 
     @router.get(
         "/items/{item_id}/thumbnail",
@@ -250,29 +222,45 @@ def _router() -> APIRouter:
             headers=headers,
         )
 
-    @router.get("/status", dependencies=[Depends(reader)])
+    # Status and jobs leave out what their records leave out (a path_b64 for a path that is UTF-8), as
+    # `anyseek status --json` does; a hit keeps its fixed keys, as it always has over HTTP.
+    @router.get("/status", response_model=StatusOut, response_model_exclude_unset=True, dependencies=[Depends(reader)])
     def status(request: Request) -> dict:
-        return _service(request).engine.status().as_dict()
+        return _service(request).engine.status().to_dict(exact=True)
 
-    @router.post("/jobs/index", status_code=202, response_model=JobOut, dependencies=[Depends(writer)])
+    @router.post(
+        "/jobs/index",
+        status_code=202,
+        response_model=JobOut,
+        response_model_exclude_unset=True,
+        dependencies=[Depends(writer)],
+    )
     def start_job(body: IndexJobRequest, request: Request) -> dict:
         if "\x00" in body.path or not body.path.startswith("/"):
             raise ApiError(422, "invalid_request", "path: give an absolute folder path")
-        return _service(request).jobs.start([body.path], prune=body.prune).as_dict()
+        return _service(request).jobs.start([body.path], prune=body.prune).to_dict()
 
-    @router.post("/jobs/records", status_code=202, response_model=JobOut, dependencies=[Depends(writer)])
+    @router.post(
+        "/jobs/records",
+        status_code=202,
+        response_model=JobOut,
+        response_model_exclude_unset=True,
+        dependencies=[Depends(writer)],
+    )
     def start_records_job(body: RecordsJobRequest, request: Request) -> dict:
         if "\x00" in body.manifest or not body.manifest.startswith("/"):
             raise ApiError(422, "invalid_request", "manifest: give the absolute path of a JSONL or CSV file")
-        return _service(request).jobs.start_records(body.manifest, body.label_field).as_dict()
+        return _service(request).jobs.start_records(body.manifest, body.label_field).to_dict()
 
-    @router.get("/jobs", response_model=list[JobOut], dependencies=[Depends(reader)])
+    @router.get("/jobs", response_model=list[JobOut], response_model_exclude_unset=True, dependencies=[Depends(reader)])
     def list_jobs(request: Request) -> list[dict]:
-        return [job.as_dict() for job in _service(request).jobs.list()]
+        return [job.to_dict() for job in _service(request).jobs.list()]
 
-    @router.get("/jobs/{job_id}", response_model=JobOut, dependencies=[Depends(reader)])
+    @router.get(
+        "/jobs/{job_id}", response_model=JobOut, response_model_exclude_unset=True, dependencies=[Depends(reader)]
+    )
     def get_job(job_id: JobId, request: Request) -> dict:
-        return _service(request).jobs.get(job_id).as_dict()
+        return _service(request).jobs.get(job_id).to_dict()
 
     @router.get(
         "/jobs/{job_id}/events",
@@ -287,9 +275,15 @@ def _router() -> APIRouter:
             _events(svc, job_id), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
         )
 
-    @router.delete("/jobs/{job_id}", status_code=202, response_model=JobOut, dependencies=[Depends(writer)])
+    @router.delete(
+        "/jobs/{job_id}",
+        status_code=202,
+        response_model=JobOut,
+        response_model_exclude_unset=True,
+        dependencies=[Depends(writer)],
+    )
     def cancel_job(job_id: JobId, request: Request) -> dict:
-        return _service(request).jobs.cancel(job_id).as_dict()
+        return _service(request).jobs.cancel(job_id).to_dict()
 
     return router
 
@@ -322,7 +316,7 @@ async def _events(svc: Service, job_id: str):
         state = svc.jobs.get(job_id)
         if state.revision != revision:
             revision, quiet = state.revision, 0.0
-            yield f"event: job\ndata: {json.dumps(state.as_dict())}\n\n"
+            yield f"event: job\ndata: {json.dumps(state.to_dict())}\n\n"
             if state.finished_state:
                 return
         elif quiet >= SSE_KEEPALIVE_S:

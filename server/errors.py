@@ -1,7 +1,8 @@
 """Errors as the API returns them: `{"error": {"code": "...", "message": "one line for people"}}`.
 
-Engine errors map to a status and a stable code by class; anything unexpected is a 500 whose message says
-nothing about the server's insides (the traceback goes to the server's log)."""
+An engine error answers with the status and stable code its class declares (engine/errors.py); anything
+unexpected is a 500 whose message says nothing about the server's insides (the traceback goes to the
+server's log)."""
 
 from __future__ import annotations
 
@@ -28,22 +29,6 @@ class ApiError(HTTPException):
         return {"error": {"code": self.code, "message": self.message}}
 
 
-# most specific first
-ENGINE_ERRORS: list[tuple[type[E.AnyseekError], int, str]] = [
-    (E.NoSpeechError, 422, "no_speech"),
-    (E.QueryError, 400, "bad_query"),
-    (E.ItemNotFoundError, 404, "not_found"),
-    (E.MediaGoneError, 410, "gone"),
-    (E.UploadTooLargeError, 413, "too_large"),
-    (E.UploadError, 415, "unsupported_media"),
-    (E.ExtractionError, 422, "undecodable"),
-    (E.JobNotFoundError, 404, "not_found"),
-    (E.JobError, 409, "conflict"),
-    (E.IndexLockedError, 409, "locked"),
-    (E.IndexNotFoundError, 404, "not_found"),
-    (E.StorageError, 507, "storage"),
-    (E.AnyseekError, 400, "error"),
-]
 HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -58,10 +43,8 @@ HTTP_CODES = {
 
 
 def from_engine(exc: E.AnyseekError) -> ApiError:
-    for kind, status, code in ENGINE_ERRORS:
-        if isinstance(exc, kind):
-            return ApiError(status, code, " ".join(str(exc).split()) or code)
-    raise AssertionError("unreachable: AnyseekError is the last entry")
+    """The status and code the error's class declares (engine/errors.py); the message on one line."""
+    return ApiError(exc.http_status, exc.code, " ".join(str(exc).split()) or exc.code)
 
 
 def _response(error: ApiError, headers: dict | None = None) -> JSONResponse:

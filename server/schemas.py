@@ -1,44 +1,98 @@
-"""Request and response shapes of the HTTP API (pydantic), and their conversion from engine records."""
+"""Request and response shapes of the HTTP API. The engine's records are the shapes (server/models.py
+derives each model from its record); what is here is only what the HTTP API adds to them: links, timings,
+the limits a public endpoint puts on a request, and the names it accepted before 0.2."""
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import os
-from typing import Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from anyseek.engine.records import Hit, SearchResults
+from anyseek.engine.jobs import JobState
+from anyseek.engine.records import Hit, IndexStatus, ItemInfo, Modality, PartHit, SearchResults
+from anyseek.engine.request import RENAMED, SearchRequest
+from anyseek.server.models import derive, model_of
+
+log = logging.getLogger(__name__)
 
 API = "/api/v1"
-ModalityName = Literal["image", "text", "audio", "video", "record"]
-FusionName = Literal["early", "late"]
-JoinName = Literal["sum", "max", "mean"]
-ModeName = Literal["hybrid", "dense", "lexical"]
 MAX_K = 1000
 MAX_OFFSET = 10_000
+MAX_TEXT = 4096
+# The HTTP API's old names of search options (engine/request.py's RENAMED), still read in 0.2
+HTTP_RENAMED = ("q", "types", "like_path")
+_warned: set[str] = set()
 
 
-class SearchRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def renamed(data: dict[str, Any]) -> dict[str, Any]:
+    """A body or form with the old names of its options replaced by the new ones; the server's log says
+    so, once per name. Both names at once is a mistake (ValueError: a 422 with this message)."""
+    data = dict(data)
+    for old in HTTP_RENAMED:
+        if data.get(old) is None:
+            data.pop(old, None)
+            continue
+        new = RENAMED[old]
+        if data.get(new) is not None:
+            raise ValueError(f"give {new} or {old} (its old name), not both")
+        if old not in _warned:
+            _warned.add(old)
+            log.warning("a client sends %r, the old name of %r (accepted until 0.3)", old, new)
+        data[new] = data.pop(old)
+    return data
 
-    q: str | None = Field(None, max_length=4096, description="Query syntax, every term taken as text")
-    like: int | None = Field(None, ge=1, le=2**62, description="More like this indexed item (id)")
-    like_path: str | None = Field(None, max_length=4096, description="More like this indexed file (its path)")
-    types: list[ModalityName] = Field(default_factory=list, max_length=4)
-    path: str | None = Field(None, max_length=4096, description="Only files under this path prefix")
-    k: int = Field(20, ge=1, le=MAX_K)
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
-    min_score: float = Field(0.0, ge=0.0, le=1.0, description="Drop hits whose calibrated score (0-1) is lower")
-    min_similarity: float | None = Field(None, ge=-1.0, le=1.0, description="Drop chunks with a lower cosine")
-    mode: ModeName | None = Field(None, description="hybrid (default), dense or lexical")
-    after: str | None = Field(None, max_length=64, description="Only items captured on or after (2024-05-01)")
-    before: str | None = Field(None, max_length=64, description="Only items captured before this date")
-    fusion: FusionName | None = Field(None, description="Records: early or late fusion of their parts")
-    join: JoinName | None = Field(None, description="Records, late fusion: how part scores join")
-    weights: dict[str, float] | None = Field(
-        None, max_length=64, description="Records: weight per field (unnamed fields weigh 1, 0 leaves one out)"
-    )
+
+def _document_old_names(schema: dict[str, Any]) -> None:
+    for old in HTTP_RENAMED:
+        schema["properties"][old] = {"deprecated": True, "description": f"Old name of `{RENAMED[old]}` (until 0.3)"}
+
+
+class _SearchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=lambda schema, _model: _document_old_names(schema))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        return renamed(data) if isinstance(data, dict) else data
+
+    def to_request(self) -> SearchRequest:
+        # every term of the query is text: a client never names files on the server's machine
+        return dataclasses.replace(SearchRequest.from_dict(self.model_dump()), query_files=False)
+
+
+SearchBody = derive(
+    SearchRequest,
+    "SearchRequest",
+    base=_SearchBody,
+    # a public endpoint bounds what one request may cost; the record itself has no upper limits
+    limits={
+        "query": {"max_length": MAX_TEXT},
+        "modalities": {"max_length": len(Modality)},
+        "path": {"max_length": MAX_TEXT},
+        "k": {"le": MAX_K},
+        "offset": {"le": MAX_OFFSET},
+        "after": {"max_length": 64},
+        "before": {"max_length": 64},
+        "weights": {"max_length": 64},
+    },
+    replace={
+        # records: the values are few, so a wrong one is a 422 of the body's own (the engine checks them too)
+        "fusion": (Literal["early", "late"] | None, Field(None, description="Records: early or late fusion")),
+        "join": (
+            Literal["sum", "max", "mean"] | None,
+            Field(None, description="Records, late fusion: how part scores join (sum, max or mean)"),
+        ),
+        "like": (
+            Annotated[int, Field(ge=1, le=2**62)] | Annotated[str, Field(max_length=MAX_TEXT)] | None,
+            Field(None, description="More like this indexed item: its id, or its path (looked up, never read)"),
+        ),
+    },
+    defaults={"k": 20},  # the API's default since v1: a page of results (Python and the CLI: 10)
+)
 
 
 class ErrorDetail(BaseModel):
@@ -50,94 +104,23 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-class MomentOut(BaseModel):
-    start: float
-    end: float
-    score: float
-    kind: str
+# What the HTTP API adds to an item or a hit: where a front end gets its file and its picture
+# (a record's hit has no media_url: its files are its parts')
+LINKS = {"name": (str, ...), "thumbnail_url": (str | None, ...), "media_url": (str | None, ...)}
 
-
-class PartOut(BaseModel):
-    """One part of a record hit."""
-
-    field: str
-    kind: Literal["text", "file"]
-    score: float | None
-    modality: str | None
-    chunk_id: int | None
-    snippet: str | None
-    start: float | None
-    end: float | None
-    char_start: int | None
-    char_end: int | None
-    page: int | None
-    path: str | None
-    thumbnail_url: str | None = None
-    media_url: str | None = None
-    error: str | None = None
-    path_b64: str | None = None
-
-
-class HitOut(BaseModel):
-    item_id: int
-    path: str
-    name: str
-    modality: str
-    score: float
-    similarity: float | None
-    chunk_id: int
-    snippet: str | None
-    start: float | None
-    end: float | None
-    char_start: int | None
-    char_end: int | None
-    thumbnail_url: str | None
-    media_url: str | None  # None for a record: its files are its parts'
-    route: str = ""
-    page: int | None = None
-    slide: int | None = None
-    sheet: str | None = None
-    row: int | None = None
-    row_end: int | None = None
-    captured_at: str | None = None
-    moments: list[MomentOut] = Field(default_factory=list)
-    path_b64: str | None = None
-    record_id: str | None = None
-    label: str | None = None
-    metadata: dict[str, object] | None = None
-    parts: list[PartOut] | None = None
-
-
-class SearchResponse(BaseModel):
-    version: int = 1
-    query: str | None
-    transcripts: list[str]
-    took_ms: float
-    hits: list[HitOut]
-
-
-class ChunkOut(BaseModel):
-    chunk_id: int
-    kind: str
-    text: str | None
-    start: float | None
-    end: float | None
-    char_start: int | None
-    char_end: int | None
-    field: str | None = None  # a record's chunk: the part (manifest field) it comes from
-
-
-class ItemOut(BaseModel):
-    item_id: int
-    path: str
-    name: str
-    modality: str
-    size: int
-    mtime: float
-    indexed_at: float
-    chunks: list[ChunkOut]
-    thumbnail_url: str | None
-    media_url: str
+# A record's file part: its own file and picture, served under the record's item id (?part=FIELD)
+PartOut = derive(PartHit, "PartHit", tail={"thumbnail_url": (str | None, None), "media_url": (str | None, None)})
+HitOut = derive(Hit, "Hit", tail=LINKS, replace={"parts": (list[PartOut], Field(default_factory=list))})
+SearchResponse = derive(
+    SearchResults,
+    "SearchResponse",
+    head={"version": (int, 1), "query": (str | None, ...), "took_ms": (float, ...)},
+    replace={"hits": (list[HitOut], ...)},
+    exclude=frozenset({"warnings"}),  # about files on the client's machine, which the server never reads
+)
+ItemOut = derive(ItemInfo, "Item", tail=LINKS)
+JobOut = derive(JobState, "Job")
+StatusOut = model_of(IndexStatus)
 
 
 class IndexJobRequest(BaseModel):
@@ -156,33 +139,15 @@ class RecordsJobRequest(BaseModel):
     label_field: str = Field("label", min_length=1, max_length=256, description="The field of a record's class")
 
 
-class JobOut(BaseModel):
-    job_id: str
-    paths: list[str]
-    state: Literal["running", "completed", "cancelled", "failed"]
-    phase: str
-    files_done: int
-    files_total: int | None
-    failed: int
-    rate: float
-    current: str
-    errors: list[dict[str, str]]
-    report: dict | None
-    message: str
-    started: float
-    finished: float | None
-    revision: int
-
-
 class HealthOut(BaseModel):
     status: str
     version: str
     instance: str
 
 
-def urls(item_id: int, modality: str) -> tuple[str | None, str]:
-    thumb = f"{API}/items/{item_id}/thumbnail" if modality == "image" else None
-    return thumb, f"{API}/items/{item_id}/media"
+def links(item_id: int, path: str, modality: Modality | str | None) -> dict[str, str | None]:
+    thumb = f"{API}/items/{item_id}/thumbnail" if modality == Modality.IMAGE else None
+    return {"name": os.path.basename(path), "thumbnail_url": thumb, "media_url": f"{API}/items/{item_id}/media"}
 
 
 def part_urls(item_id: int, field: str, modality: str | None) -> tuple[str | None, str]:
@@ -192,30 +157,27 @@ def part_urls(item_id: int, field: str, modality: str | None) -> tuple[str | Non
 
 
 def hit_out(hit: Hit) -> dict:
-    out = hit.to_dict()
-    if hit.record_id is not None:
-        return _record_out(hit, out)
-    # full precision (JSON floats round-trip), so a client prints exactly what the engine computed
-    out["score"] = float(hit.score)
-    out["similarity"] = None if hit.similarity is None else float(hit.similarity)
-    out["name"] = os.path.basename(hit.path)
-    out["thumbnail_url"], out["media_url"] = urls(hit.item_id, str(hit.modality))
-    return out
+    # exact scores (JSON floats round-trip), so a client prints exactly what the engine computed
+    out = hit.to_dict(exact=True) | links(hit.item_id, hit.path, hit.modality)
+    return _record_out(hit, out) if hit.record_id is not None else out
 
 
 def _record_out(hit: Hit, out: dict) -> dict:
-    out["score"] = float(hit.score)
-    out["similarity"] = None if hit.similarity is None else float(hit.similarity)
+    """A record's hit: named by its id; its file parts link their own files, and its picture is its first
+    picture part's (a record has no file of its own)."""
     out["name"] = hit.record_id
     for part, data in zip(hit.parts, out["parts"], strict=True):
         if part.kind == "file" and not part.error:
             data["thumbnail_url"], data["media_url"] = part_urls(hit.item_id, part.field, data["modality"])
-        data["score"] = None if part.score is None else float(part.score)
     pictures = [p for p in out["parts"] if p.get("thumbnail_url")]
     out["thumbnail_url"], out["media_url"] = (pictures[0]["thumbnail_url"] if pictures else None), None
     return out
 
 
-def search_out(results: SearchResults, query: str | None, took_ms: float, offset: int, min_score: float) -> dict:
-    hits = [hit_out(h) for h in results.hits[offset:] if h.score >= min_score]
-    return {"version": 1, "query": query, "transcripts": list(results.transcripts), "took_ms": took_ms, "hits": hits}
+def item_out(info: ItemInfo) -> dict:
+    return info.to_dict(exact=True) | links(info.item.id, info.item.display_path, info.item.modality)
+
+
+def search_out(results: SearchResults, query: str | None, took_ms: float) -> dict:
+    hits = [hit_out(h) for h in results.hits]
+    return {"version": 1, "query": query, "took_ms": took_ms, "transcripts": list(results.transcripts), "hits": hits}

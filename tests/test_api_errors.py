@@ -75,3 +75,24 @@ def test_an_index_under_a_regular_file_is_a_storage_error(tmp_path):
 def test_similarity_never_exceeds_one():
     hit = Hit(1, "/a.jpg", Modality.IMAGE, 0.5, 1.0004, 7)
     assert hit.similarity == 1.0 and hit.to_dict()["similarity"] == 1.0
+
+
+def test_path_prefix_still_filters_and_says_it_is_now_path(indexed, shared_media):
+    eng, _ = indexed
+    under = shared_media / "docs"
+    with pytest.warns(DeprecationWarning, match="path_prefix"):
+        old = eng.search("tomatoes", k=5, path_prefix=under)
+    new = eng.search("tomatoes", k=5, path=under)
+    assert [h.item_id for h in old] == [h.item_id for h in new] and new
+    assert all(h.path.startswith(str(under)) for h in new)
+
+
+def test_a_search_request_is_what_the_keywords_build(indexed):
+    from anyseek import SearchRequest
+
+    eng, _ = indexed
+    request = SearchRequest(text="tomatoes", k=3, modalities=["text"])
+    assert [h.item_id for h in eng.search(request)] == [
+        h.item_id for h in eng.search("tomatoes", k=3, modalities="text")
+    ]
+    assert [h.item_id for h in eng.search(request, k=1)] == [h.item_id for h in eng.search(request)][:1]

@@ -91,7 +91,8 @@ def test_a_process_decodes_exactly_as_a_thread(decoder, tmp_path, name, fmt):
         path = os.fsencode(tmp_path / name)
     else:
         path = os.fsencode(FIXTURES / "formats" / name)
-    here, captured_here = decode_image_here(path, fmt, CAP, 32, RecipeJoint(RECIPE))
+    decoded = decode_image_here(path, fmt, CAP, 32, RecipeJoint(RECIPE))
+    here, captured_here = decoded.pixels, decoded.captured_at
     there, captured_there = decoder.decode(path, fmt, CAP, 32, RECIPE)
     assert there.shape == RECIPE.shape and there.dtype == np.float32
     np.testing.assert_allclose(there, here, atol=1e-6)
@@ -270,6 +271,6 @@ def test_the_process_module_has_no_torch(tmp_path):
 def test_an_input_larger_than_the_slot_comes_back_whole_through_the_pipe(decoder, tmp_path):
     big = PixelRecipe(512, "bicubic", (512, 512), RECIPE.mean, RECIPE.std)  # 3 MB of float32: over the slot
     path = write_jpeg(tmp_path / "wide.jpg", halves(900, 600))
-    here, _ = decode_image_here(path, "jpeg", CAP, None, RecipeJoint(big))
+    here = decode_image_here(path, "jpeg", CAP, None, RecipeJoint(big)).pixels
     there, _ = decoder.decode(path, "jpeg", CAP, None, big)
     np.testing.assert_allclose(there, here, atol=1e-6)

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from anyseek.cli.render import where
-from anyseek.engine.records import ChunkKind, Modality
+from anyseek.engine.records import ChunkKind, Modality, SearchResults
 from tests.fixtures.make_everyday_fixtures import SENTENCES, write_everyday_folder
+from tests.server_helpers import API, AUTH, client_for
 
 CUE_TOLERANCE_S = 0.2
 VIDEOS = ("talk.mp4", "tracks.mkv", "tracks.mp4")
@@ -130,6 +131,19 @@ def test_slides_sheets_and_rows_are_the_hit_location(tops):
     csv = tops["export.csv"]
     assert csv.sheet is None and csv.row <= 5 <= csv.row_end
     assert "Station: Skerryvore" in csv.snippet  # a value is shown with its column's name
+
+
+@pytest.mark.parametrize("name", ["pitch.pptx", "ledger.xlsx", "export.csv", "talk.mp4"])
+def test_a_hits_place_travels_through_the_http_api_to_the_clis_client(everyday, tops, name):
+    """The server sends a hit as its record's JSON form and the CLI's client reads it back with the same
+    definition (engine/wire.py): slide, sheet, rows and cue seconds arrive as the engine found them, so
+    `search` prints the same place through a server as in-process."""
+    _, engine, _, manifest = everyday
+    with client_for(engine) as client:
+        answer = client.post(f"{API}/search", headers=AUTH, json={"query": manifest["sentences"][name], "k": 3})
+    assert answer.status_code == 200, answer.text
+    remote = SearchResults.from_dict(answer.json())[0]
+    assert remote == tops[name] and where(remote) == where(tops[name])
 
 
 def test_each_message_of_a_mailbox_is_dated_by_its_date_header(everyday, tops):

@@ -100,7 +100,7 @@ def test_a_decode_process_hands_its_warnings_to_the_report(open_engine, tmp_path
     report = open_engine(decode_workers_kind="processes").index([media])
     assert (report.added, report.failed) == (2, 0)
     assert [(w.path.rsplit("/", 1)[-1], w.reason) for w in report.warnings] == [("exif.jpg", DAMAGED_EXIF)]
-    assert report.as_dict()["warnings"][0]["reason"] == DAMAGED_EXIF
+    assert report.to_dict()["warnings"][0]["reason"] == DAMAGED_EXIF
 
 
 def test_a_query_image_s_warnings_do_not_reach_the_user(indexed, tmp_path, recwarn):

@@ -256,16 +256,14 @@ def cli_here(*args: str) -> dict:
 
 
 def http_status(url: str, method: str = "GET", body: bytes | None = None) -> int:
-    import urllib.error
+    import urllib.parse
 
-    from anyseek.server.discovery import OPENER
+    from anyseek.server.discovery import request  # the CLI's own loopback request, no proxy
 
-    request = urllib.request.Request(url, data=body, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with OPENER.open(request, timeout=30) as response:
-            return response.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
+    where = urllib.parse.urlsplit(url)
+    path = f"{where.path}?{where.query}" if where.query else where.path
+    status, _ = request(url, method, path, body, {"Content-Type": "application/json"}, timeout=30)
+    return status
 
 
 @pytest.fixture(scope="module")

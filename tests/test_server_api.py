@@ -224,7 +224,7 @@ def test_text_media_is_plain_text_that_cannot_run_as_a_page(api):
 def test_status_has_the_facts_of_anyseek_status(api, indexed):
     engine, _ = indexed
     body = api.get(f"{API}/status").json()
-    expected = engine.status().as_dict()
+    expected = engine.status().to_dict()
     for key in ("home", "schema_version", "models", "items", "chunks", "vectors", "errors", "settings"):
         assert body[key] == expected[key], key
 
@@ -278,3 +278,41 @@ def file_url(url: str) -> str:
 
 def paths_of_hits(hits) -> list[str]:
     return [os.path.basename(hit["path"]) for hit in hits]
+
+
+def item_ids(response) -> list[int]:
+    return [hit["item_id"] for hit in response.json()["hits"]]
+
+
+def test_the_old_names_of_search_options_still_work(api):
+    """0.2 names the options as Python and the CLI do (query, modalities, like); 0.1's q, types and like_path
+    are read until 0.3. The same request under either name gets the same answer."""
+    new = search(api, query="watering tomatoes", modalities=["text"], k=3)
+    old = search(api, q="watering tomatoes", types=["text"], k=3)
+    assert item_ids(new) == item_ids(old) and new.json()["query"] == old.json()["query"] == "watering tomatoes"
+    top = new.json()["hits"][0]
+    assert item_ids(search(api, like=top["path"], k=3)) == item_ids(search(api, like_path=top["path"], k=3))
+    assert item_ids(search(api, like=top["path"], k=3)) == item_ids(search(api, like=top["item_id"], k=3))
+    both = api.post(f"{API}/search", json={"q": "x", "query": "x"})
+    assert both.status_code == 422 and "not both" in both.json()["error"]["message"]
+
+
+def test_the_upload_form_reads_the_new_names_and_the_old(api, shared_media):
+    data = (shared_media / "photos" / "city.webp").read_bytes()
+    old = api.post(f"{API}/search/upload", files={"file": ("a", data)}, data={"q": "city", "types": "image", "k": 3})
+    new = api.post(
+        f"{API}/search/upload", files={"file": ("a", data)}, data={"query": "city", "modalities": "image", "k": 3}
+    )
+    assert old.status_code == new.status_code == 200, old.text + new.text
+    assert item_ids(old) == item_ids(new) and {h["modality"] for h in new.json()["hits"]} == {"image"}
+    assert new.json()["query"] == "city"
+
+
+def test_min_score_and_offset_are_the_engines(api, indexed):
+    """The server hands the whole request to the engine, which pages and filters once."""
+    from anyseek.engine.request import SearchRequest
+
+    engine, _ = indexed
+    body = {"query": "planning and spending", "k": 3, "offset": 2, "min_score": 0.05}
+    expected = engine.search(SearchRequest.from_dict(body))
+    assert item_ids(search(api, **body)) == [hit.item_id for hit in expected]

@@ -82,6 +82,16 @@ def test_cli_search_uses_the_server_and_prints_the_same(small_index, server):
     assert through_server(upload) and json.loads(upload.stdout)["hits"][0]["path"].endswith("forest.png")
 
 
+def test_the_old_option_names_still_work_and_say_so(small_index, server):
+    _, home = small_index
+    old = cli(home, "search", "watering", "--type", "text", "--limit", "2", "--json")
+    new = cli(home, "search", "watering", "--modality", "text", "-k", "2", "--json")
+    assert old.returncode == new.returncode == 0, old.stderr + new.stderr
+    assert through_server(old) and old.stdout == new.stdout and len(json.loads(new.stdout)["hits"]) == 2
+    assert "--type is deprecated" in old.stderr and "--limit is deprecated" in old.stderr
+    assert "deprecated" not in new.stderr
+
+
 def test_cli_status_uses_the_server_and_prints_the_same(small_index, server):
     _, home = small_index
     remote, local = cli(home, "status", "--json"), cli(home, "status", "--json", "--no-server")

@@ -6,7 +6,7 @@
   its own words.
 
 Dense vectors are unit length and a TF-IDF row is too; LEXICAL_WEIGHT sets how much the words count
-against one space's vector (1: as much as one space; not re-measured, docs/records.md). The vocabulary is the
+against one space's vector (1: as much as one space; not re-measured, docs/record-collections.md). The vocabulary is the
 examples': a word no example has tells the model nothing.
 """
 

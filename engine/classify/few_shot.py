@@ -9,7 +9,7 @@
 
 The session that wrote this compared nearest centroid, k nearest neighbours, a linear SVM and logistic
 regression with and without words; its figures were not kept. What is measured now is the chosen method's
-ablation on bench/records.py (docs/records.md), not the alternatives again.
+ablation on bench/records.py (docs/record-collections.md), not the alternatives again.
 """
 
 from __future__ import annotations

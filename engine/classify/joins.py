@@ -12,7 +12,7 @@ the logarithms of the same calibrated scores (or of each part's label probabilit
 - max: the best part's, as in search.
 
 bench/records.py's demo world, where only both parts together know the label, measures it against each
-part alone (docs/records.md).
+part alone (docs/record-collections.md).
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ class ClassifyMethods:
         record_fusion setting). Without, few-shot from `examples` (another labelled manifest), else from
         the labelled records in the index (never a record being classified). `weights` per field as in
         search; `top` keeps that many labels in each prediction's scores. Probabilities are calibrated
-        (docs/records.md). Rows that cannot be read are in the result's errors; nothing is indexed."""
+        (docs/record-collections.md). Rows that cannot be read are in the result's errors; nothing is indexed."""
         return self._record_tasks().classify(
             records,
             labels=labels,

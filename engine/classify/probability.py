@@ -8,7 +8,7 @@ data allows it (temperature scaling: Guo et al. 2017, "On calibration of modern 
   data at hand the temperature is a fixed one (ZERO_SHOT_TEMPERATURE); bench/records.py reports the log-loss
   and calibration error it gives.
 
-Figures (log-loss, expected calibration error) are in docs/records.md.
+Figures (log-loss, expected calibration error) are in docs/record-collections.md.
 """
 
 from __future__ import annotations

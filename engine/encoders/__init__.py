@@ -27,7 +27,7 @@ class EncoderSet:
         self.settings = settings
         self._on_load = on_load or (lambda _fingerprint: None)
         self._lock = threading.Lock()
-        self._joint = self._text = self._speech = None
+        self._joint = self._text = self._speech = self._ocr = None
         self._device: str | None = None
         self._torch_ready = False
         self._query: dict[str, object] = {}  # role -> torch-free text tower for queries, or None if there is none
@@ -50,11 +50,12 @@ class EncoderSet:
                 torch.set_num_threads(self.settings.torch_threads)
         return device
 
-    def for_text_query(self, role: str):
-        """What embeds a text query in the `joint` or `text` space: the model when it is loaded already;
-        else its exported text tower on ONNX Runtime when there is one (a search in a fresh process then
-        imports no torch, see query_runtime.py); else the model, loaded now, whose text tower is then
-        exported for the next process."""
+    def for_text_query(self, space: str):
+        """What embeds a text query in the `joint` or `text` space (a Space, or its name): the model when
+        it is loaded already; else its exported text tower on ONNX Runtime when there is one (a search in a
+        fresh process then imports no torch, see query_runtime.py); else the model, loaded now, whose text
+        tower is then exported for the next process. The model that fills a space has its name as role."""
+        role = str(space)
         with self._lock:
             loaded = self._joint if role == "joint" else self._text
             if loaded is not None:
@@ -170,6 +171,19 @@ class EncoderSet:
                 self._on_load(speech.fingerprint)
                 self._speech = speech
             return self._speech
+
+    @property
+    def ocr(self):
+        """The OCR models (engine/encoders/ocr.py). Not one of the index's recorded models: its text goes
+        into the text spaces like any passage, and another OCR model reads the pictures again instead of
+        being refused (indexer/pipeline.py)."""
+        with self._lock:
+            if self._ocr is None:
+                from anyseek.engine.encoders.ocr import OcrModel
+
+                log.info("loading the OCR models")
+                self._ocr = OcrModel()
+            return self._ocr
 
     def passage_window(self, text_spaces: frozenset[Space]):
         """The model whose token window cuts speech windows: the joint model's (77 tokens) when text goes

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from anyseek.engine.arguments import parse_weights
 from anyseek.engine.errors import QueryError
+from anyseek.engine.request import parse_weights
 
 FUSIONS = ("early", "late")
 JOINS = ("sum", "max", "mean")

@@ -17,23 +17,15 @@ evidence (FTS5) is added to every class in the hybrid mode (passage words, trans
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-from anyseek.engine.records import ChunkKind, Space
+from anyseek.engine.records import VISUAL_KINDS, ChunkKind, Mode, Space
 
-VISUAL = frozenset(k for k in ChunkKind if k.value in ("image", "frame"))
+__all__ = ["FUSED", "TEXTUAL", "VISUAL", "Mode", "Route", "class_of", "plan"]  # Mode is defined with the records
+
+VISUAL = VISUAL_KINDS
 # A record's fused vector (ChunkKind.RECORD) is neither: it has routes of its own (search/record_fusion.py)
 FUSED = frozenset({ChunkKind.RECORD})
 TEXTUAL = frozenset(k for k in ChunkKind if k not in VISUAL | FUSED)
-
-
-class Mode(StrEnum):
-    HYBRID = "hybrid"  # dense routes, plus lexical evidence
-    DENSE = "dense"
-    LEXICAL = "lexical"
-
-
-SEARCH_MODES = tuple(m.value for m in Mode)
 
 
 @dataclass(frozen=True, slots=True)

@@ -219,10 +219,9 @@ class Searcher:
     def _encode_text(self, text: str) -> dict[Space, np.ndarray]:
         if not text:
             return {}
-        roles = {Space.JOINT: "joint", Space.TEXT: "text"}
         return {
-            space: self.encoders.for_text_query(role).encode_texts([text])[0]
-            for space, role in roles.items()
+            space: self.encoders.for_text_query(space).encode_texts([text])[0]
+            for space in (Space.JOINT, Space.TEXT)
             if self._holds_vectors(space)
         }
 
@@ -381,7 +380,8 @@ def _hit(entry, context: ChunkContext, moments: tuple[Moment, ...] = ()) -> Hit:
         char_start=chunk.char_start,
         char_end=chunk.char_end,
         raw_path=item.path,
-        route=entry.route,
+        # text read in a picture says so: the route that found it, then "ocr"
+        route=f"{entry.route}+ocr" if chunk.kind is ChunkKind.OCR else entry.route,
         page=chunk.page,
         captured_at=item.captured_at,
         moments=moments,
@@ -389,4 +389,5 @@ def _hit(entry, context: ChunkContext, moments: tuple[Moment, ...] = ()) -> Hit:
         sheet=chunk.sheet,
         row=chunk.row,
         row_end=chunk.row_end,
+        box=chunk.box,
     )

@@ -8,12 +8,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine, bindparam, func, or_, select
 
-from anyseek.engine.records import Item, Modality
+from anyseek.engine.records import Item, ItemStatus, Modality
 from anyseek.engine.store.models import ChunkRow, ItemRow, VectorRow
 from anyseek.engine.store.rows import item_record
 
 # Built once: SQLAlchemy memoises a statement's cache key on the object (see chunks.py).
-_ITEMS_WITH_HASH = select(ItemRow).where(ItemRow.content_hash == bindparam("content_hash"), ItemRow.status == "ok")
+_ITEMS_WITH_HASH = select(ItemRow).where(
+    ItemRow.content_hash == bindparam("content_hash"), ItemRow.status == ItemStatus.OK
+)
 
 
 def normalize_root(path: Path | str | bytes) -> bytes:
@@ -66,11 +68,13 @@ class ItemReads:
         by_status: dict[str, int] = {}
         for modality, status, count in items:
             by_status[status] = by_status.get(status, 0) + count
-            if status == "ok":
+            if status == ItemStatus.OK:
                 by_modality[modality] = by_modality.get(modality, 0) + count
         return {"items": by_modality, "status": by_status, "chunks": dict(chunks), "vectors": dict(vectors)}
 
     def errors(self, limit: int = 20) -> list[Item]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(ItemRow).where(ItemRow.status == "error").order_by(ItemRow.id).limit(limit))
+            rows = conn.execute(
+                select(ItemRow).where(ItemRow.status == ItemStatus.ERROR).order_by(ItemRow.id).limit(limit)
+            )
             return [item_record(r) for r in rows]

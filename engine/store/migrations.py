@@ -135,7 +135,37 @@ def m005_slides_sheets_rows_cues(conn: Connection) -> None:
             conn.execute(text(f"ALTER TABLE chunks ADD COLUMN {column} {kind}"))
 
 
-_V5_RECORDS = (
+OCR_CHUNK_COLUMNS = (
+    ("box_x", "INTEGER"),
+    ("box_y", "INTEGER"),
+    ("box_w", "INTEGER"),
+    ("box_h", "INTEGER"),
+    ("picture_w", "INTEGER"),
+    ("picture_h", "INTEGER"),
+    ("confidence", "FLOAT"),
+)
+
+
+def m006_ocr(conn: Connection) -> None:
+    """Text read in pictures (OCR): the `ocr` chunk kind with its box, the picture's size and the
+    recogniser's confidence (chunks.box_x, box_y, box_w, box_h, picture_w, picture_h, confidence), and
+    items.ocr, the reader that read an item's pictures. Existing items keep NULL there, which reads as "not
+    read", so the first run with OCR on reads the pictures already indexed (without embedding their pixels
+    again). The column checks make it idempotent (an interrupted run goes again).
+
+        ALTER TABLE chunks ADD COLUMN box_x INTEGER      -- likewise box_y, box_w, box_h, picture_w, picture_h
+        ALTER TABLE chunks ADD COLUMN confidence FLOAT
+        ALTER TABLE items ADD COLUMN ocr VARCHAR
+    """
+    have = _columns(conn, "chunks")
+    for column, kind in OCR_CHUNK_COLUMNS:
+        if column not in have:
+            conn.execute(text(f"ALTER TABLE chunks ADD COLUMN {column} {kind}"))
+    if "ocr" not in _columns(conn, "items"):
+        conn.execute(text("ALTER TABLE items ADD COLUMN ocr VARCHAR"))
+
+
+_V7_RECORDS = (
     """CREATE TABLE IF NOT EXISTS records (
         item_id INTEGER NOT NULL,
         collection VARCHAR NOT NULL,
@@ -164,13 +194,13 @@ _V5_RECORDS = (
 )
 
 
-def m006_records(conn: Connection) -> None:
+def m007_records(conn: Connection) -> None:
     """Records (rows of a manifest, engine/manifest.py): the records and record_parts tables, and
     chunks.field, the part a record's chunk comes from. Idempotent: a fresh index made by m001 from the
     current models has them already."""
     if "field" not in _columns(conn, "chunks"):
         conn.execute(text("ALTER TABLE chunks ADD COLUMN field VARCHAR"))
-    for statement in _V5_RECORDS:
+    for statement in _V7_RECORDS:
         conn.execute(text(statement))
 
 
@@ -180,15 +210,15 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     m003_pages_and_capture_dates,
     m004_video_frames,
     m005_slides_sheets_rows_cues,
-    m006_records,
+    m006_ocr,
+    m007_records,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The oldest version this code reads as it is, without migrating (for readers without write access):
-# version 4 lacks m005's chunk columns, which every read of chunks selects (version 3 lacked only m004's
-# marker, so 3 was readable by version 4's code); version 5 lacks m006's chunks.field, which every read of
-# chunks selects, and the records tables. tests/test_migrations.py checks that every version from here on
-# holds every column the models read.
-READABLE_FROM = 6
+# version 6 lacks m007's chunks.field, which every read of chunks selects, and the records tables (version 5
+# lacked m006's OCR columns, version 4 m005's, version 3 only m004's marker). tests/test_migrations.py checks
+# that every version from here on holds every column the models read.
+READABLE_FROM = 7
 
 
 def current_version(conn: Connection) -> int:

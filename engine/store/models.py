@@ -33,6 +33,9 @@ class ItemRow(Base):
     indexed_at: Mapped[float] = mapped_column(Float)
     # When the photo or video was taken (EXIF, container metadata): UTC epoch seconds, for date filters.
     captured_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
+    # The OCR reader that read the item's pictures, "off" when they were not read, NULL when it has none to
+    # read; a run with another reader reads them again (indexer/pipeline.py). Added by migration m006.
+    ocr: Mapped[str | None] = mapped_column(String, nullable=True)
 
 
 class ChunkRow(Base):
@@ -54,6 +57,15 @@ class ChunkRow(Base):
     sheet: Mapped[str | None] = mapped_column(Text, nullable=True)
     row: Mapped[int | None] = mapped_column(Integer, nullable=True)
     row_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # text read in a picture (kind "ocr"): its box in the upright picture's pixels, the picture's size, and
+    # the recogniser's confidence; added by migration m006
+    box_x: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    box_y: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    box_w: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    box_h: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    picture_w: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    picture_h: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     field: Mapped[str | None] = mapped_column(String, nullable=True)  # a record's chunk: its manifest field
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from anyseek.engine.records import Chunk, ChunkKind, Item, Modality
+from anyseek.engine.records import Box, Chunk, ChunkKind, Item, ItemStatus, Modality
 
 
 def pack_vector(vector: np.ndarray) -> bytes:
@@ -32,10 +32,11 @@ def item_record(row) -> Item:
         row.size,
         row.mtime_ns,
         row.content_hash,
-        row.status,
+        ItemStatus(row.status),
         row.error,
         row.indexed_at,
         row.captured_at,
+        row.ocr,
     )
 
 
@@ -54,5 +55,27 @@ def chunk_record(row) -> Chunk:
         row.sheet,
         row.row,
         row.row_end,
+        box_record(row),
+        row.confidence,
         row.field,
     )
+
+
+def box_record(row) -> Box | None:
+    if row.box_x is None:
+        return None
+    return Box(row.box_x, row.box_y, row.box_w, row.box_h, row.picture_w, row.picture_h)
+
+
+def box_columns(box: Box | None) -> dict[str, int | None]:
+    """A chunk's box as its row's columns (all None without one)."""
+    if box is None:
+        return dict.fromkeys(("box_x", "box_y", "box_w", "box_h", "picture_w", "picture_h"))
+    return {
+        "box_x": box.x,
+        "box_y": box.y,
+        "box_w": box.w,
+        "box_h": box.h,
+        "picture_w": box.width,
+        "picture_h": box.height,
+    }

@@ -6,19 +6,20 @@ the index writer (engine/writer.py) mirrors into the vector indexes.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from anyseek.engine import faults
-from anyseek.engine.records import EmbeddedChunk, Item, Modality, Space
+from anyseek.engine.records import ChunkKind, EmbeddedChunk, Item, ItemStatus, Modality, Space
 from anyseek.engine.store import lexical
 from anyseek.engine.store.members import inside, member_ids
 from anyseek.engine.store.models import ChunkRow, ItemRow, RecordPartRow, RecordRow, VectorRow
-from anyseek.engine.store.rows import chunk_record, item_record, pack_vector, roundtrip
+from anyseek.engine.store.rows import box_columns, chunk_record, item_record, pack_vector, roundtrip
 
 
 @dataclass(slots=True)
@@ -36,10 +37,13 @@ class ItemWrite:
     captured_at: float | None = None  # UTC epoch seconds (EXIF DateTimeOriginal, container metadata)
     attached: bool = False  # a subtitle file whose cues are its video's (indexer/companions.py)
     member: bool = False  # a message of a mailbox file, stored at `<mailbox path>/<n>` (members.py)
+    ocr: str | None = None  # the OCR reader that read its pictures, "off", or None: nothing to read (records.Item)
 
     @property
-    def status(self) -> str:
-        return "error" if self.error else "ignored" if self.ignored else "attached" if self.attached else "ok"
+    def status(self) -> ItemStatus:
+        if self.error:
+            return ItemStatus.ERROR
+        return ItemStatus.IGNORED if self.ignored else ItemStatus.ATTACHED if self.attached else ItemStatus.OK
 
 
 @dataclass(slots=True)
@@ -102,6 +106,7 @@ class ItemWrites:
                 "error": write.error,
                 "indexed_at": now,
                 "captured_at": write.captured_at,
+                "ocr": write.ocr,
             }
             for write in writes
         ]
@@ -135,6 +140,8 @@ class ItemWrites:
                 "sheet": c.chunk.sheet,
                 "row": c.chunk.row,
                 "row_end": c.chunk.row_end,
+                **box_columns(c.chunk.box),
+                "confidence": c.chunk.confidence,
                 "field": c.chunk.field,
             }
             for item_id, c in chunks
@@ -223,5 +230,37 @@ class ItemWrites:
         for row in vector_rows:
             by_chunk.setdefault(row.chunk_id, {})[Space(row.space)] = np.frombuffer(row.data, np.float16)
         write.chunks = [EmbeddedChunk(chunk_record(r), by_chunk.get(r.id, {})) for r in chunk_rows]
-        write.modality, write.captured_at = source.modality, source.captured_at
+        write.modality, write.captured_at, write.ocr = source.modality, source.captured_at, source.ocr
         return write
+
+    def replace_ocr(self, item_id: int, chunks: list[EmbeddedChunk], reader: str | None) -> VectorChanges:
+        """An unchanged picture read again by another OCR reader (or no longer read): its text chunks are
+        replaced and the reader recorded, in one transaction; its other chunks (the picture itself, a
+        video's frames and speech) and their vectors stay as they are."""
+        changes = VectorChanges()
+        with self.engine.begin() as conn:
+            path = conn.execute(select(ItemRow.path).where(ItemRow.id == item_id)).scalar_one_or_none()
+            if path is None:
+                return changes  # deleted by another writer since the run planned it (cannot happen under the lock)
+            old = (
+                conn.execute(
+                    select(ChunkRow.id).where(ChunkRow.item_id == item_id, ChunkRow.kind == ChunkKind.OCR.value)
+                )
+                .scalars()
+                .all()
+            )
+            lexical.delete(conn, old)
+            conn.execute(delete(VectorRow).where(VectorRow.chunk_id.in_(old)))
+            conn.execute(delete(ChunkRow).where(ChunkRow.id.in_(old)))
+            changes.removed += old
+            last = conn.execute(select(func.max(ChunkRow.ordinal)).where(ChunkRow.item_id == item_id)).scalar()
+            first = 0 if last is None else last + 1  # after the chunks that stay
+            renumbered = [
+                EmbeddedChunk(dataclasses.replace(c.chunk, ordinal=first + n), c.vectors) for n, c in enumerate(chunks)
+            ]
+            self._insert_chunks(conn, [(item_id, path, renumbered)], changes)
+            conn.execute(update(ItemRow).where(ItemRow.id == item_id).values(ocr=reader, indexed_at=time.time()))
+            self._bump(conn)
+            faults.checkpoint("store.commit")
+        faults.checkpoint("store.committed")
+        return changes

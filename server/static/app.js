@@ -95,7 +95,7 @@ async function searchByQuery({ q = "", like = null, label }) {
   let count = 0;
   let slowest = 0;
   const one = async (type) => {
-    const body = { q: q || null, like, types: [type], k: PER_TYPE_K[type] || 10, offset: 0, path: folder() };
+    const body = { query: q || null, like, modalities: [type], k: PER_TYPE_K[type] || 10, offset: 0, path: folder() };
     const result = await api.search(body, signal);
     if (id !== searchId) return;
     count += result.hits.length;
@@ -124,7 +124,7 @@ async function searchByFile(file) {
   words = queryWords(q);
   say(spoken ? `Listening to ${name}…` : `Searching with ${name}…`);
   try {
-    const fields = { types: types.join(","), k: 30, q };
+    const fields = { modalities: types.join(","), k: 30, query: q };
     const result = await api.upload(file, fields, signal);
     if (id !== searchId) return;
     const heard = (result.transcripts || []).filter(Boolean);

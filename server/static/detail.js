@@ -2,7 +2,7 @@
 // file lives. A <dialog> shown modally keeps the focus inside and closes on Escape.
 
 import { api, setSource } from "./api.js";
-import { el, formatTime, highlight, hitName, recordPart, seekablePlayer } from "./render.js";
+import { el, formatTime, highlight, hitName, recordPart, seekablePlayer, textBox } from "./render.js";
 
 const dialog = () => document.getElementById("detail");
 const body = () => document.getElementById("detail-body");
@@ -74,7 +74,7 @@ function recordView(hit, item, words) {
 function imageView(hit, item) {
   const img = el("img", { class: "large", alt: hitName(hit) });
   setSource(img, item.media_url || hit.media_url);
-  return [img];
+  return [el("span", { class: "large-pic" }, img, hit.box ? textBox(hit.box, false) : null)];
 }
 
 // The whole document, its passages in order, the one that matched marked and scrolled into view.

@@ -68,6 +68,26 @@ function wordsFor(hit, fallback) {
   return Array.isArray(terms) && terms.length ? terms.map((t) => String(t).toLowerCase()) : fallback;
 }
 
+// Where the words a hit was found by were read in its picture (a hit through OCR: hit.box, in the upright
+// picture's pixels), marked over the picture. `cover`: the picture is shown cropped to a square (the
+// thumbnails' object-fit: cover), its short side filling it; else it is shown whole.
+export function textBox(box, cover) {
+  const side = cover ? Math.min(box.width, box.height) : null;
+  const sx = cover ? 1 / side : 1 / box.width;
+  const sy = cover ? 1 / side : 1 / box.height;
+  const ox = cover ? (side - box.width) / 2 / side : 0;
+  const oy = cover ? (side - box.height) / 2 / side : 0;
+  const mark = el("span", { class: "text-box", title: "text in image", "aria-hidden": "true" });
+  const pct = (v) => `${(v * 100).toFixed(2)}%`;
+  Object.assign(mark.style, {
+    left: pct(box.x * sx + ox),
+    top: pct(box.y * sy + oy),
+    width: pct(box.w * sx),
+    height: pct(box.h * sy),
+  });
+  return mark;
+}
+
 export function imageHit(hit, onOpen) {
   const name = hitName(hit);
   const img = el("img", { alt: name, loading: "lazy", width: 256, height: 256 });
@@ -78,7 +98,7 @@ export function imageHit(hit, onOpen) {
     el(
       "button",
       { type: "button", class: "thumb", "data-item": hit.item_id, title: name, onclick: () => onOpen(hit) },
-      img,
+      el("span", { class: "pic" }, img, hit.box ? textBox(hit.box, true) : null),
       el("span", { class: "thumb-name", text: name }),
     ),
   );

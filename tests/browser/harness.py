@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -29,11 +30,13 @@ def env() -> dict[str, str]:
 
 
 def build_media_folder(base: Path) -> Path:
-    """The demo media folder (drawn photos, notes, spoken recordings) plus one unreadable picture."""
+    """The demo media folder (drawn photos, notes, spoken recordings) plus one unreadable picture and a
+    screenshot of an error dialog (its words are found through OCR)."""
     from data.demo import build_media
 
     media = base / "media"
     build_media(media)
+    shutil.copyfile(ROOT / "tests" / "fixtures" / "ocr" / "error-dialog.png", media / "photos" / "error-dialog.png")
     (media / "photos" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
     return media
 

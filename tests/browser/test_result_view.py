@@ -19,6 +19,25 @@ def test_an_opened_picture_shows_it_large_with_its_location(page, served):
     assert path.startswith(str(served.media)) and path.endswith("pink-heart.jpg")
 
 
+def test_a_screenshot_found_by_its_words_marks_where_they_are(page):
+    search(page, "connection refused by the database server")
+    thumb = page.locator("#res-image .thumb").filter(has_text="error-dialog").first
+    mark = thumb.locator(".text-box")
+    mark.wait_for()
+    picture, box = thumb.locator(".pic").bounding_box(), mark.bounding_box()
+    # the thumbnail shows the middle square of the 560 x 190 dialog; the lines start 56 px from its top
+    # (tests/fixtures/ocr/manifest.json) and run wider than the square
+    assert abs((box["y"] - picture["y"]) / picture["height"] - 56 / 190) < 0.06
+    assert box["x"] < picture["x"] + picture["width"] / 2 < box["x"] + box["width"]
+    thumb.click()
+    large = page.locator("#detail .large-pic")
+    large.locator("img.large").wait_for()
+    shown, marked = large.bounding_box(), large.locator(".text-box").bounding_box()
+    # 18 px from the left of a 560 px wide picture, 56 px from the top of its 190 px
+    assert abs((marked["x"] - shown["x"]) / shown["width"] - 18 / 560) < 0.03
+    assert abs((marked["y"] - shown["y"]) / shown["height"] - 56 / 190) < 0.06
+
+
 def test_an_opened_document_shows_the_whole_text_with_the_passage_marked(page):
     search(page, "fishing boats at the harbour")
     page.locator("#res-text .title").filter(has_text="harbour.txt").click()
