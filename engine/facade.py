@@ -32,6 +32,8 @@ from anyseek.engine.arguments import (
 )
 from anyseek.engine.contracts import Encoders
 from anyseek.engine.dates import DateLike, to_epoch
+from anyseek.engine.duplicates import DuplicateFinder, DuplicateReport, DuplicateRules, Tier
+from anyseek.engine.duplicates.pages import DuplicatePages, check_page, parse_tiers
 from anyseek.engine.errors import IndexNotFoundError, QueryError, StorageError
 from anyseek.engine.index_models import SPACE_OF_ROLE, stored_dims
 from anyseek.engine.records import (
@@ -301,6 +303,29 @@ class Engine:
             return None
         prefix = normalize_root(path_prefix)
         return prefix.rstrip(b"/") + b"/" if os.path.isdir(prefix) else prefix
+
+    # --- duplicates (engine/duplicates/) --------------------------------------------------------
+    def duplicates(
+        self,
+        *,
+        similar: bool = False,
+        tiers: Iterable[Tier | str] | str | None = None,
+        modalities: Iterable[Modality | str] | str = (),
+        offset: int = 0,
+        limit: int | None = None,
+        rules: DuplicateRules | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> DuplicateReport:
+        """Groups of duplicate files, largest savings first, each with its suggested keeper. Tiers: "exact"
+        (same bytes), "duplicate" (same picture, text or recording in another encoding, size or format) and,
+        with `similar=True` or asked for in `tiers`, "similar" (bursts). `offset`/`limit` page the groups
+        (`total` counts them all). Reads files, never changes one."""
+        check_page(offset, limit)
+        if not hasattr(self, "_duplicate_pages"):
+            finder = DuplicateFinder(self.store, self.catalog, self.home, self.settings.max_image_pixels)
+            self._duplicate_pages = DuplicatePages(finder, self.store.revision)
+        wanted = parse_tiers(tiers, similar)
+        return self._duplicate_pages.report(wanted, parse_modalities(modalities), offset, limit, rules, on_progress)
 
     # --- reporting ------------------------------------------------------------------------------
     def status(self) -> IndexStatus:
