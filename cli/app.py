@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from anyseek.cli import render
+from anyseek.cli.duplicates import register as register_duplicates
 from anyseek.cli.evaluate import register as register_eval
 from anyseek.cli.progress import IndexProgress
 from anyseek.cli.serve import register as register_serve
@@ -338,6 +339,7 @@ def remove(
 
 register_train(app)
 register_eval(app, friendly, open_engine)
+register_duplicates(app, friendly, open_engine)
 
 
 def _click_errors():
