@@ -14,6 +14,8 @@ ModalityName = Literal["image", "text", "audio", "video"]
 ModeName = Literal["hybrid", "dense", "lexical"]
 MAX_K = 1000
 MAX_OFFSET = 10_000
+TierName = Literal["exact", "duplicate", "similar"]
+MAX_GROUPS = 1000  # duplicate groups per page
 
 
 class SearchRequest(BaseModel):

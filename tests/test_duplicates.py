@@ -159,3 +159,23 @@ def test_a_file_gone_since_indexing_is_named_and_the_rest_still_grouped(library,
         assert {"p1.jpg", "p1-q55.jpg"} in _names(report)
     finally:
         gone.write_bytes(saved)
+
+
+def test_http_pages_the_groups_and_filters_by_tier(library):
+    from tests.server_helpers import API, client_for
+
+    eng, *_ = library
+    client = client_for(eng)
+    everything = eng.duplicates()
+    first = client.get(f"{API}/duplicates", params={"limit": 3})
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["version"] == 1 and body["total"] == everything.total and len(body["groups"]) == 3
+    rest = client.get(f"{API}/duplicates", params={"offset": 3, "limit": 100}).json()
+    seen = [g["items"][0]["item_id"] for g in body["groups"] + rest["groups"]]
+    assert seen == [g.items[0].item_id for g in everything.groups]
+    exact = client.get(f"{API}/duplicates", params={"tier": "exact"}).json()
+    assert {g["tier"] for g in exact["groups"]} == {"exact"}
+    bursts = client.get(f"{API}/duplicates", params=[("tier", "similar"), ("type", "image")]).json()
+    assert [g["tier"] for g in bursts["groups"]] == ["similar"]
+    assert client.get(f"{API}/duplicates", params={"tier": "blurry"}).status_code == 422
