@@ -274,6 +274,10 @@ def search(
         str | None, typer.Option("--after", help="Only items captured on or after this date (2024-05-01).")
     ] = None,
     before: Annotated[str | None, typer.Option("--before", help="Only items captured before this date.")] = None,
+    sort: Annotated[
+        str | None,
+        typer.Option("--sort", help="relevance (default) or date: the hits above --min-score, newest first."),
+    ] = None,
     device: Device = None,
     json: Json = False,
     paths_only: Annotated[
@@ -290,10 +294,10 @@ def search(
         raise QueryError("give a query text, --image, --audio or --like")
     remote = client.connect(STATE.index, no_server or device is not None)
     args = (query, image or [], audio, like, k, types or [], path, min_similarity, min_score, mode, after, before)
-    results = client.search(remote, *args) if remote else None
+    results = client.search(remote, *args, sort=sort) if remote else None
     if results is None:
         options = {"k": k, "modalities": types or (), "path_prefix": path, "min_similarity": min_similarity}
-        options |= {"min_score": min_score, "mode": mode, "after": after, "before": before}
+        options |= {"min_score": min_score, "mode": mode, "after": after, "before": before, "sort": sort}
         results = _search_here(query, image, audio, like, device, options)
     render.warnings(results.warnings)
     if paths_only:

@@ -117,13 +117,14 @@ def search(
     mode: str | None = None,
     after: str | None = None,
     before: str | None = None,
+    sort: str | None = None,
 ) -> SearchResults | None:
     """The search through the server, or None when it cannot be expressed there (file terms in the query,
     several query files): those run in-process, where files on this machine are read."""
     uploads = [*images, *([audio] if audio else [])]
     if (query and _names_a_file(query)) or len(uploads) > 1 or (uploads and like is not None):
         return None
-    if uploads and (min_score or mode or after or before or path or min_similarity is not None):
+    if uploads and (min_score or mode or after or before or path or sort or min_similarity is not None):
         return None  # the upload form takes words, types and k only: the rest runs in-process
     try:
         if uploads:
@@ -133,6 +134,8 @@ def search(
             return _results(remote.post_file("/search/upload", fields, uploads[0].read_bytes()))
         body: dict = {"q": query, "k": k, "types": types, "min_similarity": min_similarity, "mode": mode}
         body |= {"min_score": min_score or 0.0, "after": after, "before": before}
+        if sort is not None:
+            body["sort"] = sort
         if path is not None:
             body["path"] = os.path.abspath(os.path.expanduser(path))
         if isinstance(like, int) or (isinstance(like, str) and like.isdigit()):

@@ -48,6 +48,7 @@ from anyseek.engine.records import (
     SearchResults,
     Space,
 )
+from anyseek.engine.search import ordering
 from anyseek.engine.search.routing import SEARCH_MODES
 from anyseek.engine.search.syntax import parse_query, split_terms
 from anyseek.engine.store.items import normalize_root
@@ -193,6 +194,7 @@ class Engine:
         spaces: Iterable[str] | None = None,
         after: DateLike | None = None,
         before: DateLike | None = None,
+        sort: str | None = None,
     ) -> SearchResults:
         """Search everything with text, an image (path, bytes or PIL image), a recording, an indexed item
         (id or path: "more like this") or weighted `parts`; all given inputs are combined. `mode`: hybrid
@@ -200,7 +202,9 @@ class Engine:
         calibrated score (0-1), `min_similarity` below that raw cosine. `spaces` limits the dense search
         to those spaces (to measure one route alone, see engine/evaluation.py). `after` (inclusive) and
         `before` (exclusive) keep items captured in that span (`"2024-05-01"`, a date, a datetime or UTC
-        epoch seconds); items without a capture date drop out. `modalities`: "image", "text", "audio" or
+        epoch seconds); items without a capture date drop out. `sort`: "relevance" (default) or "date", the
+        hits above `min_score` (without it, the k most relevant) newest first by capture date, undated
+        last (engine/search/ordering.py). `modalities`: "image", "text", "audio" or
         several of them. Bad arguments raise QueryError (a missing file: QueryFileNotFoundError) with the
         message the CLI prints."""
         parts = list(parts)
@@ -228,8 +232,11 @@ class Engine:
         if len(self.catalog.dims) < len(SPACE_OF_ROLE):
             self._learn_dims()  # a writer may have stored a space's first vectors since this index opened
         self.catalog.refresh()
-        query = Query(tuple(parts), check_k(k), filters, _mode(mode), _spaces(spaces))
-        results = self._searcher.search(query)
+        sort, k = ordering.check_sort(sort), check_k(k)
+        pool = ordering.pool_size(sort, k, min_score)
+        results = self._searcher.search(Query(tuple(parts), pool, filters, _mode(mode), _spaces(spaces)))
+        if sort == "date":
+            results = ordering.by_date(results, k)
         if warnings := missing_file_warnings(parts, self.decoder.known_extensions):
             results = dataclasses.replace(results, warnings=results.warnings + warnings)
         return results

@@ -143,10 +143,12 @@ def _router() -> APIRouter:
                 modalities=body.types,
                 path_prefix=body.path,
                 min_similarity=body.min_similarity,
-                min_score=body.min_score or None,
+                # 0, the default, means none; sorting by date takes every hit above a min_score that was sent
+                min_score=body.min_score if "min_score" in body.model_fields_set else None,
                 mode=body.mode,
                 after=body.after,
                 before=body.before,
+                sort=body.sort,
             )
         took = (time.perf_counter() - started) * 1000
         return search_out(results, body.q, round(took, 2), body.offset, body.min_score)

@@ -12,6 +12,7 @@ from anyseek.engine.records import Hit, SearchResults
 API = "/api/v1"
 ModalityName = Literal["image", "text", "audio", "video"]
 ModeName = Literal["hybrid", "dense", "lexical"]
+SortName = Literal["relevance", "date"]
 MAX_K = 1000
 MAX_OFFSET = 10_000
 TierName = Literal["exact", "duplicate", "similar"]
@@ -33,6 +34,7 @@ class SearchRequest(BaseModel):
     mode: ModeName | None = Field(None, description="hybrid (default), dense or lexical")
     after: str | None = Field(None, max_length=64, description="Only items captured on or after (2024-05-01)")
     before: str | None = Field(None, max_length=64, description="Only items captured before this date")
+    sort: SortName = Field("relevance", description="relevance, or date: the hits above min_score, newest first")
 
 
 class ErrorDetail(BaseModel):

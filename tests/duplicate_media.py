@@ -12,8 +12,9 @@ from PIL import Image, ImageEnhance, ImageOps
 
 from tests.media import photo
 
-__all__ = ["burst", "documents", "photo", "pictures", "recordings", "videos"]
+__all__ = ["DEMO_MODEL", "burst", "documents", "photo", "pictures", "recordings", "videos"]
 
+DEMO_MODEL = Path(__file__).resolve().parent.parent / "data" / "demo-model"
 SPEECH = Path(__file__).parent / "fixtures" / "speech"
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
 

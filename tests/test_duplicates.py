@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests import duplicate_media
-
-DEMO_MODEL = Path(__file__).resolve().parent.parent / "data" / "demo-model"
+from tests.duplicate_media import DEMO_MODEL
 
 
 @pytest.fixture(scope="module")

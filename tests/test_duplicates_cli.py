@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests import duplicate_media
+from tests.duplicate_media import DEMO_MODEL
 from tests.test_cli_e2e import anyseek
-
-DEMO_MODEL = Path(__file__).resolve().parent.parent / "data" / "demo-model"
 
 
 @pytest.fixture(scope="module")
