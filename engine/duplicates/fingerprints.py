@@ -20,6 +20,8 @@ LOW = 8
 COLOUR_SIDE = 4
 BLACK_LUMA = 20.0  # a frame this dark, or this flat, says nothing about which video it belongs to
 FLAT_STD = 6.0
+BRIGHTNESS_FLOOR = 16.0  # below this mean level (of 255) a picture is black, whatever the ratio
+CHROMA_FLOOR = 24.0  # near black, chromaticity is noise: this much grey in the sum keeps it quiet
 
 
 def _dct_matrix(n: int) -> np.ndarray:
@@ -69,6 +71,28 @@ def colour_distance(a: bytes, b: bytes) -> float:
     left = np.frombuffer(a, dtype=np.uint8).astype(np.int16)
     right = np.frombuffer(b, dtype=np.uint8).astype(np.int16)
     return float(np.abs(left - right).mean()) / 255.0
+
+
+def chroma_distance(a: bytes, b: bytes) -> float:
+    """Mean absolute difference of the 4x4 pictures' chromaticities (each cell's r, g, b over their sum):
+    blind to brightness, so it catches what colour_distance misses in a dark picture, a hue change (a
+    wallpaper's cold and warm variants differ by a few levels of 255, but in every cell)."""
+    left = np.frombuffer(a, dtype=np.uint8).astype(np.float64).reshape(-1, 3)
+    right = np.frombuffer(b, dtype=np.uint8).astype(np.float64).reshape(-1, 3)
+    return float(np.abs(_chroma(left) - _chroma(right)).mean())
+
+
+def brightness_change(a: bytes, b: bytes) -> float:
+    """How much brighter one picture is than the other, relative to the brighter (0: the same; 0.5: one
+    at half the other's light). A light or dark variant of a dark picture moves its colours by few levels
+    of 255, which colour_distance reads as small; relative to its own light it is a large change."""
+    left = float(np.frombuffer(a, dtype=np.uint8).mean())
+    right = float(np.frombuffer(b, dtype=np.uint8).mean())
+    return abs(left - right) / max(left, right, BRIGHTNESS_FLOOR)
+
+
+def _chroma(rgb: np.ndarray) -> np.ndarray:
+    return rgb / (rgb.sum(axis=1, keepdims=True) + CHROMA_FLOOR)
 
 
 def as_binary_codes(hashes: np.ndarray) -> np.ndarray:

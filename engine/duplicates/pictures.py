@@ -1,9 +1,11 @@
 """Which pictures are the same picture, and which are a burst.
 
 A pair is a duplicate when its perceptual hashes lie within `max_hamming` bits, its 4x4 colours within
-`max_colour`, and (where the index holds embeddings) its cosine reaches `min_cosine`. No single signal is
-trusted alone: a CLIP-like model puts two shots of one scene within 0.01 (Immich's false duplicates), a
-hash cannot see colour (a wallpaper's light and dark variants), and colour says nothing of the drawing.
+`max_colour`, their chromaticities within `max_chroma`, their mean light within `max_brightness_change`
+of each other, and (where the index holds embeddings) its cosine
+reaches `min_cosine`. No single signal is trusted alone: a CLIP-like model puts two shots of one scene
+within 0.01 (Immich's false duplicates), a hash cannot see colour (a wallpaper's light and dark variants),
+and colour says nothing of the drawing.
 The thresholds are measured by bench/duplicates.py (see docs/duplicates.md).
 
 Candidates come from indexes, never from all pairs: a FAISS binary index's range search over the hashes,
@@ -21,6 +23,8 @@ from anyseek.engine.duplicates.embeddings import Embeddings
 from anyseek.engine.duplicates.fingerprints import (
     PictureFingerprint,
     as_binary_codes,
+    brightness_change,
+    chroma_distance,
     colour_distance,
     hamming,
     hash_similarity,
@@ -35,6 +39,8 @@ SEARCH_ROWS = 4096  # hashes searched per call, so a 100k library never holds al
 class PictureRules:
     max_hamming: int = 12
     max_colour: float = 0.06
+    max_chroma: float = 0.02
+    max_brightness_change: float = 0.15
     min_cosine: float = 0.90
     # bursts: close in capture time and close in content, though not the same picture
     burst_seconds: float = 10.0
@@ -79,6 +85,10 @@ def link_duplicates(
 
 def _same_picture(pa, pb, embeddings: Embeddings | None, a: int, b: int, rules: PictureRules) -> bool:
     if hamming(pa.phash, pb.phash) > rules.max_hamming or colour_distance(pa.colour, pb.colour) > rules.max_colour:
+        return False
+    if chroma_distance(pa.colour, pb.colour) > rules.max_chroma:
+        return False
+    if brightness_change(pa.colour, pb.colour) > rules.max_brightness_change:
         return False
     return embeddings is None or embeddings.cosine(a, b) >= rules.min_cosine
 
