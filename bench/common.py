@@ -107,17 +107,48 @@ def clustered_vectors(count: int, dim: int, *, clusters: int = 1000, spread: flo
     every neighbour equally far, which flatters no index and defeats IVF's clustering, so ANN figures on it
     say nothing. spread is the noise norm relative to the (unit) centre.
     """
+    blocks = list(clustered_blocks(count, dim, clusters=clusters, spread=spread, seed=seed))
+    return np.concatenate(blocks) if blocks else np.empty((0, dim), np.float32)
+
+
+def clustered_blocks(count: int, dim: int, *, clusters: int = 1000, spread: float = 0.6, seed: int = 0):
+    """`clustered_vectors` in blocks of 100,000 rows (the same vectors for the same seed)."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((clusters, dim)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    out = np.empty((count, dim), np.float32)
     for start in range(0, count, 100_000):
         n = min(100_000, count - start)
         block = centres[rng.integers(0, clusters, n)]
         block += (spread / np.sqrt(dim)) * rng.standard_normal((n, dim), dtype=np.float32)
         block /= np.linalg.norm(block, axis=1, keepdims=True)
-        out[start : start + n] = block
-    return out
+        yield block
+
+
+def embedding_like(count: int, dim: int = 512, seed: int = 0) -> np.ndarray:
+    """200 topics with 20 sub-topics each; inside a sub-topic a spread that lives mostly in a 32-d
+    subspace (norm ~0.45 of the centre) plus a little isotropic noise (~0.25): clustered at several
+    scales with a low intrinsic dimension, as text and image embeddings are."""
+    return np.concatenate(list(embedding_like_blocks(count, dim, seed))) if count else np.empty((0, dim), np.float32)
+
+
+def embedding_like_blocks(count: int, dim: int = 512, seed: int = 0, block: int = 100_000):
+    """`embedding_like` in blocks of `block` rows (the same vectors for the same seed): 10M vectors without
+    holding 20 GB."""
+    rng = np.random.default_rng(seed)
+
+    def unit(x):
+        return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+    topics = unit(rng.standard_normal((200, dim)).astype(np.float32))
+    offsets = 0.6 * unit(rng.standard_normal((4000, dim)).astype(np.float32))
+    subtopics = unit(topics[np.repeat(np.arange(200), 20)] + offsets)
+    basis = unit(rng.standard_normal((32, dim)).astype(np.float32))
+    for start in range(0, count, block):
+        n = min(block, count - start)
+        out = subtopics[rng.integers(0, len(subtopics), n)]
+        out += (0.45 / np.sqrt(32)) * rng.standard_normal((n, 32), dtype=np.float32) @ basis
+        out += (0.25 / np.sqrt(dim)) * rng.standard_normal((n, dim), dtype=np.float32)
+        yield unit(out).astype(np.float32)
 
 
 def set_torch_threads(threads: int) -> None:

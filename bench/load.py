@@ -97,12 +97,12 @@ async def client_loop(client, url: str, deadline: float, images: list[bytes], se
         stats["failed"] += 0 if ok else 1
 
 
-async def run_load(url: str, clients: int, seconds: float, images: list[bytes]) -> dict:
+async def run_load(url: str, clients: int, seconds: float, images: list[bytes], auth: dict[str, str]) -> dict:
     import httpx
 
     stats: dict = {"text": [], "image": [], "failed": 0, "errors": []}
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(timeout=600, limits=limits, trust_env=False) as client:
+    async with httpx.AsyncClient(timeout=600, limits=limits, trust_env=False, headers=auth) as client:
         deadline = time.monotonic() + seconds
         started = time.monotonic()
         await asyncio.gather(*(client_loop(client, url, deadline, images, i, stats) for i in range(clients)))
@@ -149,8 +149,8 @@ def main() -> None:
         job.raise_for_status()
         job_id = job.json()["job_id"]
         log(f"load: {args.clients} clients for {args.seconds:.0f}s against {args.items} items while a job indexes")
-        result = asyncio.run(run_load(url, args.clients, args.seconds, query_images(media)))
-        state = httpx.get(f"{url}/api/v1/jobs/{job_id}", trust_env=False).json()
+        result = asyncio.run(run_load(url, args.clients, args.seconds, query_images(media), auth))
+        state = httpx.get(f"{url}/api/v1/jobs/{job_id}", headers=auth, trust_env=False).json()
         result["job_during_load"] = {k: state[k] for k in ("state", "files_done", "files_total", "rate")}
         httpx.delete(f"{url}/api/v1/jobs/{job_id}", headers=auth, trust_env=False)
     finally:

@@ -18,7 +18,6 @@ and above txtai's hybrid.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import re
@@ -112,7 +111,7 @@ def run(quick: bool = False) -> Result:
         table[name] = metrics_of(anyseek_rankings(default, folder, docs, queries, **options), answers)
     sweep = {}
     for weight in () if "--no-sweep" in sys.argv else (0.5, 1.0, 2.0):
-        default._searcher.settings = dataclasses.replace(default.settings, lexical_weight=weight)
+        default._searcher.settings = default.settings.model_copy(update={"lexical_weight": weight})
         sweep[weight] = metrics_of(anyseek_rankings(default, folder, docs, queries), answers)["mrr10"]
     default.close()
     if quick:  # since passages follow the text model's window, this index holds the same passages

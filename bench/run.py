@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.run [--only NAME ...] [--quick] [--out bench-results/results.json]
 
-Names: images, decode, reindex, speech, video, query, ann, txtai, quality. --quick uses small sizes (a smoke
+Names: images, decode, reindex, speech, video, query, ann, scale, txtai, quality. --quick uses small sizes (a smoke
 run of a few minutes; its figures mean little). Every goal is a ratio measured side by side within one run.
 """
 
@@ -26,6 +26,7 @@ MODULES = {
     "video": "bench.video",
     "query": "bench.query",
     "ann": "bench.ann",
+    "scale": "bench.scale",
     "txtai": "bench.txtai_compare",
     "quality": "bench.quality",
     "formats": "bench.formats",

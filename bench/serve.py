@@ -96,10 +96,11 @@ def latency(index: Path, count: int) -> dict:
     server = spawn_server(index)
     try:
         url = json.loads((index / "server.json").read_text())["url"] + "/api/v1/search"
+        token = (index / "server.token").read_text().strip()
         engine = Engine.open(index, create=False)
         engine.warm()  # the same models as the server's
         local, remote = [], []
-        with httpx.Client(trust_env=False, timeout=60) as client:
+        with httpx.Client(trust_env=False, timeout=60, headers={"Authorization": f"Bearer {token}"}) as client:
             for query in QUERIES:  # both sides warm
                 engine.search(text=query, k=10)
                 client.post(url, json={"q": query, "k": 10}).raise_for_status()

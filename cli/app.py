@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-import logging
-import os
 import signal
 import sys
 from dataclasses import dataclass
@@ -13,9 +12,10 @@ from typing import Annotated
 
 import typer
 
-from anyseek.cli import render
+from anyseek.cli import opener, params, render, usage
 from anyseek.cli.duplicates import register as register_duplicates
 from anyseek.cli.evaluate import register as register_eval
+from anyseek.cli.logs import quiet_libraries
 from anyseek.cli.progress import IndexProgress
 from anyseek.cli.serve import register as register_serve
 from anyseek.cli.train import register as register_train
@@ -41,19 +41,6 @@ class CliState:
 STATE = CliState()
 
 
-def _quiet_libraries(verbose: bool) -> None:
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
-    if not verbose:
-        # Model libraries log through the root logger (open_clip logs a failed download as an ERROR that
-        # our own one-line error already explains); anyseek's own warnings still show.
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(lambda record: record.name.startswith("anyseek"))
-        logging.getLogger("faiss.loader").setLevel(logging.ERROR)
-
-
 def _print_version(value: bool) -> None:
     if value:
         from anyseek import __version__
@@ -66,7 +53,12 @@ def _print_version(value: bool) -> None:
 def main(
     index: Annotated[
         Path | None,
-        typer.Option("--index", help="Index directory [default: $ANYSEEK_HOME, else ~/.local/share/anyseek/default]"),
+        typer.Option(
+            "--index",
+            help="Index directory [default: $ANYSEEK_HOME, else the user data folder: ~/.local/share/anyseek/default "
+            "on Linux]",
+            readable=False,  # another user's (private) index: the engine says whose it is, not "not readable"
+        ),
     ] = None,
     config: Annotated[Path | None, typer.Option("--config", help="A TOML file of settings (models, limits…).")] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
@@ -75,22 +67,27 @@ def main(
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    _quiet_libraries(verbose or debug)
+    quiet_libraries(verbose or debug)
     STATE.index, STATE.config, STATE.debug = index, config, debug
 
 
 def friendly(command):
-    """Engine errors become one line on stderr and exit status 1; --debug shows the traceback."""
+    """Engine errors become one line on stderr and exit status 1; --debug shows the traceback. A bad value
+    the engine finds (an empty query, a date that is not one, a query image that is not an image) is a
+    usage error like a bad option: exit status 2 and the `try … -h` hint."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        from anyseek.engine.errors import AnyseekError
+        from anyseek.engine.errors import AnyseekError, NoSpeechError, QueryError
 
         try:
             return command(*args, **kwargs)
         except AnyseekError as exc:
             if STATE.debug:
                 raise
+            if isinstance(exc, QueryError) and not isinstance(exc, NoSpeechError):  # silence is no bad value
+                context = usage.click_module("globals").get_current_context(silent=True)
+                raise usage.click_module("exceptions").UsageError(str(exc), ctx=context) from None
             render.error(str(exc))
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
@@ -113,46 +110,6 @@ def _command_index(value: Path | None) -> Path | None:
     return value
 
 
-def _as_parameter_error(check):
-    """Run an engine argument check at parse time, so the CLI and the API give the same message; from
-    the CLI it is a usage error (exit status 2)."""
-
-    def callback(value):
-        from anyseek.engine.errors import QueryError
-
-        if value is None:
-            return value
-        try:
-            return check(value)
-        except QueryError as exc:
-            raise typer.BadParameter(str(exc)) from None
-
-    return callback
-
-
-def check_min_similarity(value: float) -> float:
-    from anyseek.engine.arguments import check_min_similarity as check
-
-    return check(value)
-
-
-def _types(values: list[str]) -> list[str]:
-    from anyseek.engine.arguments import parse_modalities
-
-    return [m.value for m in parse_modalities(values)]
-
-
-def _query_files(what: str):
-    def check(value):
-        from anyseek.engine.arguments import check_query_file
-
-        if isinstance(value, list):
-            return [check_query_file(v, what) for v in value]
-        return check_query_file(value, what)
-
-    return check
-
-
 JointModel = Annotated[
     str | None,
     typer.Option(
@@ -165,10 +122,15 @@ JointPretrained = Annotated[
 TextModel = Annotated[str | None, typer.Option(help="sentence-transformers model (default all-MiniLM-L6-v2)")]
 SpeechModel = Annotated[str | None, typer.Option(help="faster-whisper size or CTranslate2 directory (default tiny.en)")]
 Device = Annotated[str | None, typer.Option(help="auto, cpu or cuda[:N]")]
-Json = Annotated[bool, typer.Option("--json", help="Machine-readable output (see README, JSON output).")]
+Json = Annotated[bool, typer.Option("--json", help="Machine-readable output (see docs/cli.md, JSON output).")]
 IndexDir = Annotated[
     Path | None,
-    typer.Option("--index", callback=_command_index, help="Index directory (also accepted before the command)."),
+    typer.Option(
+        "--index",
+        callback=_command_index,
+        readable=False,
+        help="Index directory (also accepted before the command).",
+    ),
 ]
 NoServer = Annotated[
     bool,
@@ -190,7 +152,8 @@ def index(
     text_spaces: Annotated[
         str | None,
         typer.Option(
-            help="Where passages and speech go, for a new index: joint,text (default) or text (documents only)."
+            callback=params.as_parameter_error(params.text_spaces),
+            help="Where passages and speech go, for a new index: joint,text (default) or text (documents only).",
         ),
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Decode workers.")] = None,
@@ -218,7 +181,8 @@ def index(
         text_spaces=text_spaces,
         workers=workers,
     ) as engine:
-        with IndexProgress(enabled=not json and sys.stderr.isatty()) as progress:
+        terminal = sys.stderr.isatty()  # a bar there; a log or a pipe gets a line every 15 s instead
+        with IndexProgress(live=terminal and not json, quiet=terminal and json) as progress:
             report = engine.index(paths, on_progress=progress, prune=prune, retry_failed=retry_failed)
     render.index_json(report) if json else render.index_summary(report)
     if report.interrupted:
@@ -237,22 +201,28 @@ def search(
     ] = None,
     image: Annotated[
         list[Path] | None,
-        typer.Option("--image", callback=_as_parameter_error(_query_files("image")), help="Search by this image."),
+        typer.Option(
+            "--image", callback=params.as_parameter_error(params.query_files("image")), help="Search by this image."
+        ),
     ] = None,
     audio: Annotated[
         Path | None,
         typer.Option(
             "--audio",
-            callback=_as_parameter_error(_query_files("recording")),
+            callback=params.as_parameter_error(params.query_files("recording")),
             help="Transcribe this recording and search with what it says.",
         ),
     ] = None,
     like: Annotated[str | None, typer.Option("--like", help="More like this indexed file (path or item id).")] = None,
     k: Annotated[int, typer.Option("-k", "--limit", min=1, help="Number of results.")] = 10,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many hits first (the next page).")] = 0,
     types: Annotated[
         list[str] | None,
         typer.Option(
-            "--type", "-t", callback=_as_parameter_error(_types), help="Only image, text, audio or video (repeatable)."
+            "--type",
+            "-t",
+            callback=params.as_parameter_error(params.types),
+            help="Only image, text, audio or video (repeatable).",
         ),
     ] = None,
     path: Annotated[Path | None, typer.Option("--path", help="Only files under this path.")] = None,
@@ -260,7 +230,7 @@ def search(
         float | None,
         typer.Option(
             "--min-similarity",
-            callback=_as_parameter_error(check_min_similarity),
+            callback=params.as_parameter_error(params.check_min_similarity),
             help="Drop matches whose cosine similarity is lower (-1 to 1).",
         ),
     ] = None,
@@ -268,12 +238,29 @@ def search(
         float | None, typer.Option("--min-score", min=0.0, max=1.0, help="Drop matches whose score (0-1) is lower.")
     ] = None,
     mode: Annotated[
-        str | None, typer.Option("--mode", help="hybrid (default), dense (embeddings only) or lexical (words only).")
+        str | None,
+        typer.Option(
+            "--mode",
+            callback=params.as_parameter_error(params.mode),
+            help="hybrid (default), dense (embeddings only) or lexical (words only).",
+        ),
     ] = None,
     after: Annotated[
-        str | None, typer.Option("--after", help="Only items captured on or after this date (2024-05-01).")
+        str | None,
+        typer.Option(
+            "--after",
+            callback=params.as_parameter_error(params.date("after")),
+            help="Only items captured on or after this date (2024-05-01).",
+        ),
     ] = None,
-    before: Annotated[str | None, typer.Option("--before", help="Only items captured before this date.")] = None,
+    before: Annotated[
+        str | None,
+        typer.Option(
+            "--before",
+            callback=params.as_parameter_error(params.date("before")),
+            help="Only items captured before this date.",
+        ),
+    ] = None,
     sort: Annotated[
         str | None,
         typer.Option("--sort", help="relevance (default) or date: the hits above --min-score, newest first."),
@@ -283,6 +270,9 @@ def search(
     paths_only: Annotated[
         bool, typer.Option("--paths", "-f", help="Only the paths, one per line (their exact bytes), for scripts.")
     ] = False,
+    open_hit: Annotated[
+        bool, typer.Option("--open", help="Open the first hit shown with the system's opener (xdg-open, open).")
+    ] = False,
     index_dir: IndexDir = None,
     no_server: NoServer = False,
 ) -> None:
@@ -290,20 +280,27 @@ def search(
     from anyseek.cli import client
     from anyseek.engine.errors import QueryError
 
-    if not (query or image or audio or like):
+    if not ((query and query.strip()) or image or audio or like):
         raise QueryError("give a query text, --image, --audio or --like")
     remote = client.connect(STATE.index, no_server or device is not None)
-    args = (query, image or [], audio, like, k, types or [], path, min_similarity, min_score, mode, after, before)
+    # a page further on is the tail of a longer list, as the HTTP API's offset computes it
+    wanted = k + offset
+    args = (query, image or [], audio, like, wanted, types or [], path, min_similarity, min_score, mode, after, before)
     results = client.search(remote, *args, sort=sort) if remote else None
     if results is None:
-        options = {"k": k, "modalities": types or (), "path_prefix": path, "min_similarity": min_similarity}
+        options = {"k": wanted, "modalities": types or (), "path_prefix": path, "min_similarity": min_similarity}
         options |= {"min_score": min_score, "mode": mode, "after": after, "before": before, "sort": sort}
         results = _search_here(query, image, audio, like, device, options)
+    results = dataclasses.replace(results, hits=results.hits[offset:])
     render.warnings(results.warnings)
     if paths_only:
         render.search_paths(results)
-        return
-    render.search_json(results, query) if json else render.search_table(results)
+    elif json:
+        render.search_json(results, query)
+    else:
+        render.search_table(results, first_rank=offset + 1)
+    if open_hit:
+        opener.open_first(results)
 
 
 def _search_here(query, image, audio, like, device, options: dict):
@@ -327,6 +324,7 @@ def status(json: Json = False, index_dir: IndexDir = None, no_server: NoServer =
     if result is None:
         with open_engine(create=False) as engine:
             result = engine.status()
+    render.warnings(result.warnings)
     render.status_json(result) if json else render.status_table(result)
 
 
@@ -341,17 +339,21 @@ def remove(
     render.out.print(f"removed {removed} item(s)")
 
 
+@app.command()
+@friendly
+def upgrade(index_dir: IndexDir = None) -> None:
+    """Bring the index's schema up to this anyseek's, loading no model. Any command that may write the index
+    does this by itself; this is for an index its readers may not write (a read-only share or mount)."""
+    from anyseek.engine import Engine
+
+    done = Engine.upgrade(STATE.index)
+    change = f"{done.before} -> {done.after}" if done.before != done.after else f"{done.after}, already current"
+    render.out.print(f"index at {done.home}: schema version {change}")
+
+
 register_train(app)
 register_eval(app, friendly, open_engine)
 register_duplicates(app, friendly, open_engine)
-
-
-def _click_errors():
-    try:  # typer vendors its own copy of click from 0.26 on
-        from typer._click import exceptions
-    except ImportError:  # pragma: no cover - older typer with click itself
-        from click import exceptions
-    return exceptions
 
 
 register_serve(app, open_engine, friendly)
@@ -360,14 +362,16 @@ register_serve(app, open_engine, friendly)
 def run() -> None:
     """Exit status: 0 success, 1 an anyseek error, 2 a usage error, 130 interrupted. Every error is one
     plain line on stderr (usage errors too, which typer would draw in a box, plus a hint)."""
-    errors = _click_errors()
+    errors = usage.click_module("exceptions")
+    app.info.epilog = usage.help_epilog()
     try:
         code = app(standalone_mode=False, prog_name="anyseek")
     except errors.NoArgsIsHelpError as exc:
         exc.show()  # the help, as for -h; status 2, since no command was given
         code = exc.exit_code
     except errors.UsageError as exc:
-        render.usage_error(exc.format_message(), exc.ctx.command_path if exc.ctx else "anyseek")
+        message = usage.unknown_option(exc) if isinstance(exc, errors.NoSuchOption) else exc.format_message()
+        render.usage_error(message, exc.ctx.command_path if exc.ctx else "anyseek")
         code = exc.exit_code
     except errors.ClickException as exc:
         render.error(exc.format_message())

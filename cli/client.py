@@ -16,7 +16,7 @@ import os
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from anyseek.engine import errors
@@ -45,6 +45,7 @@ class ServerGone(Exception):
 @dataclass(frozen=True, slots=True)
 class Remote:
     info: discovery.ServerInfo
+    token: str = field(repr=False, default="")
 
     def post_json(self, path: str, body: dict) -> dict:
         data = json.dumps(body).encode()
@@ -69,6 +70,7 @@ class Remote:
         return self._request(path, None, {})
 
     def _request(self, path: str, data: bytes | None, headers: dict[str, str]) -> dict:
+        headers = {**headers, "Authorization": f"Bearer {self.token}"}
         request = urllib.request.Request(f"{self.info.url}/api/v1{path}", data=data, headers=headers)
         try:
             with discovery.OPENER.open(request, timeout=REQUEST_TIMEOUT_S) as response:
@@ -78,6 +80,9 @@ class Remote:
                 error = json.loads(exc.read())["error"]
             except (ValueError, KeyError, TypeError):
                 raise ServerGone(str(exc)) from None
+            if exc.code == 401:
+                log.info("the server at %s refused this index's token: working in-process", self.info.url)
+                raise ServerGone(error.get("message", "")) from None
             if exc.code >= 500:
                 raise ServerGone(error.get("message", "")) from None
             raise ERRORS_BY_CODE.get(error.get("code"), errors.AnyseekError)(error["message"]) from None
@@ -88,13 +93,20 @@ class Remote:
 def connect(home: Path | None, no_server: bool = False) -> Remote | None:
     if no_server or os.environ.get(NO_SERVER_ENV, "") not in ("", "0"):
         return None
-    from anyseek.engine.settings import default_home
+    from anyseek.engine.paths import default_home  # not engine.settings: pydantic would cost this path ~0.15 s
 
-    info = discovery.find(Path(home).expanduser() if home else default_home())
+    home = Path(home).expanduser() if home else default_home()
+    info = discovery.find(home)
     if info is None:
         return None
+    # The token is read from the index folder, which only its owner can read; without it (a token file
+    # that is missing or someone else's), this process works on its own rather than ask unauthenticated.
+    token = discovery.read_token(home)
+    if token is None:
+        log.info("a server runs on %s, but its token is not readable here: working in-process", home)
+        return None
     log.info("asking the server at %s (pid %d)", info.url, info.pid)
-    return Remote(info)
+    return Remote(info, token)
 
 
 def _names_a_file(term: str) -> bool:
@@ -131,7 +143,10 @@ def search(
             fields = {"k": str(k), "types": ",".join(types)}
             if query:
                 fields["q"] = query
-            return _results(remote.post_file("/search/upload", fields, uploads[0].read_bytes()))
+            try:
+                return _results(remote.post_file("/search/upload", fields, uploads[0].read_bytes()))
+            except (errors.UploadError, errors.ExtractionError) as exc:  # the server saw bytes: name the file
+                raise errors.UnreadableQueryFileError(str(uploads[0]), str(exc)) from None
         body: dict = {"q": query, "k": k, "types": types, "min_similarity": min_similarity, "mode": mode}
         body |= {"min_score": min_score or 0.0, "after": after, "before": before}
         if sort is not None:

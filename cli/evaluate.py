@@ -26,7 +26,10 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
             Path | None, typer.Option("--pairs", help="(image, caption) pairs: .csv, .jsonl or a folder.")
         ] = None,
         ann: Annotated[
-            bool, typer.Option("--ann", help="Recall of the live approximate index against exact search.")
+            bool,
+            typer.Option(
+                "--ann", help="Recall@10 of the live vector index against exact search (a sample of its vectors)."
+            ),
         ] = False,
         json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     ) -> None:
@@ -36,8 +39,8 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
         from anyseek.engine import evaluation
         from anyseek.engine.errors import QueryError
 
-        if not (queries or pairs):
-            raise QueryError("give a JSONL file of judged queries, --pairs, or both")
+        if not (queries or pairs or ann):
+            raise QueryError("give a JSONL file of judged queries, --pairs, --ann, or several")
         report: dict[str, object] = {}
         with open_engine(create=False) as engine:
             if queries:
@@ -48,6 +51,8 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
                 report["calibration"] = evaluation.reliability(engine, judged).as_dict()
                 if ann:
                     report["ann"] = evaluation.ann_recall(engine, [q.query for q in judged])
+            elif ann:  # no judged queries: a sample of the index's own vectors
+                report["ann"] = evaluation.ann_recall(engine)
             if pairs:
                 from anyseek.engine.training.pairs import load_pairs
 
@@ -69,8 +74,11 @@ def _print(report: dict) -> None:
     if calibration := report.get("calibration"):
         _print_calibration(calibration)
     for space, figures in (report.get("ann") or {}).items():
+        recorded = figures.get("recorded")
         render.out.print(
-            f"{space} index ({figures['kind']}, {figures['vectors']} vectors): recall@10 {figures['recall']:.3f}"
+            f"{space} index ({figures['kind']}, {figures['vectors']} vectors): recall@10 {figures['recall']:.3f} "
+            f"on {figures['queries']} queries"
+            + (f" (measured at build: {recorded:.3f})" if recorded is not None else "")
         )
     if pairs := report.get("pairs"):
         render.out.print(

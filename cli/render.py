@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
+import textwrap
 
 from rich.console import Console
 from rich.markup import escape
@@ -13,6 +16,11 @@ from anyseek.engine.records import IndexReport, IndexStatus, SearchResults, iso_
 
 JSON_VERSION = 1  # bumped when a field changes meaning or goes; new fields may appear without a bump
 UNWRAPPED = 1 << 20  # a pipe or a file has no width: lines stay whole for grep, cut and awk
+PIPE_WIDTH = 160  # a piped search hit is one line, at most this long (the snippet gives way)
+SNIPPET_LINES = 2  # a snippet's lines under its hit in a terminal
+# A calibrated score of 0.5 means clearly related (docs/scores.md: about 1 unrelated target in 15,000 gets that
+# far by chance); below it a hit is a neighbour, not an answer.
+CLEARLY_RELATED = 0.5
 
 
 def _console(stream) -> Console:
@@ -62,6 +70,7 @@ def print_json(data: object) -> None:
 
 
 def where(hit) -> str:
+    """Where in the file the hit is: its capture date, PDF page or time span (the snippet comes apart)."""
     place = []
     if hit.captured_at is not None:
         place.append(iso_time(hit.captured_at)[:16].replace("T", " "))
@@ -73,8 +82,6 @@ def where(hit) -> str:
         place.append(rows)
     if hit.start is not None:
         place.append(f"{clock(hit.start)}–{clock(hit.end)}")
-    if hit.snippet:
-        place.append(hit.snippet)
     return "  ".join(place)
 
 
@@ -86,32 +93,83 @@ def table_place(hit) -> str:
     return f"{hit.sheet}, {rows}" if hit.sheet else rows
 
 
-def search_table(results: SearchResults) -> None:
+def shown_path(path: str) -> str:
+    """A path as a person reads it: relative to the working folder when it lies under it, else with `~` for
+    the home folder, else whole. Scripts get exact absolute paths from --json and --paths."""
+    for base, shown in ((_cwd(), ""), (os.path.expanduser("~"), "~/")):
+        prefix = base.rstrip("/") + "/"
+        if base and base != "~" and path.startswith(prefix) and len(path) > len(prefix):
+            return shown + path[len(prefix) :]
+    return path
+
+
+def _cwd() -> str:
+    try:
+        return os.getcwd()
+    except OSError:  # the working folder was deleted
+        return ""
+
+
+def _snippet_text(hit) -> str:
+    return " ".join(hit.snippet.split()) if hit.snippet else ""
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)].rstrip() + "…"
+
+
+def weak_results_note(results: SearchResults) -> None:
+    """Said once, above the hits, when none is clearly related: the closest hits of a query that nothing
+    answers ('xylophone quantum zebra') must not read as answers."""
+    if results.hits and max(hit.score for hit in results) < CLEARLY_RELATED:
+        err.print(
+            f"no hit is clearly related to the query (every score is below {CLEARLY_RELATED}); the closest:",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+def search_table(results: SearchResults, first_rank: int = 1) -> None:
+    """A terminal gets one row per hit and its snippet in at most two lines below the path; a pipe gets one
+    line per hit, score and path first, at most PIPE_WIDTH characters (the snippet gives way, never the
+    path)."""
     for transcript in results.transcripts:
         out.print(f"[dim]heard:[/dim] {escape(transcript)}")
     if not results:
         out.print("no results")
         return
-    table = Table(show_edge=False, pad_edge=False)
-    for column, justify in (
-        ("#", "right"),
-        ("score", "right"),
-        ("sim", "right"),
-        ("type", "left"),
-        ("path", "left"),
-        ("where / snippet", "left"),
-    ):
-        table.add_column(column, justify=justify, overflow="fold")
-    for rank, hit in enumerate(results, 1):
-        table.add_row(
-            str(rank),
-            f"{hit.score:.3f}",
-            "" if hit.similarity is None else f"{hit.similarity:.3f}",
-            str(hit.modality),
-            escape(hit.path),
-            escape(where(hit)),
-        )
-    out.print(table)
+    weak_results_note(results)
+    lines = _terminal_rows if sys.stdout.isatty() else _pipe_lines
+    for line, style in lines(results, first_rank):
+        out.print(line, markup=False, soft_wrap=True, style=style)
+
+
+def _pipe_lines(results: SearchResults, first_rank: int):
+    for hit in results:
+        similarity = "" if hit.similarity is None else f"{hit.similarity:.3f}"
+        head = "  ".join(p for p in (f"{hit.score:.3f}", shown_path(hit.path), str(hit.modality), similarity) if p)
+        head += f"  {place}" if (place := where(hit)) else ""
+        snippet = _snippet_text(hit)
+        room = PIPE_WIDTH - len(head) - 2
+        yield (f"{head}  {_clip(snippet, room)}" if snippet and room >= 10 else head), None
+
+
+def _terminal_rows(results: SearchResults, first_rank: int):
+    width = shutil.get_terminal_size((100, 24)).columns
+    rank_width = len(str(first_rank + len(results) - 1))
+    yield f"{'#':>{rank_width}}  score     sim  type   path", "dim"
+    for rank, hit in enumerate(results, first_rank):
+        similarity = "" if hit.similarity is None else f"{hit.similarity:.3f}"
+        prefix = f"{rank:>{rank_width}}  {hit.score:.3f}  {similarity:>6}  {hit.modality!s:<5}  "
+        place = where(hit)
+        yield prefix + shown_path(hit.path) + (f"  {place}" if place else ""), None
+        if snippet := _snippet_text(hit):
+            indent = len(prefix) if width - len(prefix) >= 40 else 4
+            lines = textwrap.wrap(snippet, width - indent - 1) or [""]
+            if len(lines) > SNIPPET_LINES:
+                lines = lines[: SNIPPET_LINES - 1] + [_clip(" ".join(lines[SNIPPET_LINES - 1 :]), width - indent - 1)]
+            for line in lines:
+                yield " " * indent + line, "dim"
 
 
 def search_json(results: SearchResults, query: str | None) -> None:
@@ -152,39 +210,79 @@ def index_summary(report: IndexReport) -> None:
         + f" ({report.chunks} chunks)"
     )
     for problem in report.problems[:10]:
-        err.print(f"[yellow]skipped[/yellow] {escape(problem.path)}: {escape(problem.reason)}")
+        err.print(f"[yellow]skipped[/yellow] {escape(shown_path(problem.path))}: {escape(problem.reason)}")
     for failure in report.errors[:10]:
-        err.print(f"[red]error[/red] {escape(failure.path)}: {escape(failure.reason)}")
+        err.print(f"[red]error[/red] {escape(shown_path(failure.path))}: {escape(failure.reason)}")
     if len(report.errors) > 10:
         err.print(f"… and {len(report.errors) - 10} more errors (see `anyseek status`)")
+    for warning in report.warnings[:10]:
+        err.print(f"[yellow]warning[/yellow] {escape(shown_path(warning.path))}: {escape(warning.reason)}")
+    if len(report.warnings) > 10:
+        err.print(f"… and {len(report.warnings) - 10} more warnings (see `anyseek index --json`)")
 
 
-def status_table(status: IndexStatus) -> None:
-    table = Table(show_header=False, show_edge=False, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column(overflow="fold")
-    table.add_row("index", status.home)
-    table.add_row("items", ", ".join(f"{n} {m}" for m, n in sorted(status.items.items())) or "none")
-    table.add_row("chunks", ", ".join(f"{n} {k}" for k, n in sorted(status.chunks.items())) or "none")
-    table.add_row("vectors", ", ".join(f"{n} {s}" for s, n in sorted(status.vectors.items())) or "none")
-    table.add_row("errors", f"{status.errors} files" + (f", {status.ignored} ignored" if status.ignored else ""))
-    table.add_row("size", f"{status.disk_bytes / 2**20:.1f} MiB")
+def vector_index_line(index: dict) -> str:
+    """ "ivf-pq-refine, 10000000 vectors, 81 B/vector in RAM, 1104 on disk, recall@10 0.962 (nprobe 16, refine 8)"."""
+    recall = index.get("recall")
+    measured = f"recall@10 {recall:.3f}" if recall is not None else "recall not measured yet"
+    knobs = ", ".join(f"{k} {index[k]}" for k in ("nprobe", "refine") if index.get(k))
+    return (
+        f"{index['kind']}, {index['vectors']} vectors, {index['ram_bytes_per_vector']:.0f} B/vector in RAM, "
+        f"{index['disk_bytes_per_vector']:.0f} on disk, {measured}" + (f" ({knobs})" if knobs else "")
+    )
+
+
+def run_line(run: dict) -> str:
+    """`index completed 2026-11-27 23:10: 18 added, …` or, for a refused or failed run, its one-line reason."""
+    when = iso_time(run.get("finished_at") or run.get("started_at"))
+    head = f"{run['command']} {run['status']}" + (f" {when[:16].replace('T', ' ')} UTC" if when else "")
+    if run.get("reason"):
+        return f"{head}: {run['reason']}"
+    stats = run.get("stats") or {}
+    counts = ", ".join(f"{stats[name]} {name}" for name in ("added", "updated", "deleted", "failed") if stats.get(name))
+    return f"{head}: {counts or 'nothing changed'}, {stats.get('seconds', 0):.1f}s"
+
+
+def status_rows(status: IndexStatus) -> list[tuple[str, str]]:
+    rows = [
+        ("index", shown_path(status.home)),
+        ("items", ", ".join(f"{n} {m}" for m, n in sorted(status.items.items())) or "none"),
+        ("chunks", ", ".join(f"{n} {k}" for k, n in sorted(status.chunks.items())) or "none"),
+        ("vectors", ", ".join(f"{n} {s}" for s, n in sorted(status.vectors.items())) or "none"),
+        ("errors", f"{status.errors} files" + (f", {status.ignored} ignored" if status.ignored else "")),
+        ("size", f"{status.disk_bytes / 2**20:.1f} MiB"),
+    ]
+    rows += [(f"{space} index", vector_index_line(index)) for space, index in sorted(status.vector_indexes.items())]
     for role, fingerprint in sorted(status.fingerprints.items()):
         dim = f", {fingerprint['dim']}-d" if fingerprint.get("dim") else ""
-        table.add_row(
-            f"{role} model", f"{fingerprint['model']} ({fingerprint['source']}{dim}, {fingerprint['library']})"
+        rows.append(
+            (f"{role} model", f"{fingerprint['model']} ({fingerprint['source']}{dim}, {fingerprint['library']})")
         )
     for name, value in status.models.items():
         if name.replace("_model", "") not in status.fingerprints and name != "joint_pretrained":
-            table.add_row(name, f"{value} (not loaded yet)")
+            rows.append((name, f"{value} (not loaded yet)"))
     if run := status.last_run:
-        stats = run["stats"]
-        table.add_row(
-            "last run",
-            f"{run['command']} {run['status']}: {stats.get('added', 0)} added, "
-            f"{stats.get('failed', 0)} failed, {stats.get('seconds', 0):.1f}s",
-        )
-    table.add_row("settings", ", ".join(f"{k}={v}" for k, v in status.settings.items() if v is not None))
-    out.print(table)
+        rows.append(("last run", run_line(run)))
+    completed = status.last_completed_run
+    if completed and run and completed.get("started_at") != run.get("started_at"):
+        rows.append(("last completed", run_line(completed)))
+    rows.append(("settings", ", ".join(f"{k}={v}" for k, v in status.settings.items() if v is not None)))
+    return rows
+
+
+def status_table(status: IndexStatus) -> None:
+    """A terminal gets a table that fits its width; a pipe gets `label  value` lines, none padded."""
+    rows = status_rows(status)
+    if sys.stdout.isatty():
+        table = Table(show_header=False, show_edge=False, pad_edge=False)
+        table.add_column(style="bold", no_wrap=True)
+        table.add_column(overflow="fold")
+        for label, value in rows:
+            table.add_row(label, escape(value))
+        out.print(table)
+    else:
+        label_width = max(len(label) for label, _ in rows) + 2
+        for label, value in rows:
+            out.print(f"{label:<{label_width}}{value}", markup=False, soft_wrap=True)
     for failure in status.first_errors:
-        err.print(f"[red]error[/red] {escape(failure.path)}: {escape(failure.reason)}")
+        err.print(f"[red]error[/red] {escape(shown_path(failure.path))}: {escape(failure.reason)}")

@@ -52,6 +52,15 @@ def check_k(k: object) -> int:
     return k
 
 
+def check_mode(mode: str | None) -> str | None:
+    """hybrid, dense or lexical; None: the index's search_mode setting."""
+    from anyseek.engine.search.routing import SEARCH_MODES
+
+    if mode is not None and mode not in SEARCH_MODES:
+        raise QueryError(f"search mode must be one of {', '.join(SEARCH_MODES)}, got {mode!r}")
+    return mode
+
+
 def check_min_similarity(value: object) -> float | None:
     if value is None:
         return None

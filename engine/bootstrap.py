@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
+from anyseek.engine import privacy
 from anyseek.engine.contracts import Decoder, Encoders, Indexer
 from anyseek.engine.encoders import EncoderSet, Fingerprint
 from anyseek.engine.errors import IndexNotFoundError, ModelMismatchError, StorageError
@@ -23,6 +24,7 @@ from anyseek.engine.index_models import ModelRecorder, resolve_specs, resolve_te
 from anyseek.engine.search.searcher import Searcher
 from anyseek.engine.settings import ModelSpecs, Settings, default_home, load_settings
 from anyseek.engine.store.database import DB_FILE, is_writable
+from anyseek.engine.store.new_folder import NewIndexFolder
 from anyseek.engine.store.store import Store
 from anyseek.engine.vectors.catalog import VectorCatalog
 from anyseek.engine.writer import IndexWriter
@@ -45,6 +47,7 @@ class Parts:
     decoder: Decoder
     searcher: Searcher
     indexer: Indexer
+    new_folder: NewIndexFolder | None = None  # what open_index created for a new index (see close)
 
 
 def open_index(
@@ -57,13 +60,17 @@ def open_index(
 ) -> Parts:
     """The parts for the index at `path` (see Engine.open), creating it if `create`."""
     home = Path(path).expanduser() if path else default_home()
+    privacy.check_readable(home, DB_FILE)  # another user's index: one clear line, before anything reads it
     settings = load_settings(home, overrides, Path(config_file).expanduser() if config_file else None)
-    if not (home / DB_FILE).exists():
+    new_folder = None
+    new = not (home / DB_FILE).exists()
+    if new:
         if not create:
             raise IndexNotFoundError(f"no index at {home}; create one with `anyseek index FOLDER`")
-        _make_home(home)
+        new_folder = NewIndexFolder.make(home)
     store = _open_store(home)
     try:
+        privacy.secure_on_open(home, writable=not store.read_only, new=new)
         store.initialize()
         if not create and store.get_meta("models") is None:
             # a writer created the file a moment ago and has not loaded a model yet (or its first run
@@ -72,7 +79,7 @@ def open_index(
                 f"the index at {home} holds nothing searchable yet (being created, or its first run could "
                 f"not load a model); try again in a moment, or run `anyseek index FOLDER`"
             )
-        return wire(home, settings, store, encoders)
+        return dataclasses.replace(wire(home, settings, store, encoders), new_folder=new_folder)
     except BaseException:
         store.close()
         raise
@@ -93,8 +100,11 @@ def wire(home: Path, settings: Settings, store: Store, encoders: Encoders | None
     """Build the parts around an open store: the index's models and text spaces are its own (see
     engine/index_models.py); `encoders` already loaded (shared by several indexes, or tests) must be them."""
     specs = resolve_specs(store, home, settings, encoders.specs if encoders is not None else ModelSpecs())
-    settings = dataclasses.replace(settings, text_spaces=resolve_text_spaces(store, home, settings))
-    catalog = VectorCatalog(home, store, stored_dims(store))
+    settings = settings.model_copy(update={"text_spaces": resolve_text_spaces(store, home, settings)})
+    budget = settings.vector_memory_mb * 2**20 or None  # 0: automatic, from the machine's RAM
+    catalog = VectorCatalog(
+        home, store, stored_dims(store), memory_budget_bytes=budget, recall_target=settings.ann_recall
+    )
     recorder = ModelRecorder(store, specs, catalog)
     if encoders is None:
         encoders = EncoderSet(specs, settings, on_load=recorder)
@@ -117,16 +127,6 @@ def wire(home: Path, settings: Settings, store: Store, encoders: Encoders | None
         searcher=Searcher(store, catalog, encoders, settings, decoder),
         indexer=FileIndexer(writer, encoders, settings, home),
     )
-
-
-def _make_home(home: Path) -> None:
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise StorageError(
-            f"cannot create the index at {home}: {exc.strerror or exc}; choose another place with --index "
-            f"or ANYSEEK_HOME"
-        ) from None
 
 
 def _open_store(home: Path) -> Store:

@@ -81,3 +81,14 @@ class UploadTooLargeError(UploadError):
 
 class JobNotFoundError(JobError):
     """No index job has the given id."""
+
+
+class UnreadableQueryFileError(QueryError, ExtractionError):
+    """A file given as a query (an image, a recording) cannot be decoded; the message names the file."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+    def __reduce__(self):  # pickles (a decode process, a job thread's report) with both arguments
+        return type(self), (self.path, self.reason)

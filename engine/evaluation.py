@@ -9,7 +9,8 @@
   each bin are relevant (a reliability diagram), and the expected calibration error: how far a score is
   from the share of relevant hits at that score, averaged over hits.
 - Aligned (image, caption) pairs: cross-modal recall@1/5/10 of the index's joint model, both ways.
-- The live approximate vector index against exact search on the same queries: recall@10 per space.
+- The live vector index against exact search: recall@10 per space, on the judged queries' texts or on a
+  sample of the index's own vectors.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import numpy as np
 
 from anyseek.engine.errors import QueryError
 from anyseek.engine.records import Space
-from anyseek.engine.vectors.exact import ExactIndex
+from anyseek.engine.vectors.rebuild import BATCH
+from anyseek.engine.vectors.tuning import TUNE_QUERIES, RunningTopK, found_without_self, recall_at_k
 
 K = 10
 # Every configuration `evaluate` compares: the three modes, then each dense space alone (dense mode,
@@ -214,22 +216,36 @@ def pair_recall(engine, pairs) -> dict[str, float]:
 
 
 # --- approximate index against exact search ------------------------------------------------------
-def ann_recall(engine, texts: Sequence[str], k: int = K) -> dict[str, dict[str, object]]:
-    """Per space: the live index's kind and its recall@k against exact search, for these query texts."""
+def ann_recall(engine, texts: Sequence[str] = (), sample: int = TUNE_QUERIES, k: int = K) -> dict[str, dict]:
+    """Per space: the live index's kind and its recall@k against exact search over the stored vectors (the
+    store, not the index's own files, is the reference). Queries: these texts, encoded; or else `sample`
+    stored vectors of the space, each left out of its own results (as when the index was tuned, but
+    another sample). `recorded` is the recall the index measured when it was built."""
     out = {}
     encoders = {Space.JOINT: engine.encoders.joint, Space.TEXT: engine.encoders.text}
     for space in sorted(engine.catalog.dims):
         live = engine.catalog.index(space)
         if not len(live):
             continue
-        ids, vectors = engine.store.vectors(space, live.ids(), engine.catalog.dims[space])
-        exact = ExactIndex(live.dim)
-        exact.add(ids, vectors)
-        queries = encoders[space].encode_texts(list(texts))
-        found = [set(r[1].tolist()) for r in live.search(queries, k)]
-        truth = [set(r[1].tolist()) for r in exact.search(queries, k)]
-        overlap = [len(f & t) / max(len(t), 1) for f, t in zip(found, truth)]
-        out[space.value] = {"kind": live.kind, "vectors": len(live), "recall": float(np.mean(overlap))}
+        dim = engine.catalog.dims[space]
+        ids = np.sort(live.ids())
+        if texts:
+            queries = encoders[space].encode_texts(list(texts))
+            query_ids = np.full(len(queries), -1, np.int64)
+        else:
+            pick = np.random.default_rng(1).choice(ids, min(sample, len(ids)), replace=False)
+            query_ids, queries = engine.store.vectors(space, np.sort(pick), dim)
+        truth = RunningTopK(queries, query_ids, k)
+        for start in range(0, len(ids), BATCH):
+            truth.update(*engine.store.vectors(space, ids[start : start + BATCH], dim))
+        found = found_without_self(live, queries, query_ids, k)
+        out[space.value] = {
+            "kind": live.kind,
+            "vectors": len(live),
+            "queries": len(queries),
+            "recall": recall_at_k(found, truth.truth()),
+            "recorded": getattr(live, "recall", None) if live.approximate else 1.0,
+        }
     return out
 
 

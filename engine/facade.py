@@ -21,10 +21,11 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from anyseek.engine import bootstrap, item_files, uploads
+from anyseek.engine import bootstrap, item_files, privacy, uploads
 from anyseek.engine.arguments import (
     check_k,
     check_min_similarity,
+    check_mode,
     check_query_file,
     check_text,
     missing_file_warnings,
@@ -34,8 +35,18 @@ from anyseek.engine.contracts import Encoders
 from anyseek.engine.dates import DateLike, to_epoch
 from anyseek.engine.duplicates import DuplicateFinder, DuplicateReport, DuplicateRules, Tier
 from anyseek.engine.duplicates.pages import DuplicatePages, check_page, parse_tiers
-from anyseek.engine.errors import IndexNotFoundError, QueryError, StorageError
+from anyseek.engine.encoders.joint import pretrained_applies
+from anyseek.engine.errors import (
+    AnyseekError,
+    ExtractionError,
+    IndexNotFoundError,
+    QueryError,
+    RootUnavailableError,
+    StorageError,
+    UnreadableQueryFileError,
+)
 from anyseek.engine.index_models import SPACE_OF_ROLE, stored_dims
+from anyseek.engine.paths import default_home
 from anyseek.engine.records import (
     FileError,
     Filters,
@@ -49,19 +60,12 @@ from anyseek.engine.records import (
     Space,
 )
 from anyseek.engine.search import ordering
-from anyseek.engine.search.routing import SEARCH_MODES
 from anyseek.engine.search.syntax import parse_query, split_terms
 from anyseek.engine.store.items import normalize_root
 from anyseek.engine.store.lock import WriterLock
-from anyseek.engine.store.migrations import SCHEMA_VERSION
+from anyseek.engine.store.upgrade import SchemaUpgrade, upgrade_index
 
 log = logging.getLogger(__name__)
-
-
-def _mode(mode: str | None) -> str | None:
-    if mode is not None and mode not in SEARCH_MODES:
-        raise QueryError(f"search mode must be one of {', '.join(SEARCH_MODES)}, got {mode!r}")
-    return mode
 
 
 def _spaces(spaces: Iterable[str] | None) -> tuple[Space, ...] | None:
@@ -89,12 +93,19 @@ class Engine:
         config_file: str | os.PathLike | None = None,
         **overrides,
     ) -> Engine:
-        """Open (or create) the index at `path` (default: ANYSEEK_HOME, else the XDG data dir).
+        """Open (or create) the index at `path` (default: ANYSEEK_HOME, else the user's data folder).
         Keyword overrides are settings, e.g. joint_model="ViT-B-32", device="cpu". `encoders` lets several
         indexes (or tests) share models that are already loaded. `config_file` is a TOML file of settings."""
         return cls(
             bootstrap.open_index(path, create=create, encoders=encoders, config_file=config_file, overrides=overrides)
         )
+
+    @staticmethod
+    def upgrade(path: str | os.PathLike | None = None) -> SchemaUpgrade:
+        """Bring the schema of the index at `path` up to this anyseek's, loading no model (any open with write
+        access does so too): for an index its readers may not write, which they refuse while it is older
+        than they can read as it is."""
+        return upgrade_index(Path(path).expanduser() if path else default_home())
 
     def twin(self) -> Engine:
         """Another Engine on this index that shares this one's loaded models but has its own store
@@ -110,7 +121,11 @@ class Engine:
         self.close()
 
     def close(self) -> None:
+        new_folder = self._parts.new_folder
+        discard = new_folder is not None and new_folder.first_run_failed and self._holds_nothing()
         self.store.close()
+        if discard:
+            new_folder.discard()  # a new index whose first run failed: nothing to keep (store/new_folder.py)
         if lender := getattr(self, "_lender", None):
             self.encoders.attach(lender._parts.on_model_load)  # models loaded from now on report to the lender
 
@@ -136,7 +151,7 @@ class Engine:
         self._check_writable()
         with WriterLock(self.home):
             run_id = self.store.start_run("index")
-            status, report = "failed", IndexReport()
+            status, report, reason = "failed", IndexReport(), None
             try:
                 self.writer.load()
                 report = self._parts.indexer.run(list(paths), on_progress, prune=prune, retry_failed=retry_failed)
@@ -144,15 +159,23 @@ class Engine:
             except KeyboardInterrupt:
                 status = "interrupted"
                 raise
+            except AnyseekError as exc:  # `status` shows why, beside the last completed run
+                status, reason = ("refused" if isinstance(exc, RootUnavailableError) else "failed"), str(exc)
+                raise
             except OperationalError as exc:
-                raise StorageError(
-                    f"the index database refused a write: {exc.orig}; what was committed before is intact"
-                ) from exc
+                reason = f"the index database refused a write: {exc.orig}; what was committed before is intact"
+                raise StorageError(reason) from exc
             finally:
-                self.store.finish_run(run_id, status, report.as_dict())
+                self.store.finish_run(run_id, status, report.as_dict(), reason)
+                if status in ("failed", "refused") and self._parts.new_folder is not None:
+                    self._parts.new_folder.first_run_failed = True
         if status == "completed":  # the models are loaded now: their score calibration costs seconds here
             self._searcher.calibration.references.prepare({f.role for f in self.encoders.loaded()})
         return report
+
+    def _holds_nothing(self) -> bool:
+        """No searchable item and no completed run: a new index whose first run failed."""
+        return not self.store.counts()["items"] and self.store.last_run("completed") is None
 
     def _check_writable(self) -> None:
         if self.store.read_only:
@@ -234,7 +257,7 @@ class Engine:
         self.catalog.refresh()
         sort, k = ordering.check_sort(sort), check_k(k)
         pool = ordering.pool_size(sort, k, min_score)
-        results = self._searcher.search(Query(tuple(parts), pool, filters, _mode(mode), _spaces(spaces)))
+        results = self._searcher.search(Query(tuple(parts), pool, filters, check_mode(mode), _spaces(spaces)))
         if sort == "date":
             results = ordering.by_date(results, k)
         if warnings := missing_file_warnings(parts, self.decoder.known_extensions):
@@ -254,10 +277,13 @@ class Engine:
         in the query syntax with every term taken as text (an upload never names files on this machine).
         `exclusive` is held around the search itself but not while a recording is transcribed (seconds):
         a server passes the lock that takes its searches in turn, and the others go on meanwhile."""
-        with uploads.upload_part(data, self.decoder, max_bytes) as part:
-            parts = self._searcher.hear([*(self.parse_text(text) if text else []), part])
-            with exclusive or contextlib.nullcontext():
-                return self.search(parts=parts, **kw)
+        try:
+            with uploads.upload_part(data, self.decoder, max_bytes) as part:
+                parts = self._searcher.hear([*(self.parse_text(text) if text else []), part])
+                with exclusive or contextlib.nullcontext():
+                    return self.search(parts=parts, **kw)
+        except UnreadableQueryFileError as exc:  # an upload is no file of the client's: its temporary name
+            raise ExtractionError(exc.reason) from None  # means nothing, and it is the bytes that are bad
 
     def warm(self) -> None:
         """For a long-lived process (a server, an app): load the models a text search needs now, and answer
@@ -338,10 +364,13 @@ class Engine:
     def status(self) -> IndexStatus:
         counts = self.store.counts()
         disk = sum(f.stat().st_size for f in self.home.rglob("*") if f.is_file())
+        models = dataclasses.asdict(self.specs)
+        if not pretrained_applies(self.specs.joint_model):
+            del models["joint_pretrained"]  # its weights come with the model (a folder, an hf-hub: repo)
         return IndexStatus(
             home=str(self.home),
-            schema_version=SCHEMA_VERSION,
-            models=dataclasses.asdict(self.specs),
+            schema_version=self.store.schema_version(),  # a reader's index may be older (still readable)
+            models=models,
             fingerprints=self.store.get_meta("fingerprints", {}),
             items=counts["items"],
             chunks=counts["chunks"],
@@ -350,6 +379,9 @@ class Engine:
             ignored=counts["status"].get("ignored", 0),
             disk_bytes=disk,
             last_run=self.store.last_run(),
+            last_completed_run=self.store.last_run("completed"),
             first_errors=[FileError(i.display_path, i.error or "", i.path) for i in self.store.errors(10)],
             settings=self.settings.as_dict(),
+            warnings=[w for w in [privacy.exposure_warning(self.home)] if w],
+            vector_indexes=self.catalog.describe(),
         )

@@ -14,7 +14,14 @@ from pathlib import Path
 from anyseek.engine.encoders.base import Fingerprint
 from anyseek.engine.errors import ModelMismatchError
 from anyseek.engine.records import Space
-from anyseek.engine.settings import DEFAULT_TEXT_SPACES, MODEL_FIELDS, ModelSpecs, Settings, normalize_text_spaces
+from anyseek.engine.settings import (
+    DEFAULT_TEXT_SPACES,
+    MODEL_FIELDS,
+    ModelSpecs,
+    Settings,
+    TextSpaces,
+    normalize_text_spaces,
+)
 from anyseek.engine.store.store import Store
 from anyseek.engine.vectors.catalog import VectorCatalog
 
@@ -52,20 +59,22 @@ def resolve_specs(store: Store, home: Path, settings: Settings, unrecorded: Mode
     return dataclasses.replace(unrecorded, **{**requested, **recorded})
 
 
-def resolve_text_spaces(store: Store, home: Path, settings: Settings) -> str:
+def resolve_text_spaces(store: Store, home: Path, settings: Settings) -> TextSpaces:
     """Stored with the index like the models: passages embedded in one set of spaces cannot be searched
-    as if they were in another. Indexes from before the setting existed hold text in both spaces."""
-    stored = store.get_meta("text_spaces")
-    requested = normalize_text_spaces(settings.text_spaces) if settings.text_spaces else None
+    as if they were in another. Indexes from before the setting existed hold text in both spaces. The
+    metadata keeps the written form ("joint,text"), as it always has."""
+    written = store.get_meta("text_spaces")
+    stored = normalize_text_spaces(written) if written is not None else None
+    requested = settings.text_spaces
     if stored is None:
         if store.counts()["vectors"]:
             stored = DEFAULT_TEXT_SPACES
         else:
             stored = requested or DEFAULT_TEXT_SPACES
-            store.set_meta("text_spaces", stored)
+            store.set_meta("text_spaces", str(stored))
     if requested and requested != stored:
         raise ModelMismatchError(
-            f"the index at {home} holds text in text_spaces={stored!r}, not {requested!r}; "
+            f"the index at {home} holds text in text_spaces={str(stored)!r}, not {str(requested)!r}; "
             f"leave text_spaces unset to use the index's, or build a new index with "
             f"`anyseek --index NEW_DIR index ...`"
         )

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from anyseek.engine.contracts import Decoder
 from anyseek.engine.errors import ExtractionError, ItemNotFoundError, MediaGoneError
+from anyseek.engine.privacy import make_private_dir
 from anyseek.engine.records import Chunk, Item, Modality, display_path
 from anyseek.engine.store.store import Store
 
@@ -139,8 +140,8 @@ def _write_thumbnail(source, target: Path, size: int, decoder: Decoder) -> None:
     except ExtractionError as exc:
         raise MediaGoneError(f"the image can no longer be decoded: {exc}") from None
     image.thumbnail((size, size))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=".thumb-", suffix=".jpg")
+    make_private_dir(target.parent)
+    handle, tmp = tempfile.mkstemp(dir=target.parent, prefix=".thumb-", suffix=".jpg")  # mode 0600
     try:
         with os.fdopen(handle, "wb") as out:
             image.save(out, "JPEG", quality=THUMBNAIL_QUALITY)

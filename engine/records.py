@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -274,6 +274,7 @@ class IndexReport:
     known_failed: int = 0  # of `failed`: failed before, unchanged since, so not tried again (retry_failed)
     errors: list[FileError] = field(default_factory=list)
     problems: list[FileError] = field(default_factory=list)  # folders: loops, unreadable
+    warnings: list[FileError] = field(default_factory=list)  # indexed files a decoder warned about
     interrupted: bool = False
     seconds: float = 0.0
 
@@ -282,9 +283,10 @@ class IndexReport:
         return self.added + self.updated
 
     def as_dict(self) -> dict[str, object]:
-        out = {name: getattr(self, name) for name in self.__slots__ if name not in ("errors", "problems")}
-        out["errors"] = [e.to_dict() for e in self.errors]
-        out["problems"] = [e.to_dict() for e in self.problems]
+        lists = ("errors", "problems", "warnings")
+        out = {name: getattr(self, name) for name in self.__slots__ if name not in lists}
+        for name in lists:
+            out[name] = [e.to_dict() for e in getattr(self, name)]
         return out
 
 
@@ -297,6 +299,11 @@ class Progress:
     done: int
     failed: int
     path: str = ""
+    # indexing: the file just done, by its name's kind (indexer/sniff.py kind_hint) and size, and what the
+    # run plans per kind as (files, bytes), so a caller can estimate the time left from each kind's own rate
+    kind: str = ""
+    size: int = 0
+    planned: Mapping[str, tuple[int, int]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,6 +321,12 @@ class IndexStatus:
     last_run: dict[str, object] | None
     first_errors: list[FileError]
     settings: dict[str, object]
+    warnings: list[str] = field(default_factory=list)  # e.g. an index other users can read (engine/privacy.py)
+    # the latest run that completed: last_run itself, unless that one was refused, failed or interrupted
+    last_completed_run: dict[str, object] | None = None
+    # Per space: index kind, vectors, bytes per vector in RAM and on disk, recall@10 measured at the last
+    # build, search settings (VectorCatalog.describe).
+    vector_indexes: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         out = {name: getattr(self, name) for name in self.__slots__}

@@ -1,18 +1,51 @@
-"""Effective configuration: defaults in code < `anyseek.toml` in the index directory < ANYSEEK_* environment
-variables < explicit overrides (CLI flags or keyword arguments)."""
+"""Effective configuration, on pydantic-settings. Each source overrides the ones below it:
+
+1. keyword arguments: CLI flags, `Engine.open(**overrides)` (a None value means "not given")
+2. `ANYSEEK_<NAME>` environment variables
+3. the TOML file given as `--config` / `config_file`
+4. `anyseek.toml` in the index directory
+5. the defaults in code
+
+A TOML file holds the settings at its top level or in an `[anyseek]` table. Unknown keys in a file or among
+the keywords are an error, so a typo never silently does nothing; an unrelated ANYSEEK_ variable
+(ANYSEEK_HOME, ANYSEEK_CACHE) is not a setting. A bad value is one `ConfigError` line naming the setting,
+where its value came from and what it must be. docs/configuration.md lists every setting.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import tomllib
+import types
+import typing
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from anyseek.engine.errors import ConfigError
+from anyseek.engine.paths import default_home
+from anyseek.engine.text_spaces import TextSpaces, normalize_text_spaces
+
+__all__ = [  # default_home, TextSpaces and normalize_text_spaces live elsewhere and are kept here for callers
+    "CONFIG_FILE",
+    "DEFAULT_TEXT_SPACES",
+    "ENV_PREFIX",
+    "MODEL_FIELDS",
+    "ModelSpecs",
+    "Settings",
+    "TextSpaces",
+    "default_home",
+    "load_settings",
+    "normalize_text_spaces",
+]
 
 CONFIG_FILE = "anyseek.toml"
+ENV_PREFIX = "ANYSEEK_"
 
 DEFAULT_JOINT_MODEL = "ViT-B-32"
 DEFAULT_JOINT_PRETRAINED = "laion2b_s34b_b79k"
@@ -21,16 +54,7 @@ DEFAULT_SPEECH_MODEL = "tiny.en"
 # Which spaces hold text chunks (document passages, speech windows). Both by default: the joint space lets
 # a photo find the passages that describe it; "text" alone halves to a third of the model work of indexing
 # documents when no image needs to reach them (the CLIP text tower costs ~2x MiniLM per passage).
-DEFAULT_TEXT_SPACES = "joint,text"
-TEXT_SPACE_NAMES = ("joint", "text")
-
-
-def default_home() -> Path:
-    """ANYSEEK_HOME, else the XDG data directory."""
-    if env := os.environ.get("ANYSEEK_HOME"):
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(xdg).expanduser() / "anyseek" / "default"
+DEFAULT_TEXT_SPACES = normalize_text_spaces("joint,text")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,31 +69,54 @@ class ModelSpecs:
 
 MODEL_FIELDS = tuple(f.name for f in dataclasses.fields(ModelSpecs))
 
+# The TOML tables of one load_settings call, highest first, for settings_customise_sources (a classmethod
+# that pydantic-settings calls with no way to pass them). A ContextVar keeps concurrent loads apart.
+_FILE_TABLES: ContextVar[tuple[dict[str, Any], ...]] = ContextVar("anyseek_file_tables", default=())
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+
+class _Table(PydanticBaseSettingsSource):
+    """One TOML file's settings as a pydantic-settings source. Unknown keys pass through, so the model's
+    extra="forbid" names them."""
+
+    def __init__(self, settings_cls: type[BaseSettings], table: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self.table = table
+
+    def get_field_value(self, field, field_name: str) -> tuple[Any, str, bool]:
+        return self.table.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.table)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
     # Model fields are None unless someone asked for a model: an existing index then keeps its own.
     joint_model: str | None = None
     joint_pretrained: str | None = None
     text_model: str | None = None
     speech_model: str | None = None
-    text_spaces: str | None = None  # like the models: fixed when the index is created (None: the index's)
+    # Like the models: fixed when the index is created (None: the index's). NoDecode: the environment
+    # writes it "joint,text", not as JSON.
+    text_spaces: Annotated[TextSpaces | None, NoDecode] = None
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     # Decode workers. None follows the machine: cores, and whether the model is on a GPU (see
     # indexer/workers.plan_decoding). decode_workers_kind: threads | processes | auto (processes when the
     # model is on a GPU; threads with the model on the CPU, measured faster on 2 cores).
     workers: int | None = None
-    decode_workers_kind: str = "auto"
+    decode_workers_kind: Literal["auto", "threads", "processes"] = "auto"
     # JPEGs: auto decodes them on the model's device when that is CUDA (batched nvJPEG); device does so on
     # any device (on the CPU: torchvision's libjpeg, which tests use); cpu decodes them with PIL as before.
-    jpeg_decode: str = "auto"
+    jpeg_decode: Literal["auto", "cpu", "device"] = "auto"
     torch_threads: int = 0  # 0: let torch decide
     image_batch: int = 32
     text_batch: int = 64
-    text_runtime: str = "auto"  # auto: the text model on ONNX Runtime when on CPU (same vectors, faster) | torch
+    # auto: the text model on ONNX Runtime when on CPU (same vectors, faster) | torch
+    text_runtime: Literal["auto", "torch"] = "auto"
     # auto: on CPU, a text query in a process that has not loaded the models uses their text towers exported
     # to ONNX Runtime (same vectors; no torch import: a cold search in ~1/4 the time) | torch: load the models
-    query_runtime: str = "auto"
+    query_runtime: Literal["auto", "torch"] = "auto"
     queue_size: int = 64  # decoded files waiting for the encoders; bounds memory
     max_image_pixels: int = 100_000_000
     # JPEGs decode at a reduced DCT scale (1/2, 1/4, 1/8) down to this multiple of the model's input side;
@@ -102,11 +149,75 @@ class Settings:
     speech_max_window_s: float = 30.0
     speech_max_gap_s: float = 1.5
     oversample: int = 4
-    search_mode: str = "hybrid"  # hybrid (dense routes + lexical evidence) | dense | lexical
+    search_mode: Literal["hybrid", "dense", "lexical"] = "hybrid"  # hybrid: dense routes + lexical evidence
     # How far (in standard deviations of dense evidence) the best lexical match of a query can lift a
     # chunk in the hybrid mode; chosen on bench/quality.py (see README, Benchmarks).
     lexical_weight: float = 1.0
     save_interval_s: float = 30.0
+    # RAM the vector indexes of all spaces may hold, in MiB (0: a quarter of the machine's). It picks each
+    # space's index kind: flat, IVF, IVF-PQ codes re-ranked from float16 rows on disk, or that with its lists
+    # on disk too (engine/vectors/factory.choose_kind).
+    vector_memory_mb: int = 0
+    ann_recall: float = 0.95  # recall@10 that approximate indexes are tuned to when built (engine/vectors/tuning)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, **_dotenv_and_secrets):
+        """Keywords, then the environment, then the TOML files (the --config file before the index's own);
+        no .env file and no secrets directory: anyseek never read those."""
+        return (init_settings, env_settings, *(_Table(settings_cls, table) for table in _FILE_TABLES.get()))
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic takes true as 1; `oversample = true` in a file is a mistake to report, not a number
+        if isinstance(value, bool) and cls.model_fields[info.field_name].annotation is not bool:
+            raise ValueError(f"must be {_expected(cls, info.field_name)}")
+        return value
+
+    @field_validator("workers")
+    @classmethod
+    def _at_least_one_worker(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError("(decode workers) must be at least 1")
+        return value
+
+    @field_validator("max_video_seconds", "max_video_pixels", "max_video_frames", "video_min_interval_s")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        # limits that would make video sampling meaningless or endless are refused up front
+        if value <= 0:
+            raise ValueError("must be greater than 0")
+        return value
+
+    @field_validator("ann_recall")
+    @classmethod
+    def _a_recall(cls, value: float) -> float:
+        if not 0 < value <= 1:
+            raise ValueError("must be above 0 and at most 1")
+        return value
+
+    @field_validator("vector_memory_mb")
+    @classmethod
+    def _a_budget(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("must be 0 (automatic) or more")
+        return value
+
+    @field_validator("video_scene_threshold")
+    @classmethod
+    def _a_fraction(cls, value: float) -> float:
+        if not 0 < value < 1:
+            raise ValueError("must be between 0 and 1")
+        return value
+
+    @model_validator(mode="after")
+    def _video_intervals_in_order(self) -> Settings:
+        if self.video_max_interval_s < self.video_min_interval_s:
+            raise ValueError(
+                f"setting 'video_max_interval_s' ({self.video_max_interval_s}) must be at least "
+                f"video_min_interval_s ({self.video_min_interval_s})"
+            )
+        return self
 
     def plain_extensions(self) -> frozenset[str]:
         """text_extensions as a set of lower-case extensions with their dot."""
@@ -117,39 +228,28 @@ class Settings:
         return {name: v for name in MODEL_FIELDS if (v := getattr(self, name)) is not None}
 
     def as_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Every value in plain types (text_spaces as "joint,text"): what `anyseek status` shows."""
+        values = self.model_dump()
+        values["text_spaces"] = None if self.text_spaces is None else str(self.text_spaces)
+        return values
 
-
-CHOICES = {
-    "search_mode": ("hybrid", "dense", "lexical"),
-    "text_runtime": ("auto", "torch"),
-    "query_runtime": ("auto", "torch"),
-    "decode_workers_kind": ("auto", "threads", "processes"),
-    "jpeg_decode": ("auto", "cpu", "device"),
-}
-
-
-def normalize_text_spaces(value: str) -> str:
-    """Canonical form ("text, joint" -> "joint,text"); anything but a non-empty subset of the two is refused."""
-    names = sorted({name.strip() for name in value.split(",") if name.strip()})
-    if not names or set(names) - set(TEXT_SPACE_NAMES):
-        raise ConfigError(f"text_spaces must be 'joint,text', 'text' or 'joint', got {value!r}")
-    return ",".join(names)
-
-
-def _coerce(name: str, raw: Any, kind: type) -> Any:
-    """Strings (environment variables) are parsed; typed values (TOML, keyword arguments) must already be
-    of the right type, so `workers = 2.5` or `device = ["cpu"]` is an error rather than silently 2 or
-    "['cpu']". An int is a fine float."""
-    typed = isinstance(raw, kind) or (kind is float and isinstance(raw, int))
-    if isinstance(raw, str) or (typed and not (isinstance(raw, bool) and kind is not bool)):
+    @classmethod
+    def load(cls, home: Path, overrides: dict[str, Any] | None = None, config_file: Path | None = None):
+        """The settings for the index at `home`, from every source (see the module docstring)."""
+        paths = [path for path in (config_file, home / CONFIG_FILE) if path is not None]
+        files = [(path, _read_toml(path)) for path in paths if path is config_file or path.is_file()]
+        given = {name: value for name, value in (overrides or {}).items() if value is not None}
+        token = _FILE_TABLES.set(tuple(table for _, table in files))
         try:
-            if kind is bool and isinstance(raw, str):
-                return raw.lower() in ("1", "true", "yes", "on")
-            return kind(raw)
-        except (TypeError, ValueError):
-            pass
-    raise ConfigError(f"setting {name!r} must be {kind.__name__}, got {raw!r}")
+            return cls(**given)
+        except ValidationError as exc:
+            raise ConfigError(_one_line(cls, exc, given, files)) from None
+        finally:
+            _FILE_TABLES.reset(token)
+
+
+def load_settings(home: Path, overrides: dict[str, Any] | None = None, config_file: Path | None = None) -> Settings:
+    return Settings.load(home, overrides, config_file)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -162,50 +262,41 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return table.get("anyseek", table)
 
 
-def _field_types() -> dict[str, type]:
-    types = {"int": int, "float": float, "str": str, "bool": bool, "str | None": str, "int | None": int}
-    return {f.name: types[str(f.type)] for f in dataclasses.fields(Settings)}
-
-
-def load_settings(home: Path, overrides: dict[str, Any] | None = None, config_file: Path | None = None) -> Settings:
-    """Merge the layers. Unknown keys are an error, so a typo never silently does nothing.
-    `config_file` (the CLI's --config) is read after the index directory's own anyseek.toml."""
-    types = _field_types()
-    merged: dict[str, Any] = {}
-    for path in (home / CONFIG_FILE, config_file):
-        if path is not None and (path.is_file() or path is config_file):
-            merged.update(_read_toml(path))
-    for name in types:
-        if (env := os.environ.get(f"ANYSEEK_{name.upper()}")) is not None:
-            merged[name] = env
-    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    unknown = sorted(set(merged) - set(types))
+# --- one line per validation error ----------------------------------------------------------------
+def _one_line(cls: type[Settings], exc: ValidationError, given: dict, files: list[tuple[Path, dict]]) -> str:
+    """The first problem, as a sentence: all unknown keys at once, else the first bad value."""
+    errors = exc.errors()
+    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
     if unknown:
-        raise ConfigError(f"unknown setting(s): {', '.join(unknown)} (known: {', '.join(sorted(types))})")
-    values = {k: _coerce(k, v, types[k]) for k, v in merged.items()}
-    for name, allowed in CHOICES.items():
-        if name in values and values[name] not in allowed:
-            raise ConfigError(f"setting {name!r} must be one of {', '.join(allowed)}, got {values[name]!r}")
-    if values.get("text_spaces"):
-        values["text_spaces"] = normalize_text_spaces(values["text_spaces"])
-    if values.get("workers") is not None and values["workers"] < 1:
-        raise ConfigError(f"setting 'workers' (decode workers) must be at least 1, got {values['workers']}")
-    settings = Settings(**values)
-    check_video_settings(settings)
-    return settings
+        return f"unknown setting(s): {', '.join(unknown)} (known: {', '.join(sorted(cls.model_fields))})"
+    error = errors[0]
+    if not error["loc"]:  # a check across settings (model validator): its message is the whole sentence
+        return str(error["ctx"]["error"])
+    name = str(error["loc"][0])
+    if error["type"] == "value_error":
+        must = str(error["ctx"]["error"])
+    else:
+        must = f"must be {_expected(cls, name)}"
+    return f"setting {name!r}{_origin(name, given, files)} {must}, got {error['input']!r}"
 
 
-def check_video_settings(settings: Settings) -> None:
-    """Video limits that would make sampling meaningless or endless are refused up front."""
-    for name in ("max_video_seconds", "max_video_pixels", "max_video_frames", "video_min_interval_s"):
-        if getattr(settings, name) <= 0:
-            raise ConfigError(f"setting {name!r} must be greater than 0, got {getattr(settings, name)!r}")
-    if settings.video_max_interval_s < settings.video_min_interval_s:
-        raise ConfigError(
-            f"setting 'video_max_interval_s' ({settings.video_max_interval_s}) must be at least "
-            f"video_min_interval_s ({settings.video_min_interval_s})"
-        )
-    if not 0 < settings.video_scene_threshold < 1:
-        raise ConfigError(
-            f"setting 'video_scene_threshold' must be between 0 and 1, got {settings.video_scene_threshold!r}"
-        )
+def _expected(cls: type[Settings], name: str) -> str:
+    kind = cls.model_fields[name].annotation
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):  # X | None: None is the default, not a value
+        kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+    if typing.get_origin(kind) is Literal:
+        return "one of " + ", ".join(str(choice) for choice in typing.get_args(kind))
+    return getattr(kind, "expected", None) or getattr(kind, "__name__", str(kind))
+
+
+def _origin(name: str, given: dict, files: list[tuple[Path, dict]]) -> str:
+    """Where the bad value came from, for the person who has to fix it (keywords and flags need no pointer)."""
+    if name in given:
+        return ""
+    variable = f"{ENV_PREFIX}{name.upper()}"
+    if variable in os.environ:
+        return f" (environment variable {variable})"
+    for path, table in files:
+        if name in table:
+            return f" (in {path})"
+    return ""

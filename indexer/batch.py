@@ -179,7 +179,7 @@ class EmbedBatch:
         texts = [text for _, text in keyed]
         keys = [key for key, _ in keyed]
         out = {}
-        spaces = {Space(name) for name in self.settings.text_spaces.split(",")}
+        spaces = self.settings.text_spaces
         if Space.JOINT in spaces:
             out[Space.JOINT] = dict(zip(keys, self._embed_joint_texts(texts)))
         if Space.TEXT in spaces:

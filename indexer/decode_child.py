@@ -16,6 +16,7 @@ import struct
 import sys
 import threading
 import time
+import warnings
 
 HEADER = struct.Struct("<I")
 ORPHAN_CHECK_S = 0.5
@@ -71,12 +72,16 @@ def decode(job, slot: mmap.mmap):
 
     path, fmt, max_pixels, draft, recipe = job
     opener = open_raw if fmt == "raw" else open_photo
-    photo = opener(path, max_pixels, draft_size=draft)
-    pixels = recipe.apply(photo.image)
+    # one decode at a time in this process: catch_warnings is safe here, and the parent words them
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        photo = opener(path, max_pixels, draft_size=draft)
+        pixels = recipe.apply(photo.image)
+    said = [(str(w.message), w.category) for w in caught]
     if pixels.nbytes <= len(slot):
         slot[: pixels.nbytes] = pixels.tobytes()
-        return ("ok", pixels.shape, None, photo.captured_at)
-    return ("ok", pixels.shape, pixels, photo.captured_at)  # larger than the slot: inline, rare
+        return ("ok", pixels.shape, None, photo.captured_at, said)
+    return ("ok", pixels.shape, pixels, photo.captured_at, said)  # larger than the slot: inline, rare
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ from anyseek.engine.errors import ExtractionError
 from anyseek.indexer.decode_child import read_message, write_message
 from anyseek.indexer.extract import decode_image_here
 from anyseek.indexer.pixels import PixelRecipe, recipe_from_transform
+from anyseek.media import file_warnings
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,9 @@ class ProcessDecoder:
         try:
             if reply[0] == "error":
                 raise reply[1]
-            _, shape, inline, captured_at = reply
+            _, shape, inline, captured_at, said = reply
+            for message, category in said:  # the child's warnings about this file join its report lines
+                file_warnings.note(message, category)
             if inline is not None:
                 return inline, captured_at
             # copied out before the child is handed to another thread, which would overwrite its slot

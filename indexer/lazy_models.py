@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+from anyseek.engine.records import Space
+
 
 class ModelLoads:
     """Counts model loads under way in the decode workers: a file's decode timer must not run while the
@@ -60,7 +62,7 @@ class LazyJoint:
 class LazyWindow:
     """The passage window's model, loaded when the first text needs cutting."""
 
-    def __init__(self, encoders, text_spaces: str, loads: ModelLoads) -> None:
+    def __init__(self, encoders, text_spaces: frozenset[Space], loads: ModelLoads) -> None:
         self._encoders, self._text_spaces, self._loads = encoders, text_spaces, loads
         self._model = None
 

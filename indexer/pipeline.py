@@ -30,7 +30,9 @@ from anyseek.indexer.gpu_jpeg import DeferredJpegs
 from anyseek.indexer.lazy_models import LazyJoint, LazyWindow, ModelLoads
 from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
 from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, scan
-from anyseek.indexer.workers import DecodePool, DecodeTimeout, plan_decoding
+from anyseek.indexer.workers import STOP_WAIT_S, DecodePool, DecodeTimeout, plan_decoding
+from anyseek.media import file_warnings
+from anyseek.media.sniff import kind_hint
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,16 @@ ProgressCallback = Callable[[Progress], None]
 # Decode threads yield to the models when both share the CPU (see DecodePool); on a GPU the CPU is the
 # decoders' own. bench/images.py measured it: see README, Benchmarks.
 DECODE_NICE = 10
+
+
+def plan_by_kind(entries) -> dict[str, tuple[int, int]]:
+    """(files, bytes) per kind of what a run will decode: a folder of long documents takes longer per file
+    than one of photos, so a progress estimate goes by each kind's own rate (cli/progress.py)."""
+    planned: dict[str, tuple[int, int]] = {}
+    for entry in entries:
+        files, size = planned.get(kind := kind_hint(entry.path), (0, 0))
+        planned[kind] = (files + 1, size + entry.size)
+    return planned
 
 
 def decoder_versions() -> str:
@@ -83,6 +95,7 @@ class Indexer:
         progress = on_progress or (lambda _p: None)
         roots = [normalize_root(p) for p in paths]
         progress(Progress("scanning", 0, 0, 0))
+        file_warnings.install()
         scanned = scan(roots, skip=[os.fsencode(self.home.resolve())])
         known = self.store.items_under(roots)
         check_roots(roots, scanned, known, prune)
@@ -146,6 +159,8 @@ class Indexer:
     def _process(self, todo, claims: MoveClaims, report: IndexReport, progress: ProgressCallback) -> None:
         if not todo:
             return
+        planned = plan_by_kind(entry for entry, _ in todo)
+        progress(Progress("indexing", len(todo), 0, report.failed, planned=planned))  # scanning is over
         loads = ModelLoads()
         window = LazyWindow(self.encoders, self.settings.text_spaces, loads)
         joint = LazyJoint(self.encoders, loads)
@@ -179,7 +194,20 @@ class Indexer:
                     prepared = self._outcome(future, *in_flight.pop(future))
                     self._handle(prepared, batch, report)
                     done += 1
-                    progress(Progress("indexing", len(todo), done, report.failed, display_path(prepared.entry.path)))
+                    entry = prepared.entry
+                    kind = kind_hint(entry.path)
+                    progress(
+                        Progress(
+                            "indexing",
+                            len(todo),
+                            done,
+                            report.failed,
+                            display_path(entry.path),
+                            kind,
+                            entry.size,
+                            planned,
+                        )
+                    )
                 if batch.ready() or (batch and not in_flight):
                     self._commit(batch, report)
                 if time.monotonic() - last_save > self.settings.save_interval_s:
@@ -188,7 +216,7 @@ class Indexer:
         except KeyboardInterrupt:
             report.interrupted = True
         finally:
-            pool.shutdown()
+            pool.shutdown(wait_s=STOP_WAIT_S)
             if processes:
                 processes.close()
         if batch and not report.interrupted:
@@ -203,6 +231,8 @@ class Indexer:
 
     def _handle(self, prepared: Prepared, batch: EmbedBatch, report: IndexReport) -> None:
         entry, outcome = prepared.entry, prepared.outcome
+        if outcome is not Outcome.FAILED:  # a failed file's error says enough
+            report.warnings += [FileError(display_path(entry.path), said, entry.path) for said in prepared.warnings]
         if outcome is Outcome.TOUCHED:
             self.writer.touch_item(prepared.previous.id, entry.size, entry.mtime_ns)
             report.unchanged += 1

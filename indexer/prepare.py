@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from anyseek.engine.errors import AnyseekError, ExtractionError
@@ -18,6 +18,7 @@ from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import Store
 from anyseek.indexer.extract import Extracted, ImageDecoder, JointPreprocessor, TokenWindow, extract
 from anyseek.indexer.scan import FileEntry
+from anyseek.media import file_warnings
 from anyseek.media.sniff import Sniffed, sniff_file
 
 HASH_BLOCK = 1 << 20
@@ -43,6 +44,7 @@ class Prepared:
     extracted: Extracted | None = None
     source: Item | None = None  # the item moved or copied from
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)  # a decoder's warnings, as report lines (file_warnings)
 
 
 def hash_file(path: bytes, companions: tuple[bytes, ...] = ()) -> str:
@@ -112,7 +114,9 @@ class Preparer:
     def __call__(self, entry: FileEntry, previous: Item | None) -> Prepared:
         result = Prepared(entry, Outcome.FAILED, previous)
         try:
-            self._prepare(result)
+            with file_warnings.collected() as said:
+                self._prepare(result)
+            result.warnings = said
         except ExtractionError as exc:
             result.outcome, result.error = Outcome.FAILED, str(exc)
         except AnyseekError:

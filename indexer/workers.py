@@ -24,8 +24,19 @@ from anyseek.media.heartbeat import still_working  # noqa: F401 - re-exported fo
 _STOP = object()
 
 
+# How long an interrupted run waits for the files being decoded. A worker still running when the process
+# exits is a daemon thread that Python 3.11 kills mid-call at finalization: inside a C++ destructor (a
+# torch tensor's, freed as the decoder unwinds) that aborts the process ("terminate called without an
+# active exception", exit code -6 instead of 130). A long decode stops at its next heartbeat instead.
+STOP_WAIT_S = 15.0
+
+
 class DecodeTimeout(Exception):
     pass
+
+
+class DecodeCancelled(Exception):
+    """Raised from a heartbeat inside a decode once the pool is shutting down."""
 
 
 class DecodePool:
@@ -83,6 +94,8 @@ class DecodePool:
                 future.set_result(result)
 
     def _restart_clock(self, thread: threading.Thread) -> None:
+        if self._closed:
+            raise DecodeCancelled("the run was interrupted")
         with self._lock:
             for future, (_, owner) in self._started.items():
                 if owner is thread:
@@ -115,8 +128,9 @@ class DecodePool:
             self._spawn()
         return len(overdue)
 
-    def shutdown(self) -> None:
-        """Cancel queued jobs and let idle workers exit; running ones finish (or hang) in the background."""
+    def shutdown(self, wait_s: float = 0.0) -> None:
+        """Cancel queued jobs and let idle workers exit; wait up to `wait_s` for running ones (a long decode
+        stops at its next heartbeat); one that hangs past it is left in the background."""
         if self._closed:
             return
         self._closed = True
@@ -129,6 +143,9 @@ class DecodePool:
                 job[0].cancel()
         for _ in self._threads:
             self._jobs.put(_STOP)
+        deadline = time.monotonic() + wait_s
+        for thread in list(self._threads):
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 # A CPU-only machine keeps decode threads: there the model takes every core anyway and decoding is a small

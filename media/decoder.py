@@ -4,18 +4,25 @@ is written against; engine/bootstrap.py wires this one in."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
 
+from anyseek.engine.errors import ExtractionError, UnreadableQueryFileError
 from anyseek.engine.records import Modality
+from anyseek.media import file_warnings
 from anyseek.media.audio import decode_audio
 from anyseek.media.image import jpeg_draft_size, open_image, open_raw
 from anyseek.media.sniff import AUDIO_EXTENSIONS, IMAGE_EXTENSIONS, TEXT_EXTENSIONS, sniff_bytes, sniff_file
 from anyseek.media.video import sound_only
+
+log = logging.getLogger(__name__)
 
 
 class MediaDecoder:
@@ -41,15 +48,34 @@ class MediaDecoder:
     def query_image(self, source: str | os.PathLike | bytes | BinaryIO, image_size: int | None = None) -> Image.Image:
         """Decoded exactly as the indexer decodes the same file for a model of this input size (a JPEG at
         the same reduced scale), so an indexed photo used as the query finds its own vector."""
-        if isinstance(source, (str, os.PathLike)):
-            source = os.fsencode(source)
-        draft = jpeg_draft_size(self.jpeg_draft, image_size) if image_size else None
-        if isinstance(source, bytes) and sniff_file(source).format == "raw":
-            return open_raw(source, self.max_image_pixels, draft).image  # its preview, as when indexed
-        return open_image(source, self.max_image_pixels, draft)
+        with _naming(source if isinstance(source, (str, os.PathLike)) else None):
+            if isinstance(source, (str, os.PathLike)):
+                source = os.fsencode(source)
+            draft = jpeg_draft_size(self.jpeg_draft, image_size) if image_size else None
+            if isinstance(source, bytes) and sniff_file(source).format == "raw":
+                return open_raw(source, self.max_image_pixels, draft).image  # its preview, as when indexed
+            return open_image(source, self.max_image_pixels, draft)
 
     def image(self, source: BinaryIO, draft_size: int | None = None) -> Image.Image:
         return open_image(source, self.max_image_pixels, draft_size=draft_size)
 
     def recording(self, path: Path) -> np.ndarray:
-        return decode_audio(os.fsencode(path), self.max_audio_seconds)
+        with _naming(path):
+            return decode_audio(os.fsencode(path), self.max_audio_seconds)
+
+
+@contextlib.contextmanager
+def _naming(path: str | os.PathLike | None) -> Iterator[None]:
+    """A query file that cannot be decoded is a bad argument, and its error names the file (an upload's
+    bytes have no name: its error stays as the decoder put it). A decoder's warnings about a query file
+    (damaged EXIF, a palette's transparency) do not change the search: logged, not printed raw."""
+    file_warnings.install()
+    try:
+        with file_warnings.collected() as said:
+            yield
+    except ExtractionError as exc:
+        if path is None:
+            raise
+        raise UnreadableQueryFileError(os.fspath(path), str(exc)) from None
+    for line in said:
+        log.info("query file %s: %s", "(upload)" if path is None else os.fspath(path), line)

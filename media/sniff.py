@@ -104,6 +104,13 @@ def _expected_kind(ext: str) -> str | None:
     return "document" if ext in DOCUMENT_EXTENSIONS else None
 
 
+def kind_hint(path: bytes) -> str:
+    """A file's kind by its name alone, before it is read: what progress estimates go by (a file of no known
+    extension is "other"; its content decides what it really is)."""
+    ext = extension(path)
+    return _expected_kind(ext) or ("text" if ext in TEXT_EXTENSIONS else "other")
+
+
 def sniff_file(path: bytes, plain_extensions: frozenset[str] = frozenset()) -> Sniffed:
     with open(path, "rb") as fh:
         head = fh.read(SAMPLE_BYTES)  # the magic needs 512 bytes; text is judged on a few kilobytes

@@ -39,7 +39,7 @@ from anyseek.server.schemas import (
     search_out,
     urls,
 )
-from anyseek.server.security import AccessPolicy, GuardMiddleware, reader, writer
+from anyseek.server.security import AccessPolicy, GuardMiddleware, file_reader, policy_of, reader, writer
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def _router() -> APIRouter:
                 sort=body.sort,
             )
         took = (time.perf_counter() - started) * 1000
-        return search_out(results, body.q, round(took, 2), body.offset, body.min_score)
+        return _signed(request, search_out(results, body.q, round(took, 2), body.offset, body.min_score))
 
     @router.post("/search/upload", response_model=SearchResponse, dependencies=[Depends(reader)])
     async def search_upload(
@@ -172,7 +172,7 @@ def _router() -> APIRouter:
             results = svc.engine.search_upload(
                 data, q, max_bytes=policy.max_upload_bytes, exclusive=svc.search_lock, k=k, modalities=modalities
             )
-            return search_out(results, q, round((time.perf_counter() - started) * 1000, 2), 0, 0.0)
+            return _signed(request, search_out(results, q, round((time.perf_counter() - started) * 1000, 2), 0, 0.0))
 
         return await run_in_threadpool(run)  # the pool the other routes use: one queue for all searches
 
@@ -180,7 +180,7 @@ def _router() -> APIRouter:
     def item(item_id: ItemId, request: Request) -> dict:
         info = _service(request).engine.item(item_id)
         it = info.item
-        thumb, media = urls(it.id, str(it.modality))
+        thumb, media = (policy_of(request).signed(url, it.id) for url in urls(it.id, str(it.modality)))
         chunks = [
             {
                 "chunk_id": c.id,
@@ -208,7 +208,7 @@ def _router() -> APIRouter:
 
     @router.get(
         "/items/{item_id}/thumbnail",
-        dependencies=[Depends(reader)],
+        dependencies=[Depends(file_reader)],
         response_class=Response,
         responses={200: {"content": {"image/jpeg": {}}}},
     )
@@ -219,7 +219,7 @@ def _router() -> APIRouter:
 
     @router.get(
         "/items/{item_id}/media",
-        dependencies=[Depends(reader)],
+        dependencies=[Depends(file_reader)],
         response_class=Response,
         responses={200: {"content": {"application/octet-stream": {}}}, 206: {"description": "Partial content"}},
     )
@@ -294,6 +294,13 @@ def _router() -> APIRouter:
         return _service(request).jobs.cancel(job_id).as_dict()
 
     return router
+
+
+def _signed(request: Request, response: dict) -> dict:
+    """Each hit's file URLs with their access codes (security.py: why <img> and <audio> need them)."""
+    for hit in response["hits"]:
+        policy_of(request).sign(hit)
+    return response
 
 
 def _stream(opened, start: int, end: int):

@@ -1,6 +1,12 @@
 """The discovery file: a running server leaves `server.json` in its index folder (address, port, pid, start
 time, instance id) so that the CLI on the same index can use it instead of loading the models itself.
-The token stays in `server.token`. Standard library only: the CLI imports this on every start.
+
+It holds no secret, and it is owner-only like the rest of the index (mkstemp makes it 0600). The token
+stays in `server.token` (0600), which the CLI reads and sends with every request. Both are used only when
+they are regular files of the user running the CLI: another user's CLI, even one that can read them (an
+index left readable by an older release), never sends its queries to this server nor reads its token, and
+works in-process instead (engine/privacy.py: read_own_file). Standard library only, plus the tiny
+engine/privacy.py: the CLI imports this on every start.
 """
 
 from __future__ import annotations
@@ -15,7 +21,10 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from anyseek.engine.privacy import read_own_file
+
 DISCOVERY_FILE = "server.json"
+TOKEN_FILE = "server.token"
 HEALTH_TIMEOUT_S = 2.0
 # Loopback requests never go through a proxy from the environment (http_proxy would otherwise apply).
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -38,7 +47,7 @@ class ServerInfo:
 
 
 def write(home: Path, info: ServerInfo) -> None:
-    handle, tmp = tempfile.mkstemp(dir=home, prefix=".server-", suffix=".json")
+    handle, tmp = tempfile.mkstemp(dir=home, prefix=".server-", suffix=".json")  # mode 0600
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(asdict(info), out)
@@ -57,11 +66,22 @@ def remove(home: Path, info: ServerInfo) -> None:
 
 
 def read(home: Path) -> ServerInfo | None:
-    try:
-        data = json.loads((home / DISCOVERY_FILE).read_text(encoding="utf-8"))
-        return ServerInfo(**{k: data[k] for k in ServerInfo.__slots__})
-    except (OSError, ValueError, KeyError, TypeError):
+    """The announced server, when the file is this user's (see the module's docstring)."""
+    raw = read_own_file(home / DISCOVERY_FILE)
+    if raw is None:
         return None
+    try:
+        data = json.loads(raw.decode("utf-8"))
+        return ServerInfo(**{k: data[k] for k in ServerInfo.__slots__})
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def read_token(home: Path) -> str | None:
+    """The index's server token, when `server.token` is this user's file; None otherwise."""
+    raw = read_own_file(home / TOKEN_FILE, limit=256)
+    token = raw.decode("ascii", errors="replace").strip() if raw else ""
+    return token or None
 
 
 def pid_alive(pid: int) -> bool:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from anyseek.server import discovery
-from anyseek.server.security import AccessPolicy, is_loopback, load_or_create_token
+from anyseek.server.security import ANONYMOUS_BEYOND_LOOPBACK, AccessPolicy, is_loopback, load_or_create_token
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,7 @@ class Started:
     page_url: str
     token: str
     loopback: bool
+    anonymous_read: bool = False
 
 
 def prefer_sleeping_threads() -> None:
@@ -75,16 +76,20 @@ def serve(
     max_upload_mb: int = MAX_UPLOAD_MB,
     on_started: Callable[[Started], None] | None = None,
     warm: bool = True,
+    anonymous_read: bool = False,
 ) -> None:
     import uvicorn
 
+    from anyseek.engine.errors import ConfigError
     from anyseek.server.app import create_app
 
+    if anonymous_read and not is_loopback(host):
+        raise ConfigError(ANONYMOUS_BEYOND_LOOPBACK)
     home: Path = engine.home
     token = load_or_create_token(home)
     sock = bind(host, port)
     port = sock.getsockname()[1]
-    policy = AccessPolicy(token, host, port, max_upload_mb * 1024 * 1024)
+    policy = AccessPolicy(token, host, port, max_upload_mb * 1024 * 1024, anonymous_read)
     app = create_app(engine, policy)
     service = app.state.service
     info = discovery.ServerInfo.make(host, port, service.instance)
@@ -100,7 +105,7 @@ def serve(
     announce.start()
     try:
         if on_started:
-            on_started(Started(info.url, f"{info.url}/#token={token}", token, is_loopback(host)))
+            on_started(Started(info.url, f"{info.url}/#token={token}", token, is_loopback(host), anonymous_read))
         with _quiet_signals():
             server.run(sockets=[sock])
     finally:

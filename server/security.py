@@ -1,8 +1,12 @@
 """Who may do what: the token, the Host and Origin checks, and the request size limits.
 
-- Bound to loopback, reading (search, items, media, status) needs no token; anything that changes the index
-  (index jobs, cancelling them) needs `Authorization: Bearer TOKEN`. Bound to any other address, every
-  endpoint under /api except the health check needs it.
+- Every endpoint under /api except the health check needs `Authorization: Bearer TOKEN`, on loopback too:
+  an index holds the text of every document and transcript, and any local user or program can reach a
+  loopback port. `--anonymous-read` (loopback only) lets reads through without it; changing the index
+  (index jobs, cancelling them) always needs it.
+- A thumbnail or media URL in a response carries an access code for that one item (an HMAC under a key
+  this server made at start), because <img> and <audio> cannot send a header: the page streams a video
+  and seeks in it without a token in any URL, and a URL that leaks opens one file until the server stops.
 - On loopback the Host header must name the loopback address the server listens on: a web page that
   re-points its own domain name at 127.0.0.1 (DNS rebinding) sends its own name and is refused.
 - A request whose Origin is not the server's own page is refused: no CORS, no cross-site form posts.
@@ -11,6 +15,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hmac
 import ipaddress
@@ -19,15 +24,20 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from anyseek.engine.errors import ConfigError
+from anyseek.engine.privacy import open_private
+from anyseek.server.discovery import TOKEN_FILE
 from anyseek.server.errors import ApiError
 
-TOKEN_FILE = "server.token"
 HEALTH_PATH = "/api/v1/health"
 MAX_JSON_BYTES = 1024 * 1024
+# beyond loopback "anonymous" would mean anyone on the network: reading there always needs the token
+ANONYMOUS_BEYOND_LOOPBACK = "--anonymous-read is only allowed on a loopback address (127.0.0.1, ::1, localhost)"
 MULTIPART_SLACK = 64 * 1024  # form field names, boundaries and the small text fields around the file
 
 
@@ -40,10 +50,8 @@ def load_or_create_token(home: Path) -> str:
             os.chmod(path, 0o600)  # a copy restored with looser bits is tightened
             return token
     token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as out:
+    with os.fdopen(open_private(path, os.O_WRONLY | os.O_TRUNC), "w", encoding="ascii") as out:
         out.write(token + "\n")
-    os.chmod(path, 0o600)
     return token
 
 
@@ -62,11 +70,15 @@ class AccessPolicy:
     host: str
     port: int
     max_upload_bytes: int
+    anonymous_read: bool = False
     loopback: bool = field(init=False)
     allowed_hosts: frozenset[str] = field(init=False)
+    item_key: bytes = field(init=False, repr=False, default_factory=lambda: secrets.token_bytes(32))
 
     def __post_init__(self) -> None:
         self.loopback = is_loopback(self.host)
+        if self.anonymous_read and not self.loopback:
+            raise ConfigError(ANONYMOUS_BEYOND_LOOPBACK)
         names = {"127.0.0.1", "localhost", "[::1]", self.host if ":" not in self.host else f"[{self.host}]"}
         self.allowed_hosts = frozenset(f"{name}:{self.port}" for name in names) | frozenset(names)
 
@@ -89,6 +101,28 @@ class AccessPolicy:
                 401, "unauthorized", "a valid token is required: send 'Authorization: Bearer TOKEN' (server.token)"
             )
 
+    def access_code(self, item_id: int) -> str:
+        digest = hmac.new(self.item_key, f"item:{item_id}".encode(), "sha256").digest()
+        return base64.urlsafe_b64encode(digest[:18]).decode()
+
+    def grants(self, item_id: str, code: str) -> bool:
+        """Whether `code` is this server's access code for the item (its id as the URL's path gives it)."""
+        if not (item_id.isascii() and item_id.isdigit()) or item_id != str(int(item_id)):
+            return False
+        return hmac.compare_digest(code.encode(), self.access_code(int(item_id)).encode())
+
+    def signed(self, url: str | None, item_id: int) -> str | None:
+        """A file URL of the item with its access code added."""
+        if url is None:
+            return None
+        return f"{url}{'&' if '?' in url else '?'}access={self.access_code(item_id)}"
+
+    def sign(self, hit: dict) -> dict:
+        """A hit's thumbnail_url and media_url with the item's access code (in place)."""
+        for key in ("thumbnail_url", "media_url"):
+            hit[key] = self.signed(hit.get(key), hit["item_id"])
+        return hit
+
     def body_limit(self, path: str) -> int:
         return self.max_upload_bytes + MULTIPART_SLACK if path.endswith("/upload") else MAX_JSON_BYTES
 
@@ -101,10 +135,24 @@ def policy_of(request: Request) -> AccessPolicy:
 
 
 async def reader(request: Request) -> None:
-    """Reading: a token only when the server listens beyond loopback."""
+    """Reading: the token, unless `--anonymous-read` lets loopback clients read without it."""
     policy = policy_of(request)
-    if not policy.loopback:
+    if not policy.anonymous_read:
         policy.check_token(await bearer(request))
+
+
+async def file_reader(
+    request: Request,
+    access: Annotated[
+        str | None,
+        Query(max_length=64, description="The item's access code, as given in thumbnail_url and media_url"),
+    ] = None,
+) -> None:
+    """An item's thumbnail or file: the token, or the access code for that item that a response handed out."""
+    policy = policy_of(request)
+    if policy.anonymous_read or (access and policy.grants(request.path_params.get("item_id", ""), access)):
+        return
+    policy.check_token(await bearer(request))
 
 
 async def writer(request: Request) -> None:

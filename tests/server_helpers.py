@@ -1,5 +1,5 @@
-"""Shared pieces of the server tests: an app on an index, a client that speaks to it as a browser on
-loopback would, and a real `anyseek serve` process."""
+"""Shared pieces of the server tests: an app on an index, a client that speaks to it as the page on
+loopback does (with the token), and a real `anyseek serve` process."""
 
 from __future__ import annotations
 
@@ -23,9 +23,18 @@ API = "/api/v1"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
-def client_for(engine, host: str = "127.0.0.1", max_upload_bytes: int = 8 * 1024 * 1024) -> TestClient:
-    app = create_app(engine, AccessPolicy(TOKEN, host, PORT, max_upload_bytes))
-    return TestClient(app, base_url=BASE, raise_server_exceptions=False)
+def client_for(
+    engine,
+    host: str = "127.0.0.1",
+    max_upload_bytes: int = 8 * 1024 * 1024,
+    *,
+    with_token: bool = True,
+    anonymous_read: bool = False,
+) -> TestClient:
+    """A client of an app on `engine`; with_token=False sends no Authorization header unless a request
+    gives one."""
+    app = create_app(engine, AccessPolicy(TOKEN, host, PORT, max_upload_bytes, anonymous_read))
+    return TestClient(app, base_url=BASE, raise_server_exceptions=False, headers=AUTH if with_token else {})
 
 
 def wait_job(client: TestClient, job_id: str, timeout: float = 300.0) -> dict:

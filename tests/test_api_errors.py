@@ -37,6 +37,19 @@ def test_a_missing_query_file_is_also_a_file_not_found_error(indexed):
         eng.search(image="nothere.jpg")
 
 
+def test_a_query_file_that_cannot_be_decoded_is_a_query_error_naming_the_file(indexed, tmp_path):
+    from anyseek import ExtractionError
+
+    eng, _ = indexed
+    (tmp_path / "notes.md").write_text("# Not a picture\n")
+    (tmp_path / "memo.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt " + b"\x00" * 40)
+    with pytest.raises(QueryError, match=f"^{tmp_path / 'notes.md'}: not a readable image") as caught:
+        eng.search(image=tmp_path / "notes.md")
+    assert isinstance(caught.value, ExtractionError)  # what a decoder's failure was before, still caught as such
+    with pytest.raises(QueryError, match=f"^{tmp_path / 'memo.wav'}: "):
+        eng.search(audio=tmp_path / "memo.wav")
+
+
 def test_a_term_that_looks_like_a_missing_file_comes_back_as_a_warning(indexed):
     eng, _ = indexed
     results = eng.search(parts=eng.parse("holiday/beach.jpg"), k=1)

@@ -43,12 +43,15 @@ FRONT_END_MAY_USE = {
     "anyseek.engine.errors",
     "anyseek.engine.records",
     "anyseek.engine.settings",
+    "anyseek.engine.paths",  # the default index, for the CLI to find a server without the settings' imports
     "anyseek.engine.arguments",
     "anyseek.engine.dates",
     "anyseek.engine.search.syntax",
     "anyseek.engine.jobs",
     "anyseek.engine.evaluation",
     "anyseek.engine.training",
+    # the server keeps its token and discovery file in the index folder, under the index's owner-only rules
+    "anyseek.engine.privacy",
 }
 # The one writer: store writes that change vectors are mirrored into the catalog only here.
 WRITER = "anyseek.engine.writer"

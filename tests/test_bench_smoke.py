@@ -73,3 +73,17 @@ def test_gpu_benchmark_runs_quick_on_the_cpu_with_only_the_repository(tmp_path):
     search = result["search"]
     assert search["torch"]["batch_qps"] > 0 and search["numpy"]["batch_qps"] > 0
     assert search["top10_agreement"] >= 0.95, "both sides are exact search: they find the same neighbours"
+
+
+def test_scale_benchmark_runs_small_with_shards_and_measures_in_a_separate_process(monkeypatch):
+    """bench/scale.py end to end at a toy size (32-d): build beside bare FAISS, the searching process, the
+    sharded merge. Recall bounds only; nothing here looks at a timing or a memory figure."""
+    from bench import scale
+
+    monkeypatch.setattr(scale, "DIM", 32)
+    monkeypatch.setattr(scale, "FRESH_QUERIES", 50)
+    figures = scale.run(count=6000, shards=2).figures
+    assert figures["recall_fresh"] >= 0.9 and figures["shards"]["recall_merged"] >= 0.9
+    assert figures["build_seconds"]["ours"] > 0 and figures["build_seconds"]["bare"] > 0
+    assert figures["memory"]["warm"]["VmRSS"] > 0 and figures["latency"]["n"] == 50
+    assert figures["disk_bytes_per_vector"] >= 2 * 32, "the float16 rows are on disk"

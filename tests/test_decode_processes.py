@@ -147,7 +147,7 @@ def test_a_hung_decoder_is_killed_and_replaced(tmp_path):
         started = time.monotonic()
         with pytest.raises(ExtractionError, match="took too long.*file_timeout_s"):
             pool.decode(os.fsencode(fifo), "jpeg", CAP, None, RECIPE)
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 60  # it gives up (at 1 s), far from forever; loaded CI is slow
         assert not exists(first), "the hung process is killed and reaped"
         pool.decode(good, "jpeg", CAP, None, RECIPE)
         assert pool.pids() and pool.pids() != [first]

@@ -121,4 +121,4 @@ def test_cli_search_modes_and_min_score(demo):
     assert strict.returncode == 0, strict.stderr
     assert all(h["score"] >= 0.5 for h in json.loads(strict.stdout)["hits"])
     wrong = anyseek("search", "x", "--mode", "fuzzy", index=home)
-    assert wrong.returncode == 1 and "mode" in wrong.stderr
+    assert wrong.returncode == 2 and "mode" in wrong.stderr  # a bad value is a usage error

@@ -66,6 +66,13 @@ def test_ann_recall_of_an_exact_index_is_one(docs_index):
     assert report["text"]["recall"] == 1.0 and report["text"]["kind"] == "flat"
 
 
+def test_ann_recall_on_a_sample_of_stored_vectors_leaves_each_out_of_its_own_results(docs_index):
+    report = evaluation.ann_recall(docs_index, sample=5)
+    text = report["text"]
+    assert text["kind"] == "flat" and text["queries"] == min(5, text["vectors"])
+    assert text["recall"] == 1.0 and text["recorded"] == 1.0
+
+
 def test_calibration_bins_compare_scores_with_actual_relevance(docs_index, tmp_path):
     folder = Path(docs_index.store.find_item(item_id=1).display_path).parent
     lines = [

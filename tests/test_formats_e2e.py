@@ -194,7 +194,10 @@ def test_result_table_shows_the_capture_date_and_page(capsys):
     photo = Hit(1, "/m/camera.dng", Modality.IMAGE, 0.5, 0.3, 7, captured_at=_epoch(MANIFEST["dng"]["taken"]))
     passage = Hit(2, "/m/report.pdf", Modality.TEXT, 0.4, 0.6, 9, snippet="Chapter three: finances.", page=3)
     assert render.where(photo) == "2024-05-03 09:15"
-    assert render.where(passage) == "p. 3  Chapter three: finances."
+    assert render.where(passage) == "p. 3"  # the snippet follows it in the table's line
+    render.search_table(SearchResults((photo, passage)))
+    lines = capsys.readouterr().out.splitlines()
+    assert "2024-05-03 09:15" in lines[0] and lines[1].endswith("p. 3  Chapter three: finances.")
     render.search_json(SearchResults((photo, passage)), "q")
     hits = json.loads(capsys.readouterr().out)["hits"]
     assert hits[0]["captured_at"] == "2024-05-03T09:15:00Z" and hits[1]["page"] == 3

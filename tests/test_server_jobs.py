@@ -107,8 +107,12 @@ def test_event_stream_follows_a_job_to_its_end(served, tmp_path):
 
 def test_job_on_a_missing_folder_finishes_with_the_problem(served, tmp_path):
     _, client = served
+    assert wait_job(client, start(client, photos(tmp_path / "media", 2))["job_id"])["state"] == "completed"
     done = wait_job(client, start(client, tmp_path / "nowhere")["job_id"])
     assert done["state"] == "failed" and "nothing was changed" in done["message"]
+    status = client.get(f"{API}/status").json()  # the refused run with its reason, and the good run before it
+    assert status["last_run"]["status"] == "refused" and str(tmp_path / "nowhere") in status["last_run"]["reason"]
+    assert status["last_completed_run"]["stats"]["added"] == 2
     assert client.post(f"{API}/jobs/index", json={"path": "relative/dir"}, headers=AUTH).status_code == 422
 
 

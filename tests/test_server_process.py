@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -58,13 +59,25 @@ def through_server(done: subprocess.CompletedProcess) -> bool:
     return "asking the server at" in done.stderr
 
 
+NUMBER = re.compile(r"-?\d+\.\d+")
+
+
+def same_output(remote: str, local: str) -> bool:
+    """The same text, numbers within a display step: two processes may sum a query's floats in another
+    order (their thread pools differ), which moves a score in its sixth decimal."""
+    if NUMBER.sub("#", remote) != NUMBER.sub("#", local):
+        return False
+    pairs = zip(NUMBER.findall(remote), NUMBER.findall(local), strict=True)
+    return all(abs(float(a) - float(b)) <= 10 ** -len(a.split(".")[1]) * 1.01 for a, b in pairs)
+
+
 def test_cli_search_uses_the_server_and_prints_the_same(small_index, server):
     media, home = small_index
     for args in (("search", "the budget for next year", "-k", "5", "--json"), ("search", "watering", "-t", "text")):
         remote, local = cli(home, *args), cli(home, *args, "--no-server")
         assert remote.returncode == 0 and local.returncode == 0, remote.stderr + local.stderr
         assert through_server(remote) and not through_server(local)
-        assert remote.stdout == local.stdout
+        assert same_output(remote.stdout, local.stdout), (remote.stdout, local.stdout)
     upload = cli(home, "search", "--image", str(media / "forest.png"), "-k", "2", "--json")
     assert through_server(upload) and json.loads(upload.stdout)["hits"][0]["path"].endswith("forest.png")
 
@@ -96,16 +109,71 @@ def test_discovery_file_and_token_file(small_index, server):
     assert health["instance"] == info["instance"]
 
 
-def test_host_and_origin_are_checked_on_the_wire(server):
+def test_host_and_origin_are_checked_on_the_wire(small_index, server):
+    _, home = small_index
     _, info = server
     url = f"{info['url']}/api/v1/status"
-    assert httpx.get(url, timeout=10).status_code == 200
-    rebound = httpx.get(url, headers={"Host": f"evil.example:{info['port']}"}, timeout=10)
+    auth = {"Authorization": f"Bearer {(home / 'server.token').read_text().strip()}"}
+    assert httpx.get(url, headers=auth, timeout=10).status_code == 200
+    rebound = httpx.get(url, headers={"Host": f"evil.example:{info['port']}", **auth}, timeout=10)
     assert rebound.status_code == 403 and rebound.json()["error"]["code"] == "bad_host"
     foreign = httpx.post(
         f"{info['url']}/api/v1/search", json={"q": "x"}, headers={"Origin": "http://evil.example"}, timeout=10
     )
     assert foreign.status_code == 403 and "access-control-allow-origin" not in foreign.headers
+
+
+def test_reads_on_the_wire_need_the_token_and_the_cli_sends_it(small_index, server):
+    _, home = small_index
+    _, info = server
+    for method, path in (("GET", "/status"), ("POST", "/search"), ("GET", "/items/1/media"), ("GET", "/jobs")):
+        response = httpx.request(method, f"{info['url']}/api/v1{path}", json={"q": "x"}, timeout=10)
+        assert response.status_code == 401, path
+    done = cli(home, "search", "tomatoes", "-k", "1", "--json")
+    assert done.returncode == 0 and through_server(done), done.stderr
+    assert json.loads(done.stdout)["hits"][0]["path"].endswith("garden.txt")
+
+
+def test_a_token_the_server_does_not_know_makes_the_cli_work_in_process(small_index, server):
+    _, home = small_index
+    token = home / "server.token"
+    real = token.read_text()
+    token.write_text("y" * 43 + "\n")
+    try:
+        done = cli(home, "search", "tomatoes", "-k", "1", "--json")
+    finally:
+        token.write_text(real)
+    assert done.returncode == 0 and "refused this index's token: working in-process" in done.stderr, done.stderr
+    assert json.loads(done.stdout)["hits"][0]["path"].endswith("garden.txt")
+
+
+def test_anonymous_read_says_what_it_allows_and_still_guards_index_jobs(small_index):
+    _, home = small_index
+    process, info = start_server(home, "--anonymous-read")
+    try:
+        assert httpx.get(f"{info['url']}/api/v1/status", timeout=10).status_code == 200
+        job = httpx.post(f"{info['url']}/api/v1/jobs/index", json={"path": "/tmp"}, timeout=10)
+        assert job.status_code == 401
+    finally:
+        stop_server(process)
+    stderr = process.stderr.read()
+    assert "warning: --anonymous-read: every user and program on this machine can search this index" in stderr
+    assert f"at {info['url']} without the token; index jobs still need it" in stderr
+
+
+def test_anonymous_read_beyond_loopback_is_refused_in_one_line(small_index):
+    _, home = small_index
+    done = subprocess.run(
+        [sys.executable, "-m", "anyseek", "--index", str(home), "serve", "--host", "0.0.0.0", "--anonymous-read"],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "error: --anonymous-read is only allowed on a loopback address (127.0.0.1, ::1, localhost)"
+    ]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)])

@@ -235,7 +235,7 @@ def test_foreign_origins_are_refused(api, origin):
 
 def test_beyond_loopback_everything_but_health_needs_the_token(indexed):
     engine, _ = indexed
-    with client_for(engine, host="0.0.0.0") as remote:
+    with client_for(engine, host="0.0.0.0", with_token=False) as remote:
         assert remote.get(f"{API}/health").status_code == 200
         for method, url in (("GET", "/status"), ("POST", "/search"), ("GET", "/items/1/media"), ("GET", "/jobs")):
             response = remote.request(method, f"{API}{url}", json={"q": "x"})
@@ -256,3 +256,100 @@ def test_token_file_is_private_and_stable(tmp_path):
     (tmp_path / "server.token").chmod(0o644)
     assert load_or_create_token(tmp_path) == token
     assert stat.S_IMODE((tmp_path / "server.token").stat().st_mode) == 0o600
+
+
+# --- a token for every read, on loopback too (issue 26) -----------------------------------------------
+def _operations(app) -> list[tuple[str, str]]:
+    """Every operation under /api but the health check, from the app's own schema: a route added later is
+    covered without editing this test."""
+    schema = app.openapi()["paths"]
+    return [
+        (method.upper(), path.replace("{item_id}", "1").replace("{job_id}", "abc"))
+        for path, operations in schema.items()
+        for method in operations
+        if path.startswith(API) and path != f"{API}/health"
+    ]
+
+
+@pytest.fixture(scope="module")
+def tokenless(indexed):
+    engine, _ = indexed
+    with client_for(engine, with_token=False) as client:
+        yield client
+
+
+def test_every_api_route_but_health_refuses_a_request_without_the_token_on_loopback(tokenless):
+    operations = _operations(tokenless.app)
+    assert len(operations) >= 10 and ("GET", f"{API}/items/1/media") in operations
+    assert tokenless.get(f"{API}/health").status_code == 200
+    for method, url in operations:
+        for headers in ({}, {"Authorization": "Bearer " + "x" * 43}, {"Authorization": TOKEN}):
+            response = tokenless.request(method, url, headers=headers)
+            assert response.status_code == 401, (method, url, headers, response.status_code)
+            assert response.json()["error"]["code"] == "unauthorized"
+            assert_safe(response)
+
+
+def test_every_read_route_answers_with_the_token_on_loopback(tokenless):
+    hits = tokenless.post(f"{API}/search", json={"q": "a photo", "types": ["image"], "k": 1}, headers=AUTH)
+    assert hits.status_code == 200
+    item_id = hits.json()["hits"][0]["item_id"]
+    png = io.BytesIO()
+    Image.new("RGB", (32, 32), "red").save(png, "PNG")
+    for method, url, extra in (
+        ("POST", "/search", {"json": {"q": "weather"}}),
+        ("POST", "/search/upload", {"files": {"file": ("q.png", png.getvalue())}}),
+        ("GET", f"/items/{item_id}", {}),
+        ("GET", f"/items/{item_id}/thumbnail", {}),
+        ("GET", f"/items/{item_id}/media", {}),
+        ("GET", "/status", {}),
+        ("GET", "/jobs", {}),
+    ):
+        response = tokenless.request(method, f"{API}{url}", headers=AUTH, **extra)
+        assert response.status_code == 200, (url, response.text[:200])
+    # a job that does not exist is looked up (404), not refused (401)
+    assert tokenless.get(f"{API}/jobs/abc", headers=AUTH).status_code == 404
+    assert tokenless.get(f"{API}/jobs/abc/events", headers=AUTH).status_code == 404
+
+
+def test_a_file_url_from_a_response_opens_its_own_item_without_the_header_and_no_other(tokenless):
+    hits = tokenless.post(f"{API}/search", json={"q": "a photo", "types": ["image"], "k": 2}, headers=AUTH).json()
+    first, second = hits["hits"][:2]
+    for url in (first["thumbnail_url"], first["media_url"]):
+        assert "access=" in url and tokenless.get(url).status_code == 200
+    item = tokenless.get(f"{API}/items/{first['item_id']}", headers=AUTH).json()
+    assert tokenless.get(item["media_url"]).content == tokenless.get(first["media_url"]).content
+    code = first["media_url"].partition("access=")[2]
+    borrowed = tokenless.get(f"{API}/items/{second['item_id']}/media", params={"access": code})
+    assert borrowed.status_code == 401  # one item's code opens that item only
+    for forged in ("", "x" * 24, code[:-1], code + "A"):
+        assert tokenless.get(f"{API}/items/{first['item_id']}/media", params={"access": forged}).status_code == 401
+    assert tokenless.get(f"{API}/items/0{first['item_id']}/media", params={"access": code}).status_code == 401
+
+
+def test_access_codes_die_with_the_server_that_made_them(indexed, tokenless):
+    engine, _ = indexed
+    url = tokenless.post(f"{API}/search", json={"q": "a photo", "types": ["image"], "k": 1}, headers=AUTH).json()
+    with client_for(engine, with_token=False) as restarted:
+        assert restarted.get(url["hits"][0]["media_url"]).status_code == 401
+
+
+def test_anonymous_read_lets_reads_through_on_loopback_but_never_index_jobs(indexed):
+    engine, _ = indexed
+    with client_for(engine, with_token=False, anonymous_read=True) as client:
+        assert client.get(f"{API}/status").status_code == 200
+        hit = client.post(f"{API}/search", json={"q": "a photo", "types": ["image"], "k": 1}).json()["hits"][0]
+        assert client.get(f"{API}/items/{hit['item_id']}/media").status_code == 200
+        refused = client.post(f"{API}/jobs/index", json={"path": "/tmp"})
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
+        assert client.delete(f"{API}/jobs/abc").status_code == 401
+
+
+def test_anonymous_read_is_refused_beyond_loopback():
+    from anyseek.engine.errors import ConfigError
+    from anyseek.server.security import AccessPolicy
+
+    for host in ("0.0.0.0", "192.168.1.20", "::"):
+        with pytest.raises(ConfigError, match="loopback"):
+            AccessPolicy(TOKEN, host, 8765, 1024, anonymous_read=True)
+    assert AccessPolicy(TOKEN, "::1", 8765, 1024, anonymous_read=True).anonymous_read

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from anyseek.engine.errors import ConfigError, SchemaError
+from anyseek.engine.store.rows import roundtrip
 from anyseek.engine.vectors import persist, torch_exact
 from anyseek.engine.vectors.exact import ExactIndex
-from anyseek.engine.vectors.factory import BACKENDS, backend_class, create_index
+from anyseek.engine.vectors.factory import BACKENDS, backend_class, create_index, load_index
 from tests.helpers import clustered_unit_vectors
 
 DIM = 16
@@ -361,6 +362,12 @@ def test_unknown_backend_kind_raises_config_error_listing_known_kinds():
 # filters, ids and persistence stay exact.
 
 APPROX_KINDS = sorted(kind for kind, cls in BACKENDS.items() if cls.approximate)
+# The re-ranking kinds run twice: with their float16 rows (and lists) in RAM, and in files as the catalog
+# keeps them, part of the lists written to disk and part added since.
+FILE_KINDS = sorted(kind for kind, cls in BACKENDS.items() if getattr(cls, "stores_files", False))
+APPROX_CASES = [pytest.param((kind, False), id=kind) for kind in APPROX_KINDS] + [
+    pytest.param((kind, True), id=f"{kind}-files") for kind in FILE_KINDS
+]
 APPROX_DIM, APPROX_COUNT = 64, 4000
 # IVF-PQ scores 16-byte codes, not vectors: its recall is bounded by the quantisation, not by the search.
 MIN_RECALL = {"ivf-pq": 0.5}
@@ -370,14 +377,27 @@ MIN_RECALL = {"ivf-pq": 0.5}
 def approx_data():
     vectors = clustered_unit_vectors(APPROX_COUNT + 50, APPROX_DIM, clusters=40, spread=0.5, seed=3)
     ids = (2**40 + 7 * np.arange(APPROX_COUNT)).astype(np.int64)
-    return ids, vectors[:APPROX_COUNT], vectors[APPROX_COUNT:]
+    # Stored vectors as the store returns them (float16 values): the re-ranking kinds score those rows, so
+    # their exact scores then equal the reference's to float32 rounding.
+    return ids, roundtrip(vectors[:APPROX_COUNT]), vectors[APPROX_COUNT:]
 
 
-def build_approx(kind: str, ids: np.ndarray, vectors: np.ndarray):
+@pytest.fixture(params=APPROX_CASES)
+def approx_case(request, tmp_path):
+    """(kind, storage): storage is where a file-keeping kind writes, None to keep it in RAM."""
+    kind, files = request.param
+    return kind, (tmp_path / "joint" if files else None)
+
+
+def build_approx(kind: str, ids: np.ndarray, vectors: np.ndarray, storage=None):
     cls = backend_class(kind)
-    index = cls(APPROX_DIM, train_at=1000) if "train_at" in cls.__init__.__code__.co_varnames else cls(APPROX_DIM)
+    options = {"train_at": 1000} if "train_at" in cls.__init__.__code__.co_varnames else {}
+    index = cls(APPROX_DIM, **options, **({"storage": storage} if storage is not None else {}))
     for start in range(0, len(ids), 700):  # in commits, as the indexer adds them
         index.add(ids[start : start + 700], vectors[start : start + 700])
+        if storage is not None and start == 2100:
+            index.flush(complete=True)  # the rows so far to the vector file, the on-disk kind's lists to disk
+            assert index.files() and all(path.exists() for path in index.files())
     return index
 
 
@@ -391,10 +411,9 @@ def recall(got, want) -> float:
     return float(np.mean([len(set(g[1].tolist()) & set(w[1].tolist())) / len(w[1]) for g, w in zip(got, want)]))
 
 
-@pytest.mark.parametrize("kind", APPROX_KINDS)
-def test_approximate_kind_finds_the_true_top_10(kind, approx_data):
-    ids, vectors, queries = approx_data
-    index = build_approx(kind, ids, vectors)
+def test_approximate_kind_finds_the_true_top_10(approx_case, approx_data):
+    (kind, storage), (ids, vectors, queries) = approx_case, approx_data
+    index = build_approx(kind, ids, vectors, storage)
     if hasattr(index, "nlist"):
         assert index.nlist > 0, "IVF trained once enough vectors arrived"
     got = index.search(queries, 10)
@@ -402,10 +421,9 @@ def test_approximate_kind_finds_the_true_top_10(kind, approx_data):
     assert recall(got, exact_reference(ids, vectors).search(queries, 10)) >= MIN_RECALL.get(kind, 0.95)
 
 
-@pytest.mark.parametrize("kind", APPROX_KINDS)
-def test_approximate_kind_removes_filters_and_persists_exactly(kind, approx_data):
-    ids, vectors, queries = approx_data
-    index = build_approx(kind, ids, vectors)
+def test_approximate_kind_removes_filters_and_persists_exactly(approx_case, approx_data):
+    (kind, storage), (ids, vectors, queries) = approx_case, approx_data
+    index = build_approx(kind, ids, vectors, storage)
     gone = ids[::3]  # a third: enough to make HNSW compact its graph
     assert index.remove(np.concatenate([gone, [12345]])) == len(gone)
     assert index.remove(gone[:5]) == 0
@@ -424,7 +442,7 @@ def test_approximate_kind_removes_filters_and_persists_exactly(kind, approx_data
     else:
         assert_same_results(got, exact.search(queries, 10, allowed=allowed))
 
-    restored = backend_class(kind).from_bytes(APPROX_DIM, index.to_bytes())
+    restored = load_index(kind, APPROX_DIM, index.to_bytes(), storage)
     assert sorted(restored.ids().tolist()) == sorted(index.ids().tolist())
     for (s1, i1), (s2, i2) in zip(index.search(queries, 10), restored.search(queries, 10)):
         np.testing.assert_array_equal(i1, i2)
@@ -436,10 +454,14 @@ def test_approximate_kind_removes_filters_and_persists_exactly(kind, approx_data
 def test_choose_kind_is_exact_when_small_and_compressed_when_the_budget_is_tight():
     from anyseek.engine.vectors.factory import choose_kind
 
-    assert choose_kind(0) == choose_kind(50_000) == "flat"
-    assert backend_class(choose_kind(1_000_000)).approximate
-    assert choose_kind(1_000_000, memory_budget_bytes=256 * 2**20) == "ivf-pq"
-    assert choose_kind(10_000, memory_budget_bytes=1 * 2**20) == "ivf-pq"
+    gib = 2**30
+    assert choose_kind(0) == choose_kind(50_000, 8 * gib) == "flat"
+    assert choose_kind(1_000_000, 8 * gib) == "ivf-flat"  # 2 KiB a vector fits: full vectors, best recall
+    assert choose_kind(10_000_000, 8 * gib) == "ivf-pq-refine"  # 20 GB would not; 64-byte codes do
+    assert choose_kind(1_000_000, 256 * 2**20) == "ivf-pq-refine"
+    assert choose_kind(100_000_000, 4 * gib) == "ivf-pq-disk"  # not even the codes (8 GB) fit
+    assert choose_kind(10_000, 1 * 2**20) == "ivf-pq-refine"
+    assert "ivf-pq" not in {choose_kind(n, b) for n in (10**4, 10**6, 10**8) for b in (2**20, gib, 64 * gib)}
 
 
 # --- the torch clone that searches a flat index on CUDA when faiss has no GPU -----------------------------

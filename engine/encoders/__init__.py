@@ -9,6 +9,7 @@ from collections.abc import Callable
 from anyseek.engine import faults
 from anyseek.engine.encoders.base import Fingerprint
 from anyseek.engine.encoders.device import resolve_device
+from anyseek.engine.records import Space
 from anyseek.engine.settings import ModelSpecs, Settings
 
 log = logging.getLogger(__name__)
@@ -170,17 +171,17 @@ class EncoderSet:
                 self._speech = speech
             return self._speech
 
-    def passage_window(self, text_spaces: str):
+    def passage_window(self, text_spaces: frozenset[Space]):
         """The model whose token window cuts speech windows: the joint model's (77 tokens) when text goes
         into the joint space, else the text model's own (short windows seek precisely)."""
-        return self.joint if "joint" in text_spaces.split(",") else self.text
+        return self.joint if Space.JOINT in text_spaces else self.text
 
-    def document_window(self, text_spaces: str):
+    def document_window(self, text_spaces: frozenset[Space]):
         """The model whose token window cuts document passages: the text model's whenever text goes into
         the text space, which ranks documents (see engine/search/routing.py); cut to the joint model's
         77 tokens (24 for the demo model), passages became fragments that neither MiniLM nor BM25 could
         match well (bench/quality.py). The joint space embeds a longer passage as the mean of its pieces."""
-        return self.text if "text" in text_spaces.split(",") else self.joint
+        return self.text if Space.TEXT in text_spaces else self.joint
 
     def attach(self, on_load: Callable[[Fingerprint], None]) -> None:
         """Hand a shared EncoderSet to another index: its checks run now for the models already loaded."""

@@ -28,6 +28,12 @@ def model_identifier(name: str) -> str:
     return name
 
 
+def pretrained_applies(model_name: str) -> bool:
+    """Whether `joint_pretrained` chooses the weights: not for a local open_clip folder or an hf-hub: repo,
+    which carry their own (status then names no pretrained tag that was never used)."""
+    return not model_identifier(model_name).startswith(("hf-hub:", "local-dir:"))
+
+
 def configured_image_size(model_name: str) -> int | None:
     """The input size from the model's config alone, without loading weights; None when unknown."""
     import json
@@ -83,7 +89,7 @@ class ClipEncoder:
         identifier = model_identifier(model_name)
         weights, seed = parse_pretrained(pretrained)
         source = pretrained
-        if identifier.startswith(("hf-hub:", "local-dir:")):
+        if not pretrained_applies(identifier):
             # open_clip reads the weights from the hub repo or the directory; `pretrained` does not apply
             weights, seed, source = None, None, identifier.split(":", 1)[0]
         if seed is None and not identifier.startswith("local-dir:") and not Path(weights or "").is_file():

@@ -22,19 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
+from anyseek.engine.paths import cache_root
+
 log = logging.getLogger(__name__)
 
 EXPORT_VERSION = 1  # bump when the exported graph changes shape or meaning
 MINI_BATCH = 16  # texts per session run: measured best on 2 cores (16: 83/s, 32: 69/s, 64: 59/s)
 PROBES = ["a", "How often should tomatoes be watered in a hot summer?", "word " * 400]
 MIN_PROBE_COSINE = 0.99999
-
-
-def cache_root() -> Path:
-    if env := os.environ.get("ANYSEEK_CACHE"):
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(xdg).expanduser() / "anyseek"
 
 
 class OnnxTextRunner:

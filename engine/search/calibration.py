@@ -55,8 +55,14 @@ SHOULDER = 0.10  # the tail's unit is measured from the closest 10% to the bar
 TAIL_SPREADS = NormalDist().inv_cdf(1 - TAIL) - NormalDist().inv_cdf(1 - SHOULDER)  # that span on a normal null
 NORMAL_BAR = NormalDist().inv_cdf(1 - TAIL)  # the bar without a reference set: a normal null's top 1%
 MIN_SPREAD = 1e-3  # a route whose null is all one vector (a tiny index) still divides by something
-MAX_COSINE = 0.9999  # atanh(1) is infinite; 0.9999 is already far past any bar
+MAX_COSINE = 0.9999  # atanh(1) is infinite; 0.9999 is already far past any ordinary bar
+# A target this close to the query is the query's own content (the same file, a copy, a re-encode: decode
+# noise alone moves a cosine by ~1e-5). It is a certain match whatever the null: a model that also puts
+# some unrelated reference pictures at 0.997 (noise and fine texture look alike to a small model) has a
+# bar so high that the copy would otherwise score as a coin toss. Measured: tests/test_scores.py.
+SAME_CONTENT = 0.9999
 E_MID, E_SCALE = 1.5, 1.0
+SAME_CONTENT_EVIDENCE = E_MID + 5.0 * E_SCALE  # scores 0.993
 # A chunk no dense route scored (words alone found it, and its kind of target has no route in this query)
 # counts as the median of chance: about this far below the bar.
 UNSCORED = -3.0
@@ -83,7 +89,8 @@ class Null:
 
     def evidence(self, cosine: float) -> float:
         excess = float(fisher(cosine)) - self.bar
-        return excess / (self.unit if excess > 0 else self.spread)
+        evidence = excess / (self.unit if excess > 0 else self.spread)
+        return max(evidence, SAME_CONTENT_EVIDENCE) if cosine >= SAME_CONTENT else evidence
 
     def widened(self, spread: float) -> Null:
         """The same null measured with a wider spread (routes through one space share the widest)."""

@@ -70,7 +70,7 @@ class Searcher:
     ) -> None:
         self.store, self.catalog, self.encoders, self.settings = store, catalog, encoders, settings
         self.decoder = decoder
-        self.text_spaces = frozenset(Space(name) for name in settings.text_spaces.split(","))
+        self.text_spaces = settings.text_spaces
         self.calibration = Calibration(store, catalog, self.text_spaces, References(encoders))
         self.lexical = lexical.Lexical(store)
 

@@ -15,6 +15,8 @@ from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
 
+from anyseek.engine.privacy import create_private_file
+
 DB_FILE = "anyseek.db"
 
 
@@ -67,6 +69,7 @@ def open_database(path: Path, read_only: bool = False) -> Engine:
         )
         event.listen(engine, "connect", _on_connect_read_only)
         return engine
+    create_private_file(path)  # owner-only; SQLite gives its -wal and -shm files the same mode
     engine = create_engine(f"sqlite:///{path}", future=True)
     event.listen(engine, "connect", _on_connect)
     return engine

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from anyseek.engine.errors import IndexLockedError
+from anyseek.engine.privacy import open_private
 
 LOCK_FILE = "writer.lock"
 
@@ -21,7 +22,7 @@ class WriterLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_private(self.path, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

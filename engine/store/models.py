@@ -1,8 +1,11 @@
-"""SQLAlchemy ORM models: the source of truth for items, chunks and their vectors."""
+"""SQLAlchemy ORM models: the source of truth for items, chunks and their vectors.
+
+The schema itself is written down in migrations.py, one step per change; these models must describe what
+those steps build (tests/test_migrations.py compares them), so a change here comes with a migration."""
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -58,6 +61,7 @@ class VectorRow(Base):
     index (or change its type, or move it to a GPU) without running a model again."""
 
     __tablename__ = "vectors"
+    __table_args__ = (Index("ix_vectors_chunk", "chunk_id"),)  # deleting a chunk finds its vectors
     space: Mapped[str] = mapped_column(String, primary_key=True)
     chunk_id: Mapped[int] = mapped_column(ForeignKey("chunks.id", ondelete="CASCADE"), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -18,7 +18,7 @@ from anyseek.engine.store.duplicate_reads import DuplicateReads
 from anyseek.engine.store.items import ItemReads
 from anyseek.engine.store.lexical import LexicalReads
 from anyseek.engine.store.meta import Metadata
-from anyseek.engine.store.migrations import check_readable, migrate
+from anyseek.engine.store.migrations import check_readable, current_version, migrate
 from anyseek.engine.store.runs import RunLog
 from anyseek.engine.store.vector_rows import VectorReads
 from anyseek.engine.store.writes import ItemWrite, ItemWrites, VectorChanges
@@ -39,9 +39,9 @@ class Store(Metadata, RunLog, ItemReads, ChunkReads, VectorReads, LexicalReads, 
         self.engine = open_database(path, read_only)
 
     def initialize(self) -> None:
-        """Create or migrate the schema. Two processes opening a new index at once (a writer and a reader)
-        can both see version 0; the loser's CREATE fails once the winner has committed, and a second look
-        finds the schema in place (create_all skips existing tables)."""
+        """Create or migrate the schema. Two processes opening an index at once can both see an old version;
+        the steps are idempotent, and where the loser's DDL still collides with the winner's (a column just
+        added), a second look finds the schema in place."""
         if self.read_only:
             with self.engine.connect() as conn:
                 check_readable(conn, str(self.path.parent))
@@ -53,7 +53,7 @@ class Store(Metadata, RunLog, ItemReads, ChunkReads, VectorReads, LexicalReads, 
                 self._repair_lexical()
                 return
             except OperationalError as exc:
-                if "already exists" not in str(exc) or attempt == 2:
+                if not any(race in str(exc) for race in ("already exists", "duplicate column")) or attempt == 2:
                     raise
 
     def _repair_lexical(self) -> None:
@@ -70,3 +70,7 @@ class Store(Metadata, RunLog, ItemReads, ChunkReads, VectorReads, LexicalReads, 
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def schema_version(self) -> int:
+        with self.engine.connect() as conn:
+            return current_version(conn)

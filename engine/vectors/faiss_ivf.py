@@ -31,14 +31,21 @@ class FaissIvfFlatIndex(ApproximateIndex):
     kind = "ivf-flat"
     default_train_at = 10_000
 
-    def __init__(self, dim: int, nprobe: int = 0, train_at: int = 0, nlist: int = 0) -> None:
+    def __init__(
+        self, dim: int, nprobe: int = 0, train_at: int = 0, nlist: int = 0, recall: float | None = None
+    ) -> None:
         super().__init__(dim)
         self.nprobe = nprobe  # 0: automatic, from nlist
         self.train_at = train_at or self.default_train_at
         self.nlist = nlist  # 0 until trained
+        self.recall = recall  # recall@10 on held-out vectors when nprobe was tuned (engine/vectors/tuning.py)
         faiss = _faiss()
         self._staging = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
         self._index = None  # the trained IVF index
+
+    @property
+    def trained(self) -> bool:
+        return self._index is not None
 
     # --- building ---------------------------------------------------------------------------------
     def _make(self, nlist: int):
@@ -46,18 +53,20 @@ class FaissIvfFlatIndex(ApproximateIndex):
         return faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dim), self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
 
     def _train(self) -> None:
-        faiss = _faiss()
-        ids = faiss.vector_to_array(self._staging.id_map).astype(np.int64)
-        vectors = faiss.downcast_index(self._staging.index).reconstruct_n(
-            0, self._staging.ntotal
-        )  # rows in id_map order
-        self.nlist = nlist_for(len(ids))
-        index = self._make(self.nlist)
+        vectors = _faiss().downcast_index(self._staging.index).reconstruct_n(0, self._staging.ntotal)
         sample = vectors
-        cap = max(64 * self.nlist, 20_000)  # k-means needs tens of points per cell, not all of them
+        cap = max(64 * nlist_for(len(vectors)), 20_000)  # k-means needs tens of points per cell, not all
         if len(vectors) > cap:
             pick = np.random.default_rng(0).choice(len(vectors), cap, replace=False)
             sample = vectors[np.sort(pick)]
+        self.fit(sample, len(vectors))
+
+    def fit(self, sample: np.ndarray, expected: int) -> None:
+        """Train for a space of about `expected` vectors on `sample` (a rebuild draws it from the whole
+        space); what staging held moves in."""
+        faiss = _faiss()
+        self.nlist = nlist_for(max(expected, len(sample)))
+        index = self._make(self.nlist)
         # k-means, the slow part of building an IVF index, on the GPUs where faiss has them (its
         # clustering_index hook), with the metric the CPU quantizer uses. The local reference keeps the GPU
         # index alive while faiss holds its raw pointer. The contract's IVF tests run through this wherever
@@ -65,11 +74,13 @@ class FaissIvfFlatIndex(ApproximateIndex):
         clustering = faiss.index_cpu_to_all_gpus(faiss.IndexFlatIP(self.dim)) if gpu_count() > 0 else None
         if clustering is not None:
             index.clustering_index = clustering
-        index.train(sample)
+        index.train(np.ascontiguousarray(sample, dtype=np.float32))
         if clustering is not None:
             index.clustering_index = None
         index.set_direct_map_type(faiss.DirectMap.Hashtable)
-        index.add_with_ids(vectors, ids)
+        if self._staging.ntotal:
+            ids = faiss.vector_to_array(self._staging.id_map).astype(np.int64)
+            index.add_with_ids(faiss.downcast_index(self._staging.index).reconstruct_n(0, len(ids)), ids)
         self._index, self._staging = index, faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -139,7 +150,7 @@ class FaissIvfFlatIndex(ApproximateIndex):
 
     # --- persistence ------------------------------------------------------------------------------
     def _state(self):
-        params = {"nprobe": self.nprobe, "train_at": self.train_at, "nlist": self.nlist}
+        params = {"nprobe": self.nprobe, "train_at": self.train_at, "nlist": self.nlist, "recall": self.recall}
         trained = self._index is not None
         return {"params": params, "trained": trained}, (self._index if trained else self._staging)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from anyseek.engine import faults
 from anyseek.engine.errors import SchemaError
+from anyseek.engine.privacy import open_private
 
 MAGIC = b"ANYSEEK-VECTORS\x00"
 FORMAT_VERSION = 1
@@ -27,6 +28,7 @@ class VectorFileHeader:
     revision: int
     count: int
     format_version: int = FORMAT_VERSION
+    info: dict | None = None  # what status shows: search settings, measured recall, RAM, side files
 
 
 def fsync_dir(directory: Path) -> None:
@@ -40,7 +42,7 @@ def fsync_dir(directory: Path) -> None:
 def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as fh:
+        with open(tmp, "wb", opener=open_private) as fh:  # owner-only from the start
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -63,6 +65,20 @@ def _asdict(header: VectorFileHeader) -> dict:
 
 def read(path: Path) -> tuple[VectorFileHeader, bytes]:
     data = path.read_bytes()
+    header, start = _parse_header(path, data)
+    return header, data[start:]
+
+
+def read_header(path: Path) -> VectorFileHeader:
+    """The header alone, without reading the payload (status on a large index)."""
+    with open(path, "rb") as fh:
+        head = fh.read(len(MAGIC) + 8)
+        if len(head) == len(MAGIC) + 8:
+            head += fh.read(struct.unpack_from("<Q", head, len(MAGIC))[0])
+    return _parse_header(path, head)[0]
+
+
+def _parse_header(path: Path, data: bytes) -> tuple[VectorFileHeader, int]:
     if not data.startswith(MAGIC) or len(data) < len(MAGIC) + 8:
         raise SchemaError(f"{path} is not an anyseek vector file; delete it and it is rebuilt from the store")
     (length,) = struct.unpack_from("<Q", data, len(MAGIC))
@@ -73,4 +89,4 @@ def read(path: Path) -> tuple[VectorFileHeader, bytes]:
         raise SchemaError(f"{path} has a damaged header; delete it and it is rebuilt from the store") from None
     if header.format_version > FORMAT_VERSION:
         raise SchemaError(f"{path} was written by a newer anyseek (format {header.format_version})")
-    return header, data[start + length :]
+    return header, start + length

@@ -32,22 +32,11 @@ function headers(extra = {}) {
   return out;
 }
 
-// <img> and <audio> cannot send a header. On loopback the server hands out files without a token; beyond
-// it (server/API.md) the file is fetched with the header and shown from a blob URL.
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
-
+// <img> and <audio> cannot send a header: the server's file URLs carry an access code for their one item
+// (server/API.md), so the browser loads them itself and streams a recording or a video, seeking in it,
+// instead of downloading it whole first.
 export function setSource(element, url) {
-  if (!url) return;
-  if (!token() || LOOPBACK.test(location.hostname)) {
-    element.src = url;
-    return;
-  }
-  fetch(url, { headers: headers() })
-    .then((response) => (response.ok ? response.blob() : Promise.reject(new Error(String(response.status)))))
-    .then((blob) => {
-      element.src = URL.createObjectURL(blob);
-    })
-    .catch(() => element.replaceWith(Object.assign(document.createElement("span"), { textContent: "(not readable)" })));
+  if (url) element.src = url;
 }
 
 const UNREACHABLE = "Cannot reach the anyseek server. Is `anyseek serve` still running?";
@@ -62,7 +51,10 @@ async function failure(response) {
   } catch {
     // not JSON: a proxy or a crashed server; the status line below says enough
   }
-  if (response.status === 401 || response.status === 403) {
+  if (response.status === 401) {
+    // the server's message speaks to API clients (a header); a person needs the link with the token
+    message = "This needs the access token: open the link that `anyseek serve` printed.";
+  } else if (response.status === 403) {
     message ||= "This needs the access token: open the link that `anyseek serve` printed.";
   }
   return new ApiError(message || `The server answered ${response.status} ${response.statusText}.`, {

@@ -42,11 +42,16 @@ export async function refreshSummary() {
     .filter(([name]) => !(name === "joint_pretrained" && /[/\\]/.test(status.models.joint_model || "")))
     .map(([name, value]) => [name.replaceAll("_", " "), value]);
   const run = status.last_run;
+  const completed = status.last_completed_run;
+  // a refused or failed run says why, and does not hide the good run before it
+  const earlier = completed && run && completed.started_at !== run.started_at;
   const runFacts = run
     ? [
         ["Last run", `${run.command || "index"}, ${run.status || ""}`],
+        ...(run.reason ? [["Why", run.reason]] : []),
         ["Started", when(run.started_at)],
         ["Finished", when(run.finished_at)],
+        ...(earlier ? [["Last completed", when(completed.finished_at)]] : []),
       ]
     : [["Last run", "never"]];
   const errors = status.first_errors || [];

@@ -88,9 +88,16 @@ def test_a_running_index_job_can_be_cancelled(page, big_folder):
     assert page.locator("#job-cancel").is_hidden()
 
 
-def test_starting_a_job_without_the_token_says_how_to_get_it(open_page, served):
+def test_without_the_token_the_page_says_how_to_get_it(open_page, served):
     page = open_page(with_token=False)
-    open_index(page)
+    page.fill("#q", "a red circle")
+    page.press("#q", "Enter")
+    page.wait_for_function("() => document.body.innerText.includes('open the link that `anyseek serve` printed')")
+    assert page.locator("#results img").count() == 0
+    page.click("#tab-index")
+    summary = page.locator("#index-summary .error")
+    summary.wait_for()  # every read needs the token, the index view's too
+    assert "This needs the access token: open the link that `anyseek serve` printed." in summary.inner_text()
     start_job(page, served.job_folder)
     assert final_state(page) == "error"
     assert "token" in page.locator("#job-text").inner_text()
