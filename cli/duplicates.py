@@ -41,7 +41,8 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
         suggested keeper (largest picture, then most metadata, then oldest file) and the bytes the others
         take. Nothing is deleted or moved."""
         with open_engine(create=False) as engine:
-            with IndexProgress(enabled=not (json or paths_only) and sys.stderr.isatty()) as progress:
+            live = not (json or paths_only) and sys.stderr.isatty()
+            with IndexProgress(live=live, quiet=True) as progress:  # a bar in a terminal, silence in a pipe
                 report = engine.duplicates(similar=similar, tiers=tier, modalities=types or (), on_progress=progress)
         render.warnings(report.warnings)
         if paths_only:
