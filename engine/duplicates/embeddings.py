@@ -35,6 +35,14 @@ class Embeddings:
             return 0.0
         return float(self.vectors[ra] @ self.vectors[rb])
 
+    def cosines(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The cosine of each pair of items (0 where an item has no vector)."""
+        missing = len(self.vectors)
+        rows_a = np.asarray([self.row_of_item.get(int(i), missing) for i in a], dtype=np.int64)
+        rows_b = np.asarray([self.row_of_item.get(int(i), missing) for i in b], dtype=np.int64)
+        padded = np.vstack([self.vectors, np.zeros((1, self.vectors.shape[1]), np.float32)])
+        return np.einsum("ij,ij->i", padded[rows_a], padded[rows_b])
+
     def pairs(self, min_cosine: float, k: int = NEIGHBOURS) -> set[tuple[int, int]]:
         index = self.catalog.index(self.space)
         allowed = self.chunk_ids

@@ -14,25 +14,15 @@ plus each picture's nearest neighbours in the joint vector index (engine/duplica
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from anyseek.engine.duplicates.embeddings import Embeddings
-from anyseek.engine.duplicates.fingerprints import (
-    PictureFingerprint,
-    as_binary_codes,
-    brightness_change,
-    chroma_distance,
-    colour_distance,
-    hamming,
-    hash_similarity,
-)
+from anyseek.engine.duplicates.fingerprints import PictureFingerprint, colour_distance, hamming, hash_similarity
 from anyseek.engine.duplicates.grouping import UnionFind
+from anyseek.engine.duplicates.table import PictureTable
 from anyseek.engine.records import Item
-
-SEARCH_ROWS = 4096  # hashes searched per call, so a 100k library never holds all matches at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,48 +39,29 @@ class PictureRules:
     similar_cosine: float = 0.80
 
 
-def hash_pairs(ids: list[int], prints: dict[int, PictureFingerprint], radius: int) -> Iterable[tuple[int, int]]:
-    """Every pair within `radius` bits, through a binary index's range search (exact, run in FAISS)."""
-    import faiss
-
-    if len(ids) < 2:
-        return
-    codes = as_binary_codes(np.asarray([prints[i].phash for i in ids], dtype=np.uint64))
-    index = faiss.IndexBinaryFlat(64)
-    index.add(codes)
-    for start in range(0, len(ids), SEARCH_ROWS):
-        limits, _, found = index.range_search(codes[start : start + SEARCH_ROWS], radius + 1)
-        for row in range(len(limits) - 1):
-            a = ids[start + row]
-            for position in found[limits[row] : limits[row + 1]]:
-                b = ids[int(position)]
-                if a < b:
-                    yield a, b
-
-
 def link_duplicates(
     links: UnionFind,
     prints: dict[int, PictureFingerprint],
     embeddings: Embeddings | None,
     rules: PictureRules,
 ) -> None:
-    ids = sorted(prints)
-    pairs = set(hash_pairs(ids, prints, rules.max_hamming))
+    table = PictureTable(prints)
+    pairs = table.hash_pairs(rules.max_hamming)
     if embeddings is not None:
-        pairs |= {(a, b) for a, b in embeddings.pairs(rules.min_cosine) if a in prints and b in prints}
-    for a, b in sorted(pairs):
-        if _same_picture(prints[a], prints[b], embeddings, a, b, rules):
-            links.union(a, b, hash_similarity(prints[a].phash, prints[b].phash))
-
-
-def _same_picture(pa, pb, embeddings: Embeddings | None, a: int, b: int, rules: PictureRules) -> bool:
-    if hamming(pa.phash, pb.phash) > rules.max_hamming or colour_distance(pa.colour, pb.colour) > rules.max_colour:
-        return False
-    if chroma_distance(pa.colour, pb.colour) > rules.max_chroma:
-        return False
-    if brightness_change(pa.colour, pb.colour) > rules.max_brightness_change:
-        return False
-    return embeddings is None or embeddings.cosine(a, b) >= rules.min_cosine
+        pairs = np.concatenate([pairs, table.rows_of(embeddings.pairs(rules.min_cosine))])
+    pairs = np.unique(pairs, axis=0)
+    bits = table.hamming(pairs)
+    same = (
+        (bits <= rules.max_hamming)
+        & (table.colour_distance(pairs) <= rules.max_colour)
+        & (table.chroma_distance(pairs) <= rules.max_chroma)
+        & (table.brightness_change(pairs) <= rules.max_brightness_change)
+    )
+    if embeddings is not None and same.any():
+        ids = table.ids[pairs[same]]
+        same[same] = embeddings.cosines(ids[:, 0], ids[:, 1]) >= rules.min_cosine
+    for (a, b), distance in zip(table.ids[pairs[same]], bits[same], strict=True):
+        links.union(int(a), int(b), 1.0 - float(distance) / 64.0)
 
 
 def link_bursts(
