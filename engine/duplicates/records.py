@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from anyseek.engine.records import Modality, display_path, with_raw_path
+from anyseek.engine.records import Modality, display_path, path_b64
 
 JSON_VERSION = 1
 
@@ -30,7 +30,9 @@ class DuplicateItem:
         return display_path(self.raw_path)
 
     def to_dict(self) -> dict[str, object]:
-        return with_raw_path({"item_id": self.item_id, "path": self.path, "keep": self.keep}, self.raw_path)
+        encoded = path_b64(self.raw_path)  # the exact bytes, only where `path` cannot carry them
+        out = {"item_id": self.item_id, "path": self.path, "keep": self.keep}
+        return out | {"path_b64": encoded} if encoded else out
 
 
 @dataclass(frozen=True, slots=True)
