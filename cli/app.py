@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from anyseek.cli import params, render, usage
+from anyseek.cli.duplicates import register as register_duplicates
 from anyseek.cli.evaluate import register as register_eval
 from anyseek.cli.logs import quiet_libraries
 from anyseek.cli.options import STATE, Device, IndexDir, Json, NoServer
@@ -203,6 +204,7 @@ def upgrade(index_dir: IndexDir = None) -> None:
 
 register_train(app)
 register_eval(app, friendly, open_engine)
+register_duplicates(app, friendly, open_engine)
 
 
 register_serve(app, open_engine, friendly)

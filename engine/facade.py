@@ -25,6 +25,8 @@ from sqlalchemy.exc import OperationalError
 from anyseek.engine import bootstrap, item_files, privacy, uploads
 from anyseek.engine.contracts import Encoders
 from anyseek.engine.dates import to_epoch
+from anyseek.engine.duplicates import DuplicateFinder, DuplicateReport, DuplicateRules, Tier
+from anyseek.engine.duplicates.pages import DuplicatePages, check_page, parse_tiers
 from anyseek.engine.encoders.joint import pretrained_applies
 from anyseek.engine.errors import (
     AnyseekError,
@@ -44,12 +46,21 @@ from anyseek.engine.records import (
     IndexStatus,
     ItemInfo,
     ItemStatus,
+    Modality,
     Progress,
     Query,
     QueryPart,
     SearchResults,
+    Sort,
 )
-from anyseek.engine.request import SearchRequest, check_query_file, missing_file_warnings, search_request
+from anyseek.engine.request import (
+    SearchRequest,
+    check_query_file,
+    missing_file_warnings,
+    parse_modalities,
+    search_request,
+)
+from anyseek.engine.search import ordering
 from anyseek.engine.search.syntax import parse_query, split_terms
 from anyseek.engine.store.items import normalize_root
 from anyseek.engine.store.lock import WriterLock
@@ -192,7 +203,9 @@ class Engine:
         cosine; `spaces` limits the dense search to those spaces (to measure one route alone, see
         engine/evaluation.py); `after` (inclusive) and `before` (exclusive) keep items captured in that
         span (`"2024-05-01"`, a date, a datetime or UTC epoch seconds; items without a capture date drop
-        out); `modalities`: "image", "text", "audio", "video" or several; `path`: only files under it. A
+        out); `modalities`: "image", "text", "audio", "video" or several; `path`: only files under it;
+        `sort`: "relevance" (default) or "date" (the hits above `min_score`, else the k most relevant, newest
+        capture first, undated last: engine/search/ordering.py). A
         text alone may come first: `search("red bicycle", k=5)`. Bad arguments raise QueryError (a missing
         file: QueryFileNotFoundError) with the message the CLI prints."""
         request = search_request(request, **options)
@@ -208,8 +221,11 @@ class Engine:
         if len(self.catalog.dims) < len(SPACE_OF_ROLE):
             self._learn_dims()  # a writer may have stored a space's first vectors since this index opened
         self.catalog.refresh()
-        query = Query(tuple(parts), request.k + request.offset, filters, request.mode, request.spaces)
-        results = self._searcher.search(query)
+        wanted = request.k + request.offset
+        pool = ordering.pool_size(request.sort, wanted, request.min_score)
+        results = self._searcher.search(Query(tuple(parts), pool, filters, request.mode, request.spaces))
+        if request.sort is Sort.DATE:
+            results = ordering.by_date(results, wanted)
         warnings = results.warnings + missing_file_warnings(parts, self.decoder.known_extensions)
         return dataclasses.replace(results, hits=results.hits[request.offset :], warnings=warnings)
 
@@ -314,6 +330,29 @@ class Engine:
             return None
         prefix = normalize_root(path_prefix)
         return prefix.rstrip(b"/") + b"/" if os.path.isdir(prefix) else prefix
+
+    # --- duplicates (engine/duplicates/) --------------------------------------------------------
+    def duplicates(
+        self,
+        *,
+        similar: bool = False,
+        tiers: Iterable[Tier | str] | str | None = None,
+        modalities: Iterable[Modality | str] | str = (),
+        offset: int = 0,
+        limit: int | None = None,
+        rules: DuplicateRules | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> DuplicateReport:
+        """Groups of duplicate files, largest savings first, each with its suggested keeper. Tiers: "exact"
+        (same bytes), "duplicate" (same picture, text or recording in another encoding, size or format) and,
+        with `similar=True` or asked for in `tiers`, "similar" (bursts). `offset`/`limit` page the groups
+        (`total` counts them all). Reads files, never changes one."""
+        check_page(offset, limit)
+        if not hasattr(self, "_duplicate_pages"):
+            finder = DuplicateFinder(self.store, self.catalog, self.home, self.settings.max_image_pixels)
+            self._duplicate_pages = DuplicatePages(finder, self.store.revision)
+        wanted = parse_tiers(tiers, similar)
+        return self._duplicate_pages.report(wanted, parse_modalities(modalities), offset, limit, rules, on_progress)
 
     # --- reporting ------------------------------------------------------------------------------
     def status(self) -> IndexStatus:
