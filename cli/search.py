@@ -111,6 +111,14 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
                 help="Only items captured before this date.",
             ),
         ] = None,
+        sort: Annotated[
+            str | None,
+            typer.Option(
+                "--sort",
+                callback=params.as_parameter_error(params.request_check("sort")),
+                help="relevance (default) or date: the hits above --min-score (else the k best), newest first.",
+            ),
+        ] = None,
         old_types: Annotated[
             list[str] | None,
             typer.Option(
@@ -174,6 +182,7 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
             fusion=fusion,
             join=join,
             weights=weights,
+            sort=sort,
             **{name: value for name, value in given.items() if value is not None},
         )
         remote = client.connect(STATE.index, no_server or device is not None)

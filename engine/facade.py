@@ -27,6 +27,8 @@ from anyseek.engine import bootstrap, item_files, privacy, uploads
 from anyseek.engine.classify.methods import ClassifyMethods
 from anyseek.engine.contracts import Encoders
 from anyseek.engine.dates import to_epoch
+from anyseek.engine.duplicates import DuplicateFinder, DuplicateReport, DuplicateRules, Tier
+from anyseek.engine.duplicates.pages import DuplicatePages, check_page, parse_tiers
 from anyseek.engine.encoders.joint import pretrained_applies
 from anyseek.engine.errors import (
     AnyseekError,
@@ -47,12 +49,21 @@ from anyseek.engine.records import (
     IndexStatus,
     ItemInfo,
     ItemStatus,
+    Modality,
     Progress,
     Query,
     QueryPart,
     SearchResults,
+    Sort,
 )
-from anyseek.engine.request import SearchRequest, check_query_file, missing_file_warnings, search_request
+from anyseek.engine.request import (
+    SearchRequest,
+    check_query_file,
+    missing_file_warnings,
+    parse_modalities,
+    search_request,
+)
+from anyseek.engine.search import ordering
 from anyseek.engine.search.syntax import parse_query, split_terms
 from anyseek.engine.store.items import normalize_root
 from anyseek.engine.store.lock import WriterLock
@@ -208,7 +219,9 @@ class Engine(RecordIndexing, ClassifyMethods):
         span (`"2024-05-01"`, a date, a datetime or UTC epoch seconds; items without a capture date drop
         out); `modalities`: "image", "text", "audio", "video", "record" or several; `path`: only files under it;
         records (docs/record-collections.md): `fusion` "early" or "late", `join` of late-fused part scores
-        "sum", "max" or "mean", `weights` per field ({"caption": 0.3} or "caption=0.3"), None: the settings'. A
+        "sum", "max" or "mean", `weights` per field ({"caption": 0.3} or "caption=0.3"), None: the settings';
+        `sort`: "relevance" (default) or "date" (the hits above `min_score`, else the k most relevant, newest
+        capture first, undated last: engine/search/ordering.py). A
         text alone may come first: `search("red bicycle", k=5)`. Bad arguments raise QueryError (a missing
         file: QueryFileNotFoundError) with the message the CLI prints."""
         request = search_request(request, **options)
@@ -224,9 +237,11 @@ class Engine(RecordIndexing, ClassifyMethods):
         if len(self.catalog.dims) < len(SPACE_OF_ROLE):
             self._learn_dims()  # a writer may have stored a space's first vectors since this index opened
         self.catalog.refresh()
+        wanted = request.k + request.offset
+        pool = ordering.pool_size(request.sort, wanted, request.min_score)
         query = Query(
             tuple(parts),
-            request.k + request.offset,
+            pool,
             filters,
             request.mode,
             request.spaces,
@@ -235,6 +250,8 @@ class Engine(RecordIndexing, ClassifyMethods):
             tuple((request.weights or {}).items()),
         )
         results = self._searcher.search(query)
+        if request.sort is Sort.DATE:
+            results = ordering.by_date(results, wanted)
         warnings = results.warnings + missing_file_warnings(parts, self.decoder.known_extensions)
         return dataclasses.replace(results, hits=results.hits[request.offset :], warnings=warnings)
 
@@ -341,6 +358,29 @@ class Engine(RecordIndexing, ClassifyMethods):
             return None
         prefix = normalize_root(path_prefix)
         return prefix.rstrip(b"/") + b"/" if os.path.isdir(prefix) else prefix
+
+    # --- duplicates (engine/duplicates/) --------------------------------------------------------
+    def duplicates(
+        self,
+        *,
+        similar: bool = False,
+        tiers: Iterable[Tier | str] | str | None = None,
+        modalities: Iterable[Modality | str] | str = (),
+        offset: int = 0,
+        limit: int | None = None,
+        rules: DuplicateRules | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> DuplicateReport:
+        """Groups of duplicate files, largest savings first, each with its suggested keeper. Tiers: "exact"
+        (same bytes), "duplicate" (same picture, text or recording in another encoding, size or format) and,
+        with `similar=True` or asked for in `tiers`, "similar" (bursts). `offset`/`limit` page the groups
+        (`total` counts them all). Reads files, never changes one."""
+        check_page(offset, limit)
+        if not hasattr(self, "_duplicate_pages"):
+            finder = DuplicateFinder(self.store, self.catalog, self.home, self.settings.max_image_pixels)
+            self._duplicate_pages = DuplicatePages(finder, self.store.revision)
+        wanted = parse_tiers(tiers, similar)
+        return self._duplicate_pages.report(wanted, parse_modalities(modalities), offset, limit, rules, on_progress)
 
     # --- reporting ------------------------------------------------------------------------------
     def status(self) -> IndexStatus:

@@ -67,6 +67,13 @@ class Mode(StrEnum):
     LEXICAL = "lexical"
 
 
+class Sort(StrEnum):
+    """The order of a result list (engine/search/ordering.py)."""
+
+    RELEVANCE = "relevance"
+    DATE = "date"  # the hits above min_score, newest capture first, undated last
+
+
 class ItemStatus(StrEnum):
     OK = "ok"  # indexed and searchable
     ERROR = "error"  # could not be decoded; the reason is kept

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from anyseek.engine.dates import DateLike, to_epoch
 from anyseek.engine.errors import QueryError, QueryFileNotFoundError
-from anyseek.engine.records import Modality, Mode, QueryPart, Space, iso_time
+from anyseek.engine.records import Modality, Mode, QueryPart, Sort, Space, iso_time
 from anyseek.engine.wire import Record, spec_of, wire
 
 LOCAL = wire(skip=True)  # only this process can hold it (a PIL image, a file here): never sent to a server
@@ -70,6 +70,10 @@ class SearchRequest(Record):
     before: DateLike | None = field(
         default=None, metadata=wire(out=_date_out, json_type=str | None, doc="Only items captured before (a date)")
     )
+    sort: Sort = field(
+        default=Sort.RELEVANCE,
+        metadata=wire(doc="relevance, or date: the hits above min_score (else the k best) newest first, undated last"),
+    )
     # Whether a term of `query` that names a file here is read as that file (the CLI, Python) or every term
     # is text. A server sets False: its clients never name files on the server's machine.
     query_files: bool = field(default=True, metadata=LOCAL)
@@ -116,6 +120,7 @@ def _checked(request: SearchRequest) -> dict[str, object]:
         "fusion": check_string(request.fusion, "fusion"),
         "join": check_string(request.join, "join"),
         "weights": None if request.weights is None else parse_weights(request.weights),
+        "sort": parse_sort(request.sort),
     }
 
 
@@ -178,6 +183,15 @@ def parse_mode(mode: Mode | str | None) -> Mode | None:
         return Mode(mode)
     except ValueError:
         raise QueryError(f"search mode must be one of {', '.join(Mode)}, got {mode!r}") from None
+
+
+def parse_sort(sort: Sort | str | None) -> Sort:
+    if sort is None:
+        return Sort.RELEVANCE
+    try:
+        return Sort(sort)
+    except ValueError:
+        raise QueryError(f"sort must be one of {', '.join(Sort)}, got {sort!r}") from None
 
 
 def parse_spaces(spaces: Iterable[Space | str] | None) -> tuple[Space, ...] | None:

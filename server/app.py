@@ -27,17 +27,21 @@ from anyseek.server.errors import ApiError
 from anyseek.server.ranges import STREAM_CHUNK, byte_range
 from anyseek.server.schemas import (
     API,
+    MAX_GROUPS,
     MAX_K,
+    MAX_OFFSET,
     MAX_TEXT,
     ErrorBody,
     HealthOut,
     IndexJobRequest,
     ItemOut,
     JobOut,
+    ModalityName,
     RecordsJobRequest,
     SearchBody,
     SearchResponse,
     StatusOut,
+    TierName,
     item_out,
     renamed,
     search_out,
@@ -221,6 +225,21 @@ def _router() -> APIRouter:
             media_type=opened.content_type,
             headers=headers,
         )
+
+    @router.get("/duplicates", dependencies=[Depends(reader)])
+    def duplicates(
+        request: Request,
+        tier: Annotated[list[TierName] | None, Query(description="exact, duplicate, similar (repeatable)")] = None,
+        type: Annotated[list[ModalityName] | None, Query(description="image, text, audio, video")] = None,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_GROUPS)] = 50,
+    ) -> dict:
+        """Groups of duplicate files, largest savings first, a page at a time (`total` counts them all).
+        Without `tier`: exact and duplicate. The first call fingerprints new pictures and videos."""
+        svc = _service(request)
+        with svc.search_lock:  # it reads the vector catalog, which searches refresh
+            report = svc.engine.duplicates(tiers=tier, modalities=type or (), offset=offset, limit=limit)
+        return {**report.to_dict(), "total": report.total, "offset": offset, "limit": limit}
 
     # Status and jobs leave out what their records leave out (a path_b64 for a path that is UTF-8), as
     # `anyseek status --json` does; a hit keeps its fixed keys, as it always has over HTTP.

@@ -26,6 +26,9 @@ MAX_TEXT = 4096
 # The HTTP API's old names of search options (engine/request.py's RENAMED), still read in 0.2
 HTTP_RENAMED = ("q", "types", "like_path")
 _warned: set[str] = set()
+ModalityName = Literal["image", "text", "audio", "video"]
+TierName = Literal["exact", "duplicate", "similar"]
+MAX_GROUPS = 1000  # duplicate groups per page
 
 
 def renamed(data: dict[str, Any]) -> dict[str, Any]:

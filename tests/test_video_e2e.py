@@ -50,7 +50,8 @@ def test_videos_are_items_with_frames_and_speech(video_index):
     assert status.items == {"video": 5, "audio": 1}  # voice.webm has no picture: a recording
     assert status.chunks["frame"] == sum(len(MANIFEST[name]["scenes"]) for name in VIDEOS)
     assert status.chunks["speech"] >= 4  # talk (2 sentences), clip.mov, clip.mkv, voice.webm
-    assert status.vectors["text"] == status.chunks["speech"]  # frames live in the joint space only
+    # frames live in the joint space only; text read in a frame (OCR) is text
+    assert status.vectors["text"] == status.chunks["speech"] + status.chunks.get("ocr", 0)
 
 
 def test_speech_in_a_video_is_found_with_its_time_window(video_index):

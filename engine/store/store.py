@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from anyseek.engine.store import lexical
 from anyseek.engine.store.chunks import ChunkContext, ChunkReads
 from anyseek.engine.store.database import open_database
+from anyseek.engine.store.duplicate_reads import DuplicateReads
 from anyseek.engine.store.items import ItemReads
 from anyseek.engine.store.labelled import LabelledReads
 from anyseek.engine.store.lexical import LexicalReads
@@ -29,7 +30,18 @@ log = logging.getLogger(__name__)
 __all__ = ["ChunkContext", "ItemWrite", "Store", "VectorChanges"]
 
 
-class Store(Metadata, RunLog, ItemReads, ChunkReads, VectorReads, LexicalReads, ItemWrites, RecordRows, LabelledReads):
+class Store(
+    Metadata,
+    RunLog,
+    ItemReads,
+    ChunkReads,
+    VectorReads,
+    LexicalReads,
+    DuplicateReads,
+    ItemWrites,
+    RecordRows,
+    LabelledReads,
+):
     """One index database. Each concern's methods live in their own module (meta, runs, items, chunks,
     vector_rows, lexical, writes, record_rows, labelled); they share this one object, so callers hold one
     handle and one connection pool, and each module stays small enough to read."""

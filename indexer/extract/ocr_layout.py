@@ -47,6 +47,12 @@ class _Placed:
     height: float
 
 
+# A passage of fewer letters and digits than this is not kept: a drawn circle read as "O" or a lone digit
+# on a texture is a shape, not text, and as a text chunk in the joint space it outranked the right photo
+# for a photo query (tests/test_demo_semantics.py).
+MIN_PASSAGE_CHARACTERS = 3
+
+
 def text_chunks(
     text: PictureText,
     window: Window,
@@ -58,6 +64,8 @@ def text_chunks(
     """The picture's text as OCR chunks numbered from `first_ordinal`, with a PDF page or a frame's time."""
     chunks = []
     for lines in passages(reading_blocks(text.lines), window):
+        if sum(ch.isalnum() for line in lines for ch in line.text) < MIN_PASSAGE_CHARACTERS:
+            continue
         chunks.append(
             Chunk(
                 ChunkKind.OCR,

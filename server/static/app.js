@@ -31,6 +31,11 @@ function folder() {
   return $("folder").value.trim() || null;
 }
 
+// "newest first": the same best matches, in capture-date order (the API's sort=date)
+function sortOrder() {
+  return $("sort").value;
+}
+
 function clearResults() {
   for (const id of new Set(Object.values(GROUP))) {
     $(id).hidden = true;
@@ -95,7 +100,7 @@ async function searchByQuery({ q = "", like = null, label }) {
   let count = 0;
   let slowest = 0;
   const one = async (type) => {
-    const body = { query: q || null, like, modalities: [type], k: PER_TYPE_K[type] || 10, offset: 0, path: folder() };
+    const body = { query: q || null, like, modalities: [type], k: PER_TYPE_K[type] || 10, offset: 0, path: folder(), sort: sortOrder() };
     const result = await api.search(body, signal);
     if (id !== searchId) return;
     count += result.hits.length;
@@ -165,7 +170,7 @@ function setup() {
     }
     searchByQuery({ q });
   });
-  for (const box of document.querySelectorAll("input[name=types]")) {
+  for (const box of document.querySelectorAll("input[name=types], #sort")) {
     box.addEventListener("change", () => $("q").value.trim() && searchByQuery({ q: $("q").value.trim() }));
   }
   setupFileInputs(searchByFile);

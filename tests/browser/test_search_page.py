@@ -82,3 +82,12 @@ def test_the_token_leaves_the_address_bar_and_stays_with_the_tab(page, served):
     assert page.evaluate("() => sessionStorage.getItem('anyseek.token')") == served.token
     page.reload()  # a reload keeps it: starting a job still works without the link
     assert page.evaluate("() => sessionStorage.getItem('anyseek.token')") == served.token
+
+
+def test_newest_first_asks_for_the_same_matches_in_capture_date_order(page):
+    search(page, "a pink heart")
+    best_first = set(image_names(page, 30))
+    page.select_option("#sort", "date")
+    with page.expect_request(lambda r: r.url.endswith("/search") and '"sort":"date"' in (r.post_data or "")):
+        search(page, "a pink heart")
+    assert set(image_names(page, 30)) == best_first  # the same hits, another order

@@ -1,0 +1,111 @@
+"""Throughput of duplicate finding (bench/duplicates.py --scale N).
+
+End to end at N photos: N distinct pictures cut from the wallpapers (a random region of 30-70% of a side,
+flipped or not, 640 px wide, JPEG), indexed with the demo model, then `Engine.duplicates` timed on its
+first run (every picture decoded and hashed) and again from a fresh Engine (fingerprints from the cache,
+only the grouping), with the model and with the hash alone. Then the grouping alone at 10x N
+(synthetic hashes with planted near-copies), to show how the binary index and union-find scale past what
+this machine can index in a benchmark run, and the hashing rate on the full-size wallpapers, which decode
+slower than 640 px pictures.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from bench.common import DEMO_MODEL, DEVICE, log
+
+
+def make_photos(folder: Path, count: int, sources: list[Path], seed: int = 7) -> None:
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    pictures = []
+    for path in sources:
+        image = ImageOps.exif_transpose(Image.open(path)).convert("RGB")
+        image.thumbnail((2000, 2000))
+        pictures.append(image)
+    for n in range(count):
+        image = pictures[n % len(pictures)]
+        w, h = image.size
+        side = rng.uniform(0.3, 0.7)
+        cw, ch = round(w * side), round(h * side)
+        x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
+        cut = image.crop((x, y, x + cw, y + ch)).resize((640, round(640 * ch / cw)))
+        if rng.random() < 0.5:
+            cut = ImageOps.mirror(cut)
+        cut.save(folder / f"{n:06d}.jpg", quality=85)
+
+
+def hashing_rate(sources: list[Path]) -> float:
+    """Pictures a second, decoded and hashed as `duplicates` does, on the full-size wallpapers."""
+    from anyseek.engine.duplicates.fingerprints import picture_fingerprint
+    from anyseek.media.stills import picture_still
+
+    started = time.perf_counter()
+    for path in sources:
+        still = picture_still(bytes(path), 200_000_000)
+        picture_fingerprint(still.image, still.width, still.height)
+    return len(sources) / (time.perf_counter() - started)
+
+
+def grouping_at(count: int, seed: int = 3) -> dict:
+    """The hash grouping alone (range search over a binary index, then union-find) at `count` pictures,
+    10% of them near-copies of another (a few bits flipped)."""
+    from anyseek.engine.duplicates.fingerprints import PictureFingerprint
+    from anyseek.engine.duplicates.grouping import UnionFind
+    from anyseek.engine.duplicates.pictures import PictureRules, link_duplicates
+
+    rng = np.random.default_rng(seed)
+    hashes = rng.integers(0, 2**63, count, dtype=np.int64).astype(np.uint64) * np.uint64(2) + np.uint64(1)
+    copies = rng.choice(count, count // 10, replace=False)
+    for i in copies:
+        flips = rng.choice(64, 4, replace=False)
+        hashes[i] = hashes[(i + 1) % count] ^ np.uint64(sum(1 << int(b) for b in flips))
+    colour = bytes(48)
+    prints = {i + 1: PictureFingerprint(int(h), colour, 640, 480, 0) for i, h in enumerate(hashes)}
+    started = time.perf_counter()
+    links = UnionFind()
+    link_duplicates(links, prints, None, PictureRules())
+    return {"pictures": count, "seconds": round(time.perf_counter() - started, 2), "groups": len(links.sets())}
+
+
+def throughput(workdir: Path, count: int, sources: list[Path]) -> dict:
+    from anyseek.engine import Engine
+    from anyseek.engine.duplicates import DuplicateRules
+
+    folder, home = workdir / "photos", workdir / "index"
+    if not folder.exists() or len(list(folder.iterdir())) != count:
+        shutil.rmtree(workdir, ignore_errors=True)
+        log(f"cutting {count} photos from {len(sources)} wallpapers")
+        make_photos(folder, count, sources)
+    figures: dict = {"photos": count}
+    shutil.rmtree(home, ignore_errors=True)  # the photos are kept between runs; the index is measured anew
+    with Engine.open(home, joint_model=str(DEMO_MODEL), device=DEVICE) as eng:
+        log("indexing")
+        started = time.perf_counter()
+        eng.index([folder])
+        figures["index_s"] = round(time.perf_counter() - started, 1)
+        shutil.rmtree(home / "duplicates", ignore_errors=True)
+        log("duplicates, first run")
+        started = time.perf_counter()
+        report = eng.duplicates()
+        figures["first_run_s"] = round(time.perf_counter() - started, 1)
+        figures["groups"] = report.total
+    for label, rules in (
+        ("cached_run_s", DuplicateRules()),
+        ("cached_hash_only_s", DuplicateRules(use_embeddings=False)),
+    ):
+        with Engine.open(home, joint_model=str(DEMO_MODEL), device=DEVICE) as eng:
+            started = time.perf_counter()
+            eng.duplicates(rules=rules)
+            figures[label] = round(time.perf_counter() - started, 1)
+    log("hashing rate on the full-size wallpapers; grouping alone at 10x")
+    figures["full_size_pictures_per_s"] = round(hashing_rate(sources), 1)
+    figures["grouping_alone"] = grouping_at(count * 10)
+    return figures
