@@ -27,8 +27,7 @@ from anyseek.engine import bootstrap, item_files, privacy, uploads
 from anyseek.engine.classify.methods import ClassifyMethods
 from anyseek.engine.contracts import Encoders
 from anyseek.engine.dates import to_epoch
-from anyseek.engine.duplicates import DuplicateFinder, DuplicateReport, DuplicateRules, Tier
-from anyseek.engine.duplicates.pages import DuplicatePages, check_page, parse_tiers
+from anyseek.engine.duplicates.methods import DuplicateMethods
 from anyseek.engine.encoders.joint import pretrained_applies
 from anyseek.engine.errors import (
     AnyseekError,
@@ -49,7 +48,6 @@ from anyseek.engine.records import (
     IndexStatus,
     ItemInfo,
     ItemStatus,
-    Modality,
     Progress,
     Query,
     QueryPart,
@@ -60,7 +58,6 @@ from anyseek.engine.request import (
     SearchRequest,
     check_query_file,
     missing_file_warnings,
-    parse_modalities,
     search_request,
 )
 from anyseek.engine.search import ordering
@@ -72,7 +69,7 @@ from anyseek.engine.store.upgrade import SchemaUpgrade, upgrade_index
 log = logging.getLogger(__name__)
 
 
-class Engine(RecordIndexing, ClassifyMethods):
+class Engine(RecordIndexing, ClassifyMethods, DuplicateMethods):
     def __init__(self, parts: bootstrap.Parts) -> None:
         """Engines are made by Engine.open (or twin); `parts` come from engine/bootstrap.py."""
         self._parts = parts
@@ -358,29 +355,6 @@ class Engine(RecordIndexing, ClassifyMethods):
             return None
         prefix = normalize_root(path_prefix)
         return prefix.rstrip(b"/") + b"/" if os.path.isdir(prefix) else prefix
-
-    # --- duplicates (engine/duplicates/) --------------------------------------------------------
-    def duplicates(
-        self,
-        *,
-        similar: bool = False,
-        tiers: Iterable[Tier | str] | str | None = None,
-        modalities: Iterable[Modality | str] | str = (),
-        offset: int = 0,
-        limit: int | None = None,
-        rules: DuplicateRules | None = None,
-        on_progress: Callable[[Progress], None] | None = None,
-    ) -> DuplicateReport:
-        """Groups of duplicate files, largest savings first, each with its suggested keeper. Tiers: "exact"
-        (same bytes), "duplicate" (same picture, text or recording in another encoding, size or format) and,
-        with `similar=True` or asked for in `tiers`, "similar" (bursts). `offset`/`limit` page the groups
-        (`total` counts them all). Reads files, never changes one."""
-        check_page(offset, limit)
-        if not hasattr(self, "_duplicate_pages"):
-            finder = DuplicateFinder(self.store, self.catalog, self.home, self.settings.max_image_pixels)
-            self._duplicate_pages = DuplicatePages(finder, self.store.revision)
-        wanted = parse_tiers(tiers, similar)
-        return self._duplicate_pages.report(wanted, parse_modalities(modalities), offset, limit, rules, on_progress)
 
     # --- reporting ------------------------------------------------------------------------------
     def status(self) -> IndexStatus:
