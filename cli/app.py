@@ -132,6 +132,14 @@ def index(
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Decode again the files that failed before, although unchanged.")
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Decode and embed on Ray: 'local' starts a cluster on this machine, else a cluster's address.",
+        ),
+    ] = None,
     json: Json = False,
     index_dir: IndexDir = None,
 ) -> None:
@@ -151,7 +159,7 @@ def index(
     ) as engine:
         terminal = sys.stderr.isatty()  # a bar there; a log or a pipe gets a line every 15 s instead
         with IndexProgress(live=terminal and not json, quiet=terminal and json) as progress:
-            report = engine.index(paths, on_progress=progress, prune=prune, retry_failed=retry_failed)
+            report = engine.index(paths, on_progress=progress, prune=prune, retry_failed=retry_failed, ray=ray)
     render.index_json(report) if json else render.index_summary(report)
     if report.interrupted:
         raise typer.Exit(130)

@@ -103,4 +103,5 @@ class Indexer(Protocol):
         on_progress: Callable[[Progress], None] | None = None,
         prune: bool = False,
         retry_failed: bool = False,
+        ray: str | None = None,
     ) -> IndexReport: ...

@@ -131,6 +131,7 @@ class Engine:
         *,
         prune: bool = False,
         retry_failed: bool = False,
+        ray: str | None = None,
     ) -> IndexReport:
         """Add, update, move and delete to mirror the given folders or files. Safe to re-run at any time;
         an interrupted run keeps what it committed and the next one resumes.
@@ -141,14 +142,19 @@ class Engine:
 
         A file that failed before and has not changed since is not decoded again (it stays in the report's
         errors and in `status`), unless `retry_failed=True` or anyseek or its decoders changed since.
-        No model is loaded until a file has decoded and needs one."""
+        No model is loaded until a file has decoded and needs one.
+
+        `ray="local"` (a cluster started on this machine) or a Ray address decodes and embeds on Ray (the
+        `ray` extra); planning and writing stay in this process, so the index is the same."""
         self._check_writable()
         with WriterLock(self.home):
             run_id = self.store.start_run("index")
             status, report, reason = "failed", IndexReport(), None
             try:
                 self.writer.load()
-                report = self._parts.indexer.run(list(paths), on_progress, prune=prune, retry_failed=retry_failed)
+                report = self._parts.indexer.run(
+                    list(paths), on_progress, prune=prune, retry_failed=retry_failed, ray=ray
+                )
                 status = "interrupted" if report.interrupted else "completed"
             except KeyboardInterrupt:
                 status = "interrupted"
