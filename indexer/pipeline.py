@@ -118,7 +118,8 @@ class Indexer:
             if ray and todo:
                 from anyseek.indexer.ray_run import RayIndexing  # Ray is an optional extra, imported only here
 
-                RayIndexing(self, ray).process(todo, claims, report, progress)
+                planned = plan_by_kind(entry for entry, _, _ in todo)
+                RayIndexing(self, ray).process(todo, planned, claims, report, progress)
             else:
                 self._process(todo, claims, report, progress)
             if not report.interrupted:

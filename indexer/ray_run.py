@@ -109,15 +109,9 @@ class RayIndexing:
         self.indexer, self.address = indexer, address
         self.settings = indexer.settings
 
-    def process(self, todo: list[tuple], claims: MoveClaims, report: IndexReport, progress) -> None:
-        from anyseek.indexer.pipeline import plan_by_kind
-
-        self.planned, self.total, self.done, self.on_progress = (
-            plan_by_kind(e for e, _, _ in todo),
-            len(todo),
-            0,
-            progress,
-        )
+    def process(self, todo: list[tuple], planned: dict, claims: MoveClaims, report: IndexReport, progress) -> None:
+        """`planned`: pipeline.plan_by_kind of `todo`, for the progress estimate."""
+        self.planned, self.total, self.done, self.on_progress = planned, len(todo), 0, progress
         progress(Progress("indexing", self.total, 0, report.failed, planned=self.planned))
         self.saved = time.monotonic()
         with cluster(self.address, self.settings.workers) as ray:

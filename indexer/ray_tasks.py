@@ -24,8 +24,9 @@ from anyseek.indexer.lazy_models import LazyJoint, LazyOcr, LazyWindow, ModelLoa
 from anyseek.indexer.prepare import Outcome, Prepared, Preparer
 from anyseek.media import file_warnings
 
-# For tests only: while the file this names exists, the next decode task to see it removes it and kills its
-# own worker process, as a crash would (Ray must retry the task on another worker).
+# For tests only: while the file this names exists, a decode task kills its own worker process, as a crash
+# would. An empty file is taken (removed) by the first task that sees it, so Ray's retry succeeds; a file
+# that names a path crashes every task whose shard holds that path (a file that kills its decoder).
 CRASH_HOOK = "ANYSEEK_TEST_RAY_CRASH_FILE"
 
 # Stands for an indexed item of the same content: the worker knows the hash is indexed, the driver finds the
@@ -68,21 +69,27 @@ def worker_encoders(specs: ModelSpecs, settings: Settings) -> EncoderSet:
     return _encoders(specs, settings.model_dump_json())
 
 
-def _crash_if_asked() -> None:
+def _crash_if_asked(jobs: list[tuple]) -> None:
     marker = os.environ.get(CRASH_HOOK)
-    if not marker:
+    if not marker or not os.path.exists(marker):
+        return
+    with open(marker, "rb") as fh:
+        culprit = fh.read()
+    if culprit:
+        if any(entry.path == culprit for entry, _, _ in jobs):
+            os._exit(3)
         return
     try:
         os.remove(marker)
     except FileNotFoundError:
-        return
+        return  # another task took it
     os._exit(3)
 
 
 def decode_shard(context: WorkerContext, jobs: list[tuple]) -> list[Prepared]:
     """Each (entry, previous, again) job decoded as the pipeline's decode threads do; a file's failure is
     its Prepared's error."""
-    _crash_if_asked()
+    _crash_if_asked(jobs)
     file_warnings.install()
     encoders, settings = worker_encoders(context.specs, context.settings), context.settings
     loads = ModelLoads()

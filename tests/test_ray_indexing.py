@@ -6,20 +6,28 @@ own (a seeded random joint model, MiniLM, Whisper tiny.en), loaded once per work
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import signal
+import subprocess
+import time
 from pathlib import Path
+from subprocess import DEVNULL
 
 import pytest
 
 from tests.conftest import SPEECH, TEST_SETTINGS
+from tests.crash_helpers import index_command, run_env
 from tests.media import NOTES, photo
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'anyseek[ray]')")
 
 from anyseek.engine import Engine  # noqa: E402
+from anyseek.indexer.ray_run import SHARD_FILES  # noqa: E402
 from anyseek.indexer.ray_tasks import CRASH_HOOK  # noqa: E402
+from tests.test_crash_safety import assert_consistent, committed_items  # noqa: E402
 
 QUERIES = ["budget for next year", "tomatoes and watering", "snow on the harbour", "coffee at the station"]
 
@@ -88,9 +96,54 @@ def test_ray_index_is_the_one_process_index(cluster, one_process, folder, encode
     assert sum(overlaps) / len(overlaps) >= 0.95, (answers, local_answers)
 
 
-def test_a_worker_that_dies_is_retried(cluster, crash_marker, one_process, folder, encoders, tmp_path):
-    _, local_items, local_errors, _ = one_process
-    crash_marker.write_text("armed")
-    _, items, errors, _ = _index(tmp_path / "index", folder, encoders, "local")
-    assert not crash_marker.exists()  # a decode task took the hook and killed its worker
-    assert items == local_items and errors == local_errors
+def test_a_worker_that_dies_is_retried(cluster, crash_marker, folder, encoders, tmp_path):
+    docs = folder / "docs"  # no recording: Whisper's load would add nothing to what this test shows
+    _, local_items, _, _ = _index(tmp_path / "local", docs, encoders, None)
+    crash_marker.write_bytes(b"")  # empty: the first task to see it crashes, once
+    report, items, errors, _ = _index(tmp_path / "ray", docs, encoders, "local")
+    assert not crash_marker.exists()  # a decode task took the hook and killed its own worker process
+    assert items == local_items and not errors and report.added == len(NOTES)
+
+
+@pytest.mark.slow
+def test_a_file_that_kills_its_worker_every_time_is_that_files_error(cluster, crash_marker, folder, encoders, tmp_path):
+    docs = folder / "docs"
+    culprit = docs / "poem.rst"
+    crash_marker.write_bytes(os.fsencode(culprit))
+    try:
+        report, items, errors, _ = _index(tmp_path / "ray", docs, encoders, "local")
+    finally:
+        crash_marker.unlink()
+    assert {path for path, _ in errors} == {str(culprit)}
+    assert "its decoding worker died" in next(iter(errors))[1]
+    assert report.added == len(NOTES) - 1 and report.failed == 1
+
+
+@pytest.mark.slow
+def test_a_driver_killed_mid_run_leaves_an_index_the_next_run_completes(tmp_path, encoders):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    words = "harbour garden budget river station meeting".split()
+    for n in range(4 * SHARD_FILES):
+        (notes / f"note{n:03d}.txt").write_text(f"Note {n}: " + " ".join(words[(n + i) % 6] for i in range(30)))
+    index_dir = tmp_path / "index"
+    command = [*index_command(notes, index_dir), "--ray", "local"]
+    # its own session: the local cluster the driver starts is cleaned up with it after the test
+    process = subprocess.Popen(command, env=run_env(), stdout=DEVNULL, stderr=DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 400
+        while time.monotonic() < deadline and process.poll() is None and committed_items(index_dir) == 0:
+            time.sleep(0.05)
+        process.kill()  # SIGKILL: no handler runs, the shards in flight are lost
+        process.wait()
+        committed = committed_items(index_dir)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    assert 0 < committed < 4 * SHARD_FILES, committed
+    assert_consistent(index_dir, encoders)
+    with Engine.open(index_dir, encoders=encoders, **TEST_SETTINGS) as engine:
+        report = engine.index([notes])
+        assert (report.failed, report.unchanged, report.added) == (0, committed, 4 * SHARD_FILES - committed)
+        assert engine.status().items == {"text": 4 * SHARD_FILES}
+    assert_consistent(index_dir, encoders)
