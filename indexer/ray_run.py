@@ -166,15 +166,18 @@ class RayIndexing:
 
         try:
             return ray.get(ref)
-        except RayTaskError as exc:
-            cause = exc.cause
-            if isinstance(cause, AnyseekError) or not isinstance(cause, Exception):
-                raise (cause if isinstance(cause, AnyseekError) else RayIndexingError(str(exc))) from None
-            failure = f"{type(cause).__name__}: {cause}"
-        except ActorDiedError as exc:
-            raise RayIndexingError(f"the Ray embedding actors died: {exc}") from None
-        except RayError as exc:  # its worker died each time (a decoder crashed it, or the node went)
-            failure = f"its decoding worker died: {type(exc).__name__}"
+        except RayError as exc:
+            # a task's own exception comes wrapped (RayTaskError, its `cause`); so does a decode task's
+            # crash when the actor call that waited on it reports it
+            cause = exc.cause if isinstance(exc, RayTaskError) else exc
+            if isinstance(cause, AnyseekError):
+                raise cause from None  # a model that cannot load: the run's error, as in one process
+            if isinstance(cause, ActorDiedError):
+                raise RayIndexingError(f"the Ray embedding actors died: {cause}") from None
+            if isinstance(cause, RayError):  # its worker died each time (a decoder crashed it, or its node)
+                failure = f"its decoding worker died ({type(cause).__name__})"
+            else:  # not a file's decoder (the Preparer catches those): the task's own failure
+                failure = f"cannot index it on Ray: {type(cause).__name__}: {cause}"
         if len(jobs) > 1:
             log.info("a shard of %d files failed (%s): trying them one by one", len(jobs), failure)
             return None
