@@ -2,9 +2,9 @@
 
     .venv/bin/python -m bench.run [--only NAME ...] [--quick] [--out bench-results/results.json]
 
-Names: images, decode, reindex, speech, video, query, ann, scale, ray_index, txtai, quality. --quick uses small
-sizes (a smoke run of a few minutes; its figures mean little). Every goal is a ratio measured side by side within
-one run.
+Names: images, decode, reindex, speech, video, query, ann, scale, ray_index, txtai, quality, records. --quick uses
+small sizes (a smoke run of a few minutes; its figures mean little). Every goal is a ratio measured side by side
+within one run.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ MODULES = {
     "txtai": "bench.txtai_compare",
     "quality": "bench.quality",
     "formats": "bench.formats",
+    "records": "bench.records",
 }
 
 
