@@ -102,8 +102,8 @@ class Indexer:
         goes. Without it such a root is taken for an unmounted drive and the run refuses to change anything.
         `retry_failed`: decode again the files that failed before although they have not changed (they are
         retried anyway when anyseek or its decoders changed since).
-        `ray`: decode and embed on a Ray cluster, "local" or its address (indexer/ray_run.py); the plan and
-        every write stay here, so the index is the same as a run in this process would make."""
+        `ray`: decode and embed on a Ray cluster, "local" or its address (indexer/distributed/); the plan
+        and every write stay here, so the index is the same as a run in this process would make."""
         started = time.monotonic()
         report = IndexReport()
         progress = on_progress or (lambda _p: None)
@@ -120,7 +120,8 @@ class Indexer:
         claims = MoveClaims(missing)
         try:
             if ray and todo:
-                from anyseek.indexer.ray_run import RayIndexing  # Ray is an optional extra, imported only here
+                # Ray is an optional extra, imported only here
+                from anyseek.indexer.distributed.driver import RayIndexing
 
                 planned = plan_by_kind(entry for entry, _, _ in todo)
                 RayIndexing(self, ray).process(todo, planned, claims, report, progress)

@@ -25,8 +25,8 @@ from tests.media import NOTES, photo
 ray = pytest.importorskip("ray", reason="the ray extra is not installed (pip install 'anyseek[ray]')")
 
 from anyseek.engine import Engine  # noqa: E402
-from anyseek.indexer.ray_run import SHARD_FILES  # noqa: E402
-from anyseek.indexer.ray_tasks import CRASH_HOOK  # noqa: E402
+from anyseek.indexer.distributed.driver import SHARD_FILES  # noqa: E402
+from anyseek.indexer.distributed.workers import CRASH_HOOK  # noqa: E402
 from tests.test_crash_safety import assert_consistent, committed_items  # noqa: E402
 
 QUERIES = ["budget for next year", "tomatoes and watering", "snow on the harbour", "coffee at the station"]

@@ -53,7 +53,7 @@ class ItemReads:
 
     def indexed_hashes(self) -> set[str]:
         """The content hashes of every indexed file: what a worker without the database (a Ray task, see
-        indexer/ray_tasks.py) checks a new file's hash against before decoding it."""
+        indexer/distributed/workers.py) checks a new file's hash against before decoding it."""
         with self.engine.connect() as conn:
             query = select(ItemRow.content_hash).where(ItemRow.status == ItemStatus.OK).distinct()
             return set(conn.execute(query).scalars())

@@ -3,7 +3,7 @@
 Both call the very steps of a run in one process: the task runs the pipeline's Preparer (hash, sniff,
 extract) and the actor its EmbedBatch (transcribe, embed). Neither has the index's database: the driver
 plans the run, checks moves and duplicates against SQLite when the shard comes back, and writes
-(indexer/ray_run.py). This module imports no Ray, so its steps are tested in-process like the rest.
+(driver.py). This module imports no Ray, so its steps are tested in-process like the rest.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from anyseek.media import file_warnings
 CRASH_HOOK = "ANYSEEK_TEST_RAY_CRASH_FILE"
 
 # Stands for an indexed item of the same content: the worker knows the hash is indexed, the driver finds the
-# item (a move it claims, or a duplicate it copies; ray_run.resolve_known).
+# item (a move it claims, or a duplicate it copies; driver.resolve_known).
 KNOWN = Item(-1, b"", None, 0, 0, "", ItemStatus.OK, None, 0.0)
 
 

@@ -2,8 +2,8 @@
 
 The driver (this process) has scanned and planned the run against SQLite as a run in one process does
 (pipeline.Indexer.run). Here it cuts the files to decode into shards: a Ray task decodes each shard
-(ray_tasks.decode_shard), and the shard goes on, as an object reference the driver never fetches, to one
-of a pool of embedding actors (one per GPU, else one per two CPUs; ray_tasks.Embedder). Each embedded
+(workers.decode_shard), and the shard goes on, as an object reference the driver never fetches, to one
+of a pool of embedding actors (one per GPU, else one per two CPUs; workers.Embedder). Each embedded
 shard comes back to the driver, which decides its moves and duplicates against SQLite, and commits it
 through the pipeline's own handle/record steps: one transaction per shard, as a local run commits each
 batch, so a driver killed mid-run leaves an index that the next run completes.
@@ -26,8 +26,8 @@ from contextlib import contextmanager
 
 from anyseek.engine.errors import AnyseekError, ConfigError
 from anyseek.engine.records import IndexReport, Progress, display_path
+from anyseek.indexer.distributed.workers import KNOWN, Embedder, Shard, WorkerContext, decode_shard
 from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared
-from anyseek.indexer.ray_tasks import KNOWN, Embedder, Shard, WorkerContext, decode_shard
 from anyseek.media.sniff import kind_hint
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def cluster(address: str, cpus: int | None = None) -> Iterator[object]:
 
 
 def resolve_known(prepared: Prepared, claims: MoveClaims, store) -> Prepared:
-    """A worker found the file's content already indexed (ray_tasks.KNOWN): here, against SQLite, it is a
+    """A worker found the file's content already indexed (workers.KNOWN): here, against SQLite, it is a
     move of a vanished item (claimed once, as in the pipeline), else a copy of an indexed one."""
     if prepared.source is not KNOWN:
         return prepared
