@@ -130,8 +130,8 @@ class RayIndexing:
             frozenset(store.indexed_hashes()),
         )
         context_ref = ray.put(context)
-        actors = self._actors(ray, context)
-        decode = ray.remote(decode_shard).options(num_cpus=1, max_retries=TASK_RETRIES)
+        actors, cpu_share = self._actors(ray, context)
+        decode = ray.remote(decode_shard).options(num_cpus=cpu_share, max_retries=TASK_RETRIES)
         shards = [todo[i : i + SHARD_FILES] for i in range(0, len(todo), SHARD_FILES)]
         pending: dict = {}
         turn = 0
@@ -149,15 +149,18 @@ class RayIndexing:
                 else:
                     self._commit(shard, claims, report)
 
-    def _actors(self, ray, context: WorkerContext) -> list:
-        """One embedding actor per GPU of the cluster; without GPUs, one per two CPUs (the other decodes)."""
+    def _actors(self, ray, context: WorkerContext) -> tuple[list, float]:
+        """One embedding actor per GPU of the cluster; without GPUs, one per two CPUs (the other decodes).
+        Also the CPUs a task or a CPU actor asks for: half a CPU on a one-CPU cluster, where an actor holding
+        the only CPU would leave no decode task able to start."""
         resources = ray.cluster_resources()
-        gpus = int(resources.get("GPU", 0))
-        count = gpus or max(1, int(resources.get("CPU", 1)) // 2)
-        placement = {"num_gpus": 1} if gpus else {"num_cpus": 1}
+        gpus, cpus = int(resources.get("GPU", 0)), resources.get("CPU", 1)
+        share = 1 if cpus >= 2 else 0.5
+        count = gpus or max(1, int(cpus) // 2)
+        placement = {"num_gpus": 1} if gpus else {"num_cpus": share}
         actor = ray.remote(Embedder).options(**placement, max_restarts=ACTOR_RESTARTS, max_task_retries=ACTOR_RESTARTS)
         log.info("embedding in %d Ray actors (%s)", count, "GPU" if gpus else "CPU")
-        return [actor.remote(context.specs, context.settings) for _ in range(count)]
+        return [actor.remote(context.specs, context.settings) for _ in range(count)], share
 
     def _fetch(self, ray, ref, jobs: list[tuple]) -> Shard | None:
         """The embedded shard; None when its workers died past their retries and its files go again one by
