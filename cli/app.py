@@ -12,6 +12,7 @@ import typer
 
 from anyseek.cli import params, render, usage
 from anyseek.cli.duplicates import register as register_duplicates
+from anyseek.cli.embeddings import register as register_embeddings
 from anyseek.cli.evaluate import register as register_eval
 from anyseek.cli.logs import quiet_libraries
 from anyseek.cli.options import STATE, Device, IndexDir, Json, NoServer
@@ -205,6 +206,7 @@ def upgrade(index_dir: IndexDir = None) -> None:
 register_train(app)
 register_eval(app, friendly, open_engine)
 register_duplicates(app, friendly, open_engine)
+register_embeddings(app, friendly, open_engine)
 
 
 register_serve(app, open_engine, friendly)

@@ -22,11 +22,13 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
-from anyseek.engine import bootstrap, item_files, privacy, uploads
+from anyseek.engine import bootstrap, embedding_import, item_files, privacy, uploads
 from anyseek.engine.contracts import Encoders
 from anyseek.engine.dates import to_epoch
 from anyseek.engine.duplicates import DuplicateFinder, DuplicateReport, DuplicateRules, Tier
 from anyseek.engine.duplicates.pages import DuplicatePages, check_page, parse_tiers
+from anyseek.engine.embedding_export import EmbeddingExportReport, export_embeddings
+from anyseek.engine.embedding_import import EmbeddingImportReport
 from anyseek.engine.encoders.joint import pretrained_applies
 from anyseek.engine.errors import (
     AnyseekError,
@@ -242,6 +244,8 @@ class Engine:
             parts.append(QueryPart(audio=Path(request.audio)))
         if request.like is not None:
             parts.append(QueryPart(item_id=self._resolve_item(request.like)))
+        if request.vector is not None:  # checked against the index's space by the searcher
+            parts.append(QueryPart(vector=request.vector, space=request.space))
         for part in parts:
             if isinstance(part.image, (str, os.PathLike)):
                 check_query_file(part.image, "image")
@@ -353,6 +357,21 @@ class Engine:
             self._duplicate_pages = DuplicatePages(finder, self.store.revision)
         wanted = parse_tiers(tiers, similar)
         return self._duplicate_pages.report(wanted, parse_modalities(modalities), offset, limit, rules, on_progress)
+
+    # --- embeddings in and out: clip-retrieval's folder layout (engine/embedding_layout.py) ---------
+    def import_embeddings(self, folder, *, batch_rows: int = 4096, on_progress=None) -> EmbeddingImportReport:
+        """Each row of a clip-retrieval embedding folder as an item (engine/embedding_import.py): incremental
+        by path, crash-safe, `batch_rows` rows in memory. The vectors must come from the index's joint model."""
+        self._check_writable()
+        with WriterLock(self.home):
+            self.writer.load()
+            self._learn_dims()
+            return embedding_import.import_folder(self, folder, batch_rows, on_progress)
+
+    def export_embeddings(self, folder, *, shard_rows: int = 100_000) -> EmbeddingExportReport:
+        """The index's pictures as a clip-retrieval embedding folder (engine/embedding_export.py)."""
+        self._learn_dims()
+        return export_embeddings(self.store, self.catalog.dims, folder, shard_rows)
 
     # --- reporting ------------------------------------------------------------------------------
     def status(self) -> IndexStatus:
