@@ -102,9 +102,16 @@ class EmbeddingImporter:
     def _write_batch(self, batch: layout.EmbeddingBatch, tag: str, seen: set[bytes], report) -> None:
         paths = [os.fsencode(p) for p in batch.image_paths]
         stored = embedding_rows.hashes_of(self.store.engine, paths)
+        where = f"{self.folder}: shard {batch.shard} row {{}}"
+        images, texts = (
+            _units(a, len(batch), where, batch.first_row) for a in (batch.image_vectors, batch.text_vectors)
+        )
+        halves = [None if a is None else a.astype(np.float16) for a in (batch.image_vectors, batch.text_vectors)]
         writes: dict[bytes, ItemWrite] = {}
         for row, path in enumerate(paths):
-            digest = tag + _row_digest(batch, row)
+            digest = tag + _row_digest(
+                batch.image_paths[row], [h[row] if h is not None else None for h in halves], batch.captions[row]
+            )
             repeated = path in seen
             seen.add(path)
             if repeated:
@@ -116,40 +123,43 @@ class EmbeddingImporter:
                 report.updated += 1
             else:
                 report.added += 1
-            writes[path] = self._item(
-                batch, row, path, digest, f"{self.folder}: shard {batch.shard} row {batch.first_row + row}"
-            )
+            writes[path] = self._item(path, digest, images[row], texts[row], batch.captions[row])
         if writes:
             self.writer.write_items(list(writes.values()))
 
-    def _item(self, batch: layout.EmbeddingBatch, row: int, path: bytes, digest: str, where: str) -> ItemWrite:
+    def _item(self, path: bytes, digest: str, image, text, caption: str | None) -> ItemWrite:
         chunks = []
-        if batch.image_vectors is not None and (vector := _unit(batch.image_vectors[row], where)) is not None:
-            chunks.append(EmbeddedChunk(Chunk(ChunkKind.IMAGE, 0), {Space.JOINT: vector}))
-        caption = batch.captions[row]
+        if image is not None:
+            chunks.append(EmbeddedChunk(Chunk(ChunkKind.IMAGE, 0), {Space.JOINT: image}))
         if caption and caption.strip():
-            text_vector = _unit(batch.text_vectors[row], where) if batch.text_vectors is not None else None
-            vectors = {Space.JOINT: text_vector} if text_vector is not None and self.text_in_joint else {}
+            vectors = {Space.JOINT: text} if text is not None and self.text_in_joint else {}
             passage = Chunk(ChunkKind.PASSAGE, 1, text=caption, char_start=0, char_end=len(caption))
             chunks.append(EmbeddedChunk(passage, vectors))
         size, mtime_ns = _local_file(path)
         return ItemWrite(path, size, mtime_ns, digest, Modality.IMAGE, chunks)
 
 
-def _row_digest(batch: layout.EmbeddingBatch, row: int) -> str:
-    digest = hashlib.sha1(os.fsencode(batch.image_paths[row]))
-    for array in (batch.image_vectors, batch.text_vectors):
-        digest.update(b"-" if array is None else np.asarray(array[row], np.float16).tobytes())
-    digest.update((batch.captions[row] or "").encode("utf-8", "surrogatepass"))
+def _row_digest(path: str, halves: list[np.ndarray | None], caption: str | None) -> str:
+    """What a row holds, as stored (float16): equal digests, nothing to write."""
+    digest = hashlib.sha1(os.fsencode(path))
+    for half in halves:
+        digest.update(b"-" if half is None else half.tobytes())
+    digest.update((caption or "").encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
-def _unit(vector: np.ndarray, where: str) -> np.ndarray | None:
-    """Unit length (the store's vectors are; clip-retrieval's usually are already); None for all zeros."""
-    norm = float(np.linalg.norm(vector))
-    if not np.isfinite(norm):
-        raise EmbeddingLayoutError(f"{where}: its vector holds a value that is not a finite number (NaN or infinity)")
-    return (vector / norm).astype(np.float32) if norm > MIN_NORM else None
+def _units(array: np.ndarray | None, count: int, where: str, first_row: int) -> list[np.ndarray | None]:
+    """Each row at unit length (the store's vectors are; clip-retrieval's usually are already), None for
+    an all-zero row (no vector) or for every row when there is no array."""
+    if array is None:
+        return [None] * count
+    norms = np.linalg.norm(array, axis=1)
+    bad = np.flatnonzero(~np.isfinite(norms))
+    if len(bad):
+        row = where.format(first_row + int(bad[0]))
+        raise EmbeddingLayoutError(f"{row}: its vector holds a value that is not a finite number (NaN or infinity)")
+    units = (array / np.maximum(norms, MIN_NORM)[:, None]).astype(np.float32)
+    return [unit if norm > MIN_NORM else None for unit, norm in zip(units, norms.tolist())]
 
 
 def _local_file(path: bytes) -> tuple[int, int]:
