@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
-from anyseek.engine.records import ChunkKind, ItemStatus, Space
+from anyseek.engine.records import ChunkKind, ItemStatus, Modality, Space
 from anyseek.engine.store.models import ChunkRow, ItemRow, VectorRow
 
 PAGE = 2000
@@ -64,6 +64,7 @@ def picture_pages(engine: Engine) -> Iterator[list[ExportRow]]:
                 .where(
                     ItemRow.id > last,
                     ItemRow.status == ItemStatus.OK,
+                    ItemRow.modality == Modality.IMAGE.value,  # not a record's screenshot, not a PDF's page
                     ChunkRow.kind == ChunkKind.IMAGE.value,
                     VectorRow.space == Space.JOINT.value,
                 )
