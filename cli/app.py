@@ -13,6 +13,7 @@ import typer
 from anyseek.cli import params, render, usage
 from anyseek.cli.classify import register as register_classify
 from anyseek.cli.duplicates import register as register_duplicates
+from anyseek.cli.embeddings import register as register_embeddings
 from anyseek.cli.evaluate import register as register_eval
 from anyseek.cli.logs import quiet_libraries
 from anyseek.cli.options import STATE, Device, IndexDir, Json, NoServer
@@ -226,6 +227,7 @@ register_train(app, open_engine)
 register_eval(app, friendly, open_engine)
 register_classify(app, friendly, open_engine, IndexDir)
 register_duplicates(app, friendly, open_engine)
+register_embeddings(app, friendly, open_engine)
 
 
 register_serve(app, open_engine, friendly)

@@ -28,6 +28,7 @@ from anyseek.engine.classify.methods import ClassifyMethods
 from anyseek.engine.contracts import Encoders
 from anyseek.engine.dates import to_epoch
 from anyseek.engine.duplicates.methods import DuplicateMethods
+from anyseek.engine.embedding_methods import EmbeddingMethods
 from anyseek.engine.encoders.joint import pretrained_applies
 from anyseek.engine.errors import (
     AnyseekError,
@@ -69,7 +70,7 @@ from anyseek.engine.store.upgrade import SchemaUpgrade, upgrade_index
 log = logging.getLogger(__name__)
 
 
-class Engine(RecordIndexing, ClassifyMethods, DuplicateMethods):
+class Engine(RecordIndexing, ClassifyMethods, DuplicateMethods, EmbeddingMethods):
     def __init__(self, parts: bootstrap.Parts) -> None:
         """Engines are made by Engine.open (or twin); `parts` come from engine/bootstrap.py."""
         self._parts = parts
@@ -270,6 +271,8 @@ class Engine(RecordIndexing, ClassifyMethods, DuplicateMethods):
             parts.append(QueryPart(audio=Path(request.audio)))
         if request.like is not None:
             parts.append(QueryPart(item_id=self._resolve_item(request.like)))
+        if request.vector is not None:  # checked against the index's space by the searcher
+            parts.append(QueryPart(vector=request.vector, space=request.space))
         for part in parts:
             if isinstance(part.image, (str, os.PathLike)):
                 check_query_file(part.image, "image")
