@@ -102,7 +102,7 @@ def test_a_picture_s_lines_are_read_where_they_are(reader, name):
 
 
 def test_a_photo_without_text_costs_one_glance(model):
-    from anyseek.indexer.extract.ocr import PictureReader
+    from anyseek.indexer.extract.ocr import GLANCE_SIDE, PictureReader
 
     calls = []
 
@@ -116,7 +116,7 @@ def test_a_photo_without_text_costs_one_glance(model):
 
     text = PictureReader(Counting, "counting", 30.0).read(Image.open(OCR / "no-text.jpg").convert("RGB"))
     assert text.lines == [] and text.failure is None
-    assert len(calls) == 1 and max(calls[0][:2]) <= 448  # the detector ran once, on the shrunk picture
+    assert len(calls) == 1 and max(calls[0][:2]) <= GLANCE_SIDE  # the detector ran once, on the shrunk picture
 
 
 def test_a_failing_or_slow_reading_costs_the_text_not_the_picture(model):
