@@ -95,6 +95,34 @@ def table_place(hit) -> str:
     return f"{hit.sheet}, {rows}" if hit.sheet else rows
 
 
+def part_where(part) -> str:
+    place = []
+    if part.page is not None:
+        place.append(f"p. {part.page}")
+    if part.start is not None:
+        place.append(f"{clock(part.start)}–{clock(part.end)}")
+    if part.snippet:
+        place.append(part.snippet)
+    return "  ".join(place)
+
+
+def hit_place(hit) -> str:
+    return record_where(hit) if hit.record_id is not None else where(hit)
+
+
+def record_where(hit) -> str:
+    """A record hit: its label, each part's score (a user sees which part matched), then where the best
+    part matched."""
+    bits = [f"[{hit.label}]"] if hit.label else []
+    for part in hit.parts:
+        score = "failed" if part.error else "-" if part.score is None else f"{part.score:.2f}"
+        bits.append(f"{part.field} {score}")
+    scored = [part for part in hit.parts if part.score is not None]
+    if scored and (place := part_where(max(scored, key=lambda p: p.score))):
+        bits.append(place)
+    return "  ".join(bits)
+
+
 def shown_path(path: str) -> str:
     """A path as a person reads it: relative to the working folder when it lies under it, else with `~` for
     the home folder, else whole. Scripts get exact absolute paths from --json and --paths."""
@@ -150,7 +178,7 @@ def _pipe_lines(results: SearchResults, first_rank: int):
     for hit in results:
         similarity = "" if hit.similarity is None else f"{hit.similarity:.3f}"
         head = "  ".join(p for p in (f"{hit.score:.3f}", shown_path(hit.path), str(hit.modality), similarity) if p)
-        head += f"  {place}" if (place := where(hit)) else ""
+        head += f"  {place}" if (place := hit_place(hit)) else ""
         snippet = _snippet_text(hit)
         room = PIPE_WIDTH - len(head) - 2
         yield (f"{head}  {_clip(snippet, room)}" if snippet and room >= 10 else head), None
@@ -163,7 +191,7 @@ def _terminal_rows(results: SearchResults, first_rank: int):
     for rank, hit in enumerate(results, first_rank):
         similarity = "" if hit.similarity is None else f"{hit.similarity:.3f}"
         prefix = f"{rank:>{rank_width}}  {hit.score:.3f}  {similarity:>6}  {hit.modality!s:<5}  "
-        place = where(hit)
+        place = hit_place(hit)
         yield prefix + shown_path(hit.path) + (f"  {place}" if place else ""), None
         if snippet := _snippet_text(hit):
             indent = len(prefix) if width - len(prefix) >= 40 else 4
@@ -202,10 +230,11 @@ def status_json(status: IndexStatus) -> None:
     print_json({"version": JSON_VERSION, **status.to_dict()})
 
 
-def index_summary(report: IndexReport) -> None:
+def index_summary(report: IndexReport, seen: str = "files") -> None:
+    """`seen`: what was scanned, "files" (folders) or "rows" (a record manifest)."""
     state = "interrupted" if report.interrupted else "done"
     out.print(
-        f"{state} in {report.seconds:.1f}s: {report.scanned} files seen, {report.added} added, "
+        f"{state} in {report.seconds:.1f}s: {report.scanned} {seen} seen, {report.added} added, "
         f"{report.updated} updated, {report.moved} moved, {report.copied} duplicates, {report.deleted} deleted, "
         f"{report.unchanged} unchanged, {report.ignored} ignored, {report.failed} failed"
         + (f" ({report.known_failed} unchanged since they failed; --retry-failed)" if report.known_failed else "")
