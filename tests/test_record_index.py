@@ -189,7 +189,8 @@ def test_records_vectors_are_in_both_spaces_as_their_parts_allow(open_engine, ti
     eng.index_records(tickets, label_field="team")
     counts = eng.status().vectors
     chunks = eng.status().chunks
-    textual = chunks["passage"] + chunks["speech"]
+    # a screenshot's words (OCR, where the reader is installed) are textual chunks like the others
+    textual = chunks["passage"] + chunks["speech"] + chunks.get("ocr", 0)
     # fused chunks: in the joint space for every ticket (a picture and words); never in the text space,
     # which cannot see the screenshot
     assert counts[Space.JOINT.value] == textual + chunks["image"] + 6
@@ -214,3 +215,15 @@ def test_an_interrupted_run_keeps_its_committed_batches(open_engine, tickets, mo
     assert kept == 1
     report = eng.index_records(tickets, label_field="team")
     assert (report.unchanged, report.added) == (1, 5)
+
+
+def test_a_screenshot_part_is_read_and_finds_its_record(open_engine, tickets):
+    """The README's ticket: the error message is only in the screenshot (T-106's says "nginx", its
+    description does not), and the record is found by the screenshot's words, on that part."""
+    pytest.importorskip("rapidocr")
+    eng = open_engine(ocr_timeout_s=0)
+    eng.index_records(tickets, label_field="team")
+    assert eng.status().chunks.get("ocr", 0) >= 1
+    hits = eng.search("nginx", k=3, modalities="record", mode="lexical").hits
+    assert hits and hits[0].record_id == "T-106"
+    assert max(hits[0].parts, key=lambda p: p.score).field == "screenshot"
