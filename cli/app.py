@@ -136,6 +136,14 @@ def index(
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Decode again the files that failed before, although unchanged.")
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Decode and embed on Ray: 'local' starts a cluster on this machine, else a cluster's address.",
+        ),
+    ] = None,
     json: Json = False,
     index_dir: IndexDir = None,
 ) -> None:
@@ -163,7 +171,7 @@ def index(
                     records, on_progress=progress, label_field=label_field, retry_failed=retry_failed
                 )
             else:
-                report = engine.index(paths, on_progress=progress, prune=prune, retry_failed=retry_failed)
+                report = engine.index(paths, on_progress=progress, prune=prune, retry_failed=retry_failed, ray=ray)
     render.index_json(report) if json else render.index_summary(report, "rows" if records else "files")
     if report.interrupted:
         raise typer.Exit(130)

@@ -131,6 +131,7 @@ class Engine(RecordIndexing, ClassifyMethods, DuplicateMethods):
         *,
         prune: bool = False,
         retry_failed: bool = False,
+        ray: str | None = None,
     ) -> IndexReport:
         """Add, update, move and delete to mirror the given folders or files. Safe to re-run at any time;
         an interrupted run keeps what it committed and the next one resumes.
@@ -141,10 +142,14 @@ class Engine(RecordIndexing, ClassifyMethods, DuplicateMethods):
 
         A file that failed before and has not changed since is not decoded again (it stays in the report's
         errors and in `status`), unless `retry_failed=True` or anyseek or its decoders changed since.
-        No model is loaded until a file has decoded and needs one."""
+        No model is loaded until a file has decoded and needs one.
+
+        `ray="local"` (a cluster started on this machine) or a Ray address decodes and embeds on Ray (the
+        `ray` extra); planning and writing stay in this process, so the index is the same."""
         paths = list(paths)
+        run = self._parts.indexer.run
         return self._write_run(
-            "index", lambda: self._parts.indexer.run(paths, on_progress, prune=prune, retry_failed=retry_failed)
+            "index", lambda: run(paths, on_progress, prune=prune, retry_failed=retry_failed, ray=ray)
         )
 
     def _write_run(self, command: str, run: Callable[[], IndexReport]) -> IndexReport:
