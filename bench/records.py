@@ -157,10 +157,10 @@ def run(quick: bool = False) -> Result:
         log(f"records: {report.added} records indexed in {report.seconds:.0f} s")
         result.figures["records"] = report.added
         search_figures(result, eng, records)
-        if not quick:  # one record per label in the quick world: nothing left to classify
-            classify_demo(result, eng, folder, records)
         align_figures(result, eng)
         classify_manpages(result, eng, quick)
+    if not quick:
+        classify_demo(result)
     text_rich_figures(result, quick)
     result.notes.append(
         "Records: a white shape's picture + a note naming a colour; queries 'a {colour} {shape}' need both "

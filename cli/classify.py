@@ -81,7 +81,7 @@ def register(app: typer.Typer, friendly, open_engine, index_option) -> None:
         ],
         threshold: Annotated[
             float | None,
-            typer.Option("--threshold", min=0.0, max=1.0, help="Flag agreement below this (default 0.1)."),
+            typer.Option("--threshold", min=0.0, max=1.0, help="Flag agreement below this (default 0.15)."),
         ] = None,
         label_field: Annotated[
             str, typer.Option("--label-field", help="The field that holds a record's label.")

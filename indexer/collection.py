@@ -26,6 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 
+from anyseek.engine.encoders.ocr import reader_name
 from anyseek.engine.errors import AnyseekError, ExtractionError
 from anyseek.engine.manifest import Manifest, PartKind, Record, RecordPart, row_location
 from anyseek.engine.records import Chunk, ChunkKind, EmbeddedChunk, FileError, IndexReport, Modality, Progress
@@ -37,7 +38,8 @@ from anyseek.engine.store.store import ItemWrite
 from anyseek.engine.writer import IndexWriter
 from anyseek.indexer.batch import EmbedBatch
 from anyseek.indexer.extract import Extracted, decode_image_here, extract
-from anyseek.indexer.lazy_models import LazyJoint, LazyWindow, ModelLoads
+from anyseek.indexer.extract.ocr import PictureReader
+from anyseek.indexer.lazy_models import LazyJoint, LazyOcr, LazyWindow, ModelLoads
 from anyseek.indexer.prepare import Outcome, Prepared, decode_failure, hash_file
 from anyseek.indexer.scan import FileEntry
 from anyseek.indexer.workers import DecodePool, DecodeTimeout
@@ -145,7 +147,11 @@ class RecordRun:
         loads = ModelLoads()
         joint = LazyJoint(self.encoders, loads)
         window = LazyWindow(self.encoders, self.settings.text_spaces, loads)
-        decode = functools.partial(self._decode, joint=joint, window=window)
+        # a ticket's screenshot holds its error message: a picture part is read (OCR) as a folder's photo is,
+        # so a search for the message's words finds the record by its screenshot
+        name = reader_name(self.settings.ocr)
+        reader = PictureReader(LazyOcr(self.encoders, loads).get, name, self.settings.ocr_timeout_s) if name else None
+        decode = functools.partial(self._decode, joint=joint, window=window, reader=reader)
         pool = DecodePool(self.settings.workers or min(4, os.cpu_count() or 2), self.settings.file_timeout_s)
         try:
             done = 0
@@ -194,7 +200,7 @@ class RecordRun:
                         futures[future].row, error=f"decoding took too long: {exc}"
                     )
 
-    def _decode(self, job: PartJob, stored: StoredPart | None, old: list[EmbeddedChunk], joint, window) -> None:
+    def _decode(self, job: PartJob, stored: StoredPart | None, old: list[EmbeddedChunk], joint, window, reader) -> None:
         """In a decode worker: a text part to passages, a file part to chunks and model inputs. Anything a
         file throws is that part's error (as in indexer/prepare.py)."""
         try:
@@ -202,7 +208,7 @@ class RecordRun:
                 chunks = split_passages(job.part.text or "", window.count_tokens, window.max_tokens)
                 job.prepared = _prepared(job, Extracted(Modality.TEXT, chunks))
                 return
-            self._decode_file(job, stored, old, joint, window)
+            self._decode_file(job, stored, old, joint, window, reader)
         except ExtractionError as exc:
             job.row = dataclasses.replace(job.row, error=str(exc))
         except AnyseekError:
@@ -214,7 +220,7 @@ class RecordRun:
         except Exception as exc:  # noqa: BLE001 - the file boundary: a malformed file makes decoders raise anything
             job.row = dataclasses.replace(job.row, error=decode_failure(exc))
 
-    def _decode_file(self, job: PartJob, stored: StoredPart | None, old, joint, window) -> None:
+    def _decode_file(self, job: PartJob, stored: StoredPart | None, old, joint, window, reader) -> None:
         path = os.fsencode(job.part.path)
         if (job.row.size or 0) > self.settings.max_file_bytes:
             raise ExtractionError(f"file is {job.row.size / 2**30:.1f} GB, over the cap (setting max_file_bytes)")
@@ -228,7 +234,7 @@ class RecordRun:
         if sniffed.modality is None:
             raise ExtractionError(sniffed.problem or UNSUPPORTED)
         images = functools.partial(decode_image_here, joint=joint)
-        extracted = extract(path, sniffed, joint, self.settings, window, images)
+        extracted = extract(path, sniffed, joint, self.settings, window, images, reader=reader)
         job.row = dataclasses.replace(job.row, modality=extracted.modality)
         job.prepared = _prepared(job, extracted)
 

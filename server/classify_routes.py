@@ -52,7 +52,7 @@ class AlignRequest(RecordsIn):
     manifest: str | None = Field(
         None, max_length=4096, description="Or: an absolute path to a manifest, or to `anyseek train` pairs"
     )
-    threshold: float | None = Field(None, ge=0.0, le=1.0, description="Flag agreement below this (default 0.1)")
+    threshold: float | None = Field(None, ge=0.0, le=1.0, description="Flag agreement below this (default 0.15)")
 
 
 class PredictionOut(BaseModel):

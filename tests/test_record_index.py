@@ -185,7 +185,8 @@ def test_a_folder_run_over_the_manifests_folder_keeps_the_records(open_engine, t
 
 
 def test_records_vectors_are_in_both_spaces_as_their_parts_allow(open_engine, tickets):
-    eng = open_engine()
+    # OCR off: a screenshot's words would put it, and so the fused record, in the text space too
+    eng = open_engine(ocr="off")
     eng.index_records(tickets, label_field="team")
     counts = eng.status().vectors
     chunks = eng.status().chunks
@@ -214,3 +215,16 @@ def test_an_interrupted_run_keeps_its_committed_batches(open_engine, tickets, mo
     assert kept == 1
     report = eng.index_records(tickets, label_field="team")
     assert (report.unchanged, report.added) == (1, 5)
+
+
+def test_a_screenshot_part_is_read_and_finds_its_record(open_engine, tickets):
+    """The README's ticket: the error message is only in the screenshot (T-106's says "nginx", its
+    description does not), and the record is found by the screenshot's words, on that part."""
+    pytest.importorskip("rapidocr")
+    eng = open_engine(ocr_timeout_s=0)
+    eng.index_records(tickets, label_field="team")
+    assert eng.status().chunks.get("ocr", 0) >= 1
+    hits = eng.search("nginx", k=3, modalities="record", mode="lexical").hits
+    assert hits and hits[0].record_id == "T-106"
+    scored = [p for p in hits[0].parts if p.score is not None]  # a part with no lexical match has no score
+    assert max(scored, key=lambda p: p.score).field == "screenshot"

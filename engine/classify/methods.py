@@ -70,7 +70,7 @@ class ClassifyMethods:
     ) -> AlignmentReport:
         """How well each record's parts agree (a manifest, dicts, or `anyseek train`'s pairs: a CSV or JSONL
         of image,text rows, or a folder of name.jpg + name.txt): agreement in [0, 1], calibrated against
-        mismatched parts of the same file; a record under `threshold` (default 0.1) is flagged."""
+        mismatched parts of the same file; a record under `threshold` (default 0.15) is flagged."""
         return self._record_tasks().align(
             records, threshold=threshold, label_field=label_field, on_progress=on_progress
         )
