@@ -95,13 +95,13 @@ def table_place(hit) -> str:
     return f"{hit.sheet}, {rows}" if hit.sheet else rows
 
 
-def part_where(part) -> str:
+def part_where(part, with_snippet: bool = True) -> str:
     place = []
     if part.page is not None:
         place.append(f"p. {part.page}")
     if part.start is not None:
         place.append(f"{clock(part.start)}–{clock(part.end)}")
-    if part.snippet:
+    if part.snippet and with_snippet:
         place.append(part.snippet)
     return "  ".join(place)
 
@@ -118,7 +118,9 @@ def record_where(hit) -> str:
         score = "failed" if part.error else "-" if part.score is None else f"{part.score:.2f}"
         bits.append(f"{part.field} {score}")
     scored = [part for part in hit.parts if part.score is not None]
-    if scored and (place := part_where(max(scored, key=lambda p: p.score))):
+    best = max(scored, key=lambda p: p.score) if scored else None
+    # the hit's own snippet follows this; the best part's would print the same words twice
+    if best is not None and (place := part_where(best, with_snippet=best.snippet != hit.snippet)):
         bits.append(place)
     return "  ".join(bits)
 
