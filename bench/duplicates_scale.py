@@ -105,7 +105,52 @@ def throughput(workdir: Path, count: int, sources: list[Path]) -> dict:
             started = time.perf_counter()
             eng.duplicates(rules=rules)
             figures[label] = round(time.perf_counter() - started, 1)
+    figures["collapse"] = collapse_costs(home)
     log("hashing rate on the full-size wallpapers; grouping alone at 10x")
     figures["full_size_pictures_per_s"] = round(hashing_rate(sources), 1)
     figures["grouping_alone"] = grouping_at(count * 10)
     return figures
+
+
+COLLAPSE_QUERIES = ("a beach", "mountains at night", "a red flower", "abstract lines", "a forest", "the sea")
+
+
+def collapse_costs(home: Path, rounds: int = 3) -> dict:
+    """What --collapse-duplicates costs a search, side by side with the same search not collapsed
+    (interleaved, medians): in a new process (each CLI search), the kept groups are read from disk once;
+    in a long-lived one (the server), they are in memory. Also the reading of the kept groups alone, and
+    what each query would pay if the groups were computed per query (a cached `duplicates` run)."""
+    import json as _json
+    import statistics
+
+    from anyseek.engine import Engine
+    from anyseek.engine.duplicates.records import DuplicateReport
+
+    kept = home / "duplicates" / "groups.json"
+    started = time.perf_counter()
+    DuplicateReport.from_dict(_json.loads(kept.read_bytes())["report"])
+    read_s = time.perf_counter() - started
+    times: dict[str, list[float]] = {"plain": [], "collapsed_new_process": [], "collapsed_warm": []}
+    with Engine.open(home, joint_model=str(DEMO_MODEL), device=DEVICE) as eng:
+        eng.search("warm up the models", k=20)
+        signature_s = _timed(lambda: eng.store.files_signature())
+        for _ in range(rounds):
+            for query in COLLAPSE_QUERIES:
+                times["plain"].append(_timed(lambda q=query: eng.search(q, k=20)))
+                if hasattr(eng, "_duplicate_pages"):
+                    del eng._duplicate_pages  # as a new process meets it: the groups only on disk
+                times["collapsed_new_process"].append(
+                    _timed(lambda q=query: eng.search(q, k=20, collapse_duplicates=True))
+                )
+                times["collapsed_warm"].append(_timed(lambda q=query: eng.search(q, k=20, collapse_duplicates=True)))
+    medians = {f"{name}_ms": round(1000 * statistics.median(values), 1) for name, values in times.items()}
+    return medians | {
+        "read_kept_groups_ms": round(1000 * read_s, 1),
+        "files_signature_ms": round(1000 * signature_s, 1),
+    }
+
+
+def _timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started

@@ -60,7 +60,7 @@ from anyseek.engine.request import (
     parse_modalities,
     search_request,
 )
-from anyseek.engine.search import ordering
+from anyseek.engine.search import collapse, ordering
 from anyseek.engine.search.syntax import parse_query, split_terms
 from anyseek.engine.store.items import normalize_root
 from anyseek.engine.store.lock import WriterLock
@@ -205,7 +205,8 @@ class Engine:
         span (`"2024-05-01"`, a date, a datetime or UTC epoch seconds; items without a capture date drop
         out); `modalities`: "image", "text", "audio", "video" or several; `path`: only files under it;
         `sort`: "relevance" (default) or "date" (the hits above `min_score`, else the k most relevant, newest
-        capture first, undated last: engine/search/ordering.py). A
+        capture first, undated last: engine/search/ordering.py); `collapse_duplicates`: one hit per group of
+        duplicate files, the best-ranked one, carrying the others (engine/search/collapse.py). A
         text alone may come first: `search("red bicycle", k=5)`. Bad arguments raise QueryError (a missing
         file: QueryFileNotFoundError) with the message the CLI prints."""
         request = search_request(request, **options)
@@ -223,7 +224,14 @@ class Engine:
         self.catalog.refresh()
         wanted = request.k + request.offset
         pool = ordering.pool_size(request.sort, wanted, request.min_score)
-        results = self._searcher.search(Query(tuple(parts), pool, filters, request.mode, request.spaces))
+
+        def query(size: int) -> SearchResults:
+            return self._searcher.search(Query(tuple(parts), size, filters, request.mode, request.spaces))
+
+        if request.collapse_duplicates:  # one hit per duplicate group: engine/search/collapse.py
+            results = collapse.collapsed(query, self._duplicates().members(), pool)
+        else:
+            results = query(pool)
         if request.sort is Sort.DATE:
             results = ordering.by_date(results, wanted)
         warnings = results.warnings + missing_file_warnings(parts, self.decoder.known_extensions)
@@ -348,11 +356,15 @@ class Engine:
         with `similar=True` or asked for in `tiers`, "similar" (bursts). `offset`/`limit` page the groups
         (`total` counts them all). Reads files, never changes one."""
         check_page(offset, limit)
+        wanted = parse_tiers(tiers, similar)
+        return self._duplicates().report(wanted, parse_modalities(modalities), offset, limit, rules, on_progress)
+
+    def _duplicates(self) -> DuplicatePages:
         if not hasattr(self, "_duplicate_pages"):
             finder = DuplicateFinder(self.store, self.catalog, self.home, self.settings.max_image_pixels)
-            self._duplicate_pages = DuplicatePages(finder, self.store.revision)
-        wanted = parse_tiers(tiers, similar)
-        return self._duplicate_pages.report(wanted, parse_modalities(modalities), offset, limit, rules, on_progress)
+            revision = lambda: [self.store.revision(), *self.store.files_signature()]  # noqa: E731
+            self._duplicate_pages = DuplicatePages(finder, revision, self.home)
+        return self._duplicate_pages
 
     # --- reporting ------------------------------------------------------------------------------
     def status(self) -> IndexStatus:

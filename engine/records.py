@@ -241,6 +241,15 @@ class Moment(Record):
 
 
 @dataclass(frozen=True, slots=True)
+class Duplicate(Record):
+    """Another file of a hit's duplicate group (a search that collapses duplicates: search/collapse.py)."""
+
+    item_id: int
+    path: str  # printable (see display_path)
+    raw_path: bytes = field(default=b"", metadata=RAW_PATH)
+
+
+@dataclass(frozen=True, slots=True)
 class Hit(Record):
     """One result: an item, represented by its best-matching chunk."""
 
@@ -273,6 +282,9 @@ class Hit(Record):
     raw_path: bytes = field(default=b"", metadata=RAW_PATH)
     # text read in a picture (route ending in "ocr"): where it is
     box: Box | None = field(default=None, metadata=wire(sparse=True))
+    # collapse_duplicates: the files in this hit's duplicate group (it included), and the others
+    group_size: int | None = field(default=None, metadata=wire(sparse=True))
+    duplicates: tuple[Duplicate, ...] = field(default=(), metadata=wire(sparse=True))
 
     def __post_init__(self) -> None:
         # float16 storage and float32 sums can put a vector's cosine with itself a hair over 1
