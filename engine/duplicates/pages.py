@@ -3,15 +3,15 @@ collapse search results. The groups of one index revision are kept in memory, so
 HTTP does not search again for each page, and the default report (every kind, default rules) is also kept
 on disk (`<index>/duplicates/groups*.json`, derived data written atomically like the vector files), so a
 new process (each CLI search with --collapse-duplicates) reads it in milliseconds instead of grouping again.
-Measured at 10,000 photos (docs/duplicates.md): grouping again with cached fingerprints takes seconds,
-reading the kept groups a few milliseconds."""
+Measured (docs/duplicates.md): grouping again takes seconds at 10,000 photos; reading the kept groups
+back, tens of milliseconds at 100,000."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 from anyseek.engine.duplicates.finder import DuplicateFinder, DuplicateRules
@@ -69,13 +69,18 @@ class DuplicatePages:
         page = groups[offset : None if limit is None else offset + limit]
         return dataclasses.replace(full, groups=page, total=len(groups), offset=offset)
 
-    def members(self) -> dict[int, DuplicateGroup]:
+    def members(self) -> Mapping[int, DuplicateGroup]:
         """item id -> its group, for every file in an exact or duplicate group (collapsing search results)."""
         revision = self.revision()
         if self._members is None or self._members[0] != revision:
-            full = self._full(False, tuple(Modality), None, None)
-            groups = (g for g in full.groups if g.tier in COLLAPSED_TIERS)
-            self._members = (revision, {item.item_id: group for group in groups for item in group.items})
+            in_memory = self._kept is not None and self._kept[0][0] == tuple(revision)
+            kept = None if in_memory else self._raw(revision, False)
+            if kept is not None:  # a new process: the kept groups, each decoded only when a hit asks for it
+                self._members = (revision, KeptGroups(kept["report"]["groups"]))
+            else:
+                full = self._full(False, tuple(Modality), None, None)
+                groups = (g for g in full.groups if g.tier in COLLAPSED_TIERS)
+                self._members = (revision, {item.item_id: group for group in groups for item in group.items})
         return self._members[1]
 
     def _full(self, similar, modalities, rules, on_progress) -> DuplicateReport:
@@ -94,14 +99,21 @@ class DuplicatePages:
         return self.directory / ("groups-similar.json" if similar else "groups.json")
 
     def _load(self, revision: list, similar: bool) -> DuplicateReport | None:
+        kept = self._raw(revision, similar)
+        try:
+            return None if kept is None else DuplicateReport.from_dict(kept["report"])
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("grouping duplicates again: %s could not be read (%s)", self._path(similar), exc)
+            return None
+
+    def _raw(self, revision: list, similar: bool) -> dict | None:
+        """The kept groups' JSON, if they are the current revision's."""
         try:
             data = json.loads(self._path(similar).read_bytes())
-            if data.get("revision") != list(revision):
-                return None  # files were indexed, moved or removed since: group again
-            return DuplicateReport.from_dict(data["report"])
+            return data if data.get("revision") == list(revision) else None  # else the index changed since
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, AttributeError) as exc:
             log.warning("grouping duplicates again: %s could not be read (%s)", self._path(similar), exc)
             return None
 
@@ -112,3 +124,26 @@ class DuplicatePages:
             write_atomic(self._path(similar), json.dumps(data).encode())
         except OSError as exc:  # a read-only index: grouped again by the next process
             log.warning("could not keep the duplicate groups: %s", exc)
+
+
+class KeptGroups(Mapping[int, DuplicateGroup]):
+    """item id -> its group, from the kept groups' JSON; a group is decoded when a hit asks for it, so a
+    collapsed search in a new process pays for the JSON and an id map, not for every group's records
+    (about a second to decode them all at 100k photos; docs/duplicates.md)."""
+
+    def __init__(self, groups: list[dict]) -> None:
+        self._raw = [group for group in groups if group.get("tier") in COLLAPSED_TIERS]
+        self._row = {item["item_id"]: row for row, group in enumerate(self._raw) for item in group["items"]}
+        self._decoded: dict[int, DuplicateGroup] = {}
+
+    def __getitem__(self, item_id: int) -> DuplicateGroup:
+        row = self._row[item_id]
+        if row not in self._decoded:
+            self._decoded[row] = DuplicateGroup.from_dict(self._raw[row])
+        return self._decoded[row]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._row)
+
+    def __len__(self) -> int:
+        return len(self._row)

@@ -34,18 +34,24 @@ def collapsed(
 
 
 def collapse(hits: tuple[Hit, ...], groups: Mapping[int, DuplicateGroup]) -> tuple[Hit, ...]:
-    """The hits in their order, each group's first (best-ranked) one standing for the group."""
-    seen: set[int] = set()
-    out = []
+    """The hits in their order, each group at its best-ranked hit's place, standing for the group. Of hits
+    tied at the top of a group (exact copies share their vectors, so always tie), the keeper stands."""
+    shown: dict[int, Hit] = {}  # a group's keeper's id -> the hit that stands for it
+    order: list[Hit | int] = []
     for hit in hits:
         group = groups.get(hit.item_id)
         if group is None:
-            out.append(hit)
+            order.append(hit)
             continue
-        first = group.items[0].item_id  # the keeper: the group's name
-        if first in seen:
-            continue
-        seen.add(first)
-        others = tuple(Duplicate(i.item_id, i.path, i.raw_path) for i in group.items if i.item_id != hit.item_id)
-        out.append(dataclasses.replace(hit, group_size=len(group.items), duplicates=others))
-    return tuple(out)
+        keeper = group.items[0].item_id
+        if keeper not in shown:
+            shown[keeper] = hit
+            order.append(keeper)
+        elif hit.item_id == keeper and hit.score >= shown[keeper].score:
+            shown[keeper] = hit
+    return tuple(entry if isinstance(entry, Hit) else _standing(shown[entry], groups[entry]) for entry in order)
+
+
+def _standing(hit: Hit, group: DuplicateGroup) -> Hit:
+    others = tuple(Duplicate(i.item_id, i.path, i.raw_path) for i in group.items if i.item_id != hit.item_id)
+    return dataclasses.replace(hit, group_size=len(group.items), duplicates=others)
