@@ -2,8 +2,9 @@
 
     .venv/bin/python -m bench.run [--only NAME ...] [--quick] [--out bench-results/results.json]
 
-Names: images, decode, reindex, speech, video, query, ann, scale, txtai, quality. --quick uses small sizes (a smoke
-run of a few minutes; its figures mean little). Every goal is a ratio measured side by side within one run.
+Names: images, decode, reindex, speech, video, query, ann, scale, txtai, quality, records. --quick uses small
+sizes (a smoke run of a few minutes; its figures mean little). Every goal is a ratio measured side by side
+within one run.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ MODULES = {
     "txtai": "bench.txtai_compare",
     "quality": "bench.quality",
     "formats": "bench.formats",
+    "records": "bench.records",
 }
 
 

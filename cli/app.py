@@ -11,10 +11,12 @@ from typing import Annotated
 import typer
 
 from anyseek.cli import params, render, usage
+from anyseek.cli.classify import register as register_classify
 from anyseek.cli.duplicates import register as register_duplicates
 from anyseek.cli.evaluate import register as register_eval
 from anyseek.cli.logs import quiet_libraries
 from anyseek.cli.options import STATE, Device, IndexDir, Json, NoServer
+from anyseek.cli.record_options import LabelField, Records
 from anyseek.cli.search import register as register_search
 from anyseek.cli.serve import register as register_serve
 from anyseek.cli.train import register as register_train
@@ -109,7 +111,9 @@ SpeechModel = Annotated[str | None, typer.Option(help="faster-whisper size or CT
 @app.command()
 @friendly
 def index(
-    paths: Annotated[list[Path], typer.Argument(help="Folders or files to index.")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="Folders or files to index.")] = None,
+    records: Records = None,
+    label_field: LabelField = "label",
     joint_model: JointModel = None,
     joint_pretrained: JointPretrained = None,
     text_model: TextModel = None,
@@ -136,9 +140,12 @@ def index(
     index_dir: IndexDir = None,
 ) -> None:
     """Index folders: new files are embedded, changed ones re-embedded, moved ones re-linked, deleted ones
-    dropped. Safe to interrupt and re-run."""
+    dropped. With --records, a manifest's records (each row's text and files as one item). Safe to interrupt
+    and re-run."""
     from anyseek.cli.progress import IndexProgress  # rich.progress: 3 ms that the other commands do not pay
 
+    if bool(paths) == (records is not None):
+        raise typer.BadParameter("give folders or files to index, or --records MANIFEST (not both)")
     signal.signal(signal.SIGTERM, _raise_interrupt)
     with open_engine(
         joint_model=joint_model,
@@ -151,8 +158,13 @@ def index(
     ) as engine:
         terminal = sys.stderr.isatty()  # a bar there; a log or a pipe gets a line every 15 s instead
         with IndexProgress(live=terminal and not json, quiet=terminal and json) as progress:
-            report = engine.index(paths, on_progress=progress, prune=prune, retry_failed=retry_failed)
-    render.index_json(report) if json else render.index_summary(report)
+            if records is not None:
+                report = engine.index_records(
+                    records, on_progress=progress, label_field=label_field, retry_failed=retry_failed
+                )
+            else:
+                report = engine.index(paths, on_progress=progress, prune=prune, retry_failed=retry_failed)
+    render.index_json(report) if json else render.index_summary(report, "rows" if records else "files")
     if report.interrupted:
         raise typer.Exit(130)
 
@@ -202,8 +214,9 @@ def upgrade(index_dir: IndexDir = None) -> None:
     render.out.print(f"index at {done.home}: schema version {change}")
 
 
-register_train(app)
+register_train(app, open_engine)
 register_eval(app, friendly, open_engine)
+register_classify(app, friendly, open_engine, IndexDir)
 register_duplicates(app, friendly, open_engine)
 
 

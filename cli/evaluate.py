@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from anyseek.cli import render
+from anyseek.cli.classify import problems as print_problems
 
 
 def register(app: typer.Typer, friendly, open_engine) -> None:
@@ -31,18 +33,35 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
                 "--ann", help="Recall@10 of the live vector index against exact search (a sample of its vectors)."
             ),
         ] = False,
+        classify: Annotated[
+            Path | None, typer.Option("--classify", help="A labelled record manifest to classify and score.")
+        ] = None,
+        examples: Annotated[
+            Path | None,
+            typer.Option("--examples", help="With --classify: labelled records to learn from (default: the index's)."),
+        ] = None,
+        label_field: Annotated[
+            str, typer.Option("--label-field", help="With --classify: the label's field.")
+        ] = "label",
         json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     ) -> None:
         """MRR@10, nDCG@10 and recall@1/5/10 of each search mode and route on judged queries, and how well
         scores match actual relevance (reliability bins; "relevant": [] marks a query nothing answers);
-        cross-modal recall on pairs; approximate-index recall."""
+        cross-modal recall on pairs; approximate-index recall; with --classify, accuracy, macro-F1, a confusion
+        matrix and an ablation (early and late fusion, each part alone, zero-shot and few-shot)."""
         from anyseek.engine import evaluation
         from anyseek.engine.errors import QueryError
 
-        if not (queries or pairs or ann):
-            raise QueryError("give a JSONL file of judged queries, --pairs, --ann, or several")
+        if not (queries or pairs or ann or classify):
+            raise QueryError("give a JSONL file of judged queries, --pairs, --ann, --classify, or several")
+        if examples and not classify:
+            raise QueryError("--examples goes with --classify TEST")
         report: dict[str, object] = {}
         with open_engine(create=False) as engine:
+            if classify:
+                result = engine.evaluate_classification(classify, examples, label_field=label_field)
+                report["classify"] = result.to_dict()
+                problems = (result.errors, result.warnings)
             if queries:
                 judged, skipped = evaluation.indexed_only(engine, evaluation.load_queries(queries))
                 results = evaluation.evaluate(engine, evaluation.answered(judged))
@@ -57,10 +76,14 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
                 from anyseek.engine.training.pairs import load_pairs
 
                 report["pairs"] = evaluation.pair_recall(engine, load_pairs(pairs))
+        if classify:
+            print_problems(*problems)
         render.print_json(report) if json else _print(report)
 
 
 def _print(report: dict) -> None:
+    if "classify" in report:
+        _print_classify(report["classify"])
     if "queries" in report:
         table = Table(title="judged queries", show_edge=False)
         for column in ("configuration", "MRR@10", "nDCG@10", "R@1", "R@5", "R@10", "queries"):
@@ -89,6 +112,34 @@ def _print(report: dict) -> None:
                 for k in (1, 5, 10)
             )
         )
+
+
+def _print_classify(result: dict) -> None:
+    render.out.print(
+        f"{result['name']}: accuracy {result['accuracy']:.3f}, macro-F1 {result['macro_f1']:.3f} "
+        f"({result['test']} records, {result['examples']} examples)",
+        markup=False,
+    )
+    labels = result["labels"]
+    matrix = Table(title="confusion (rows: true label, columns: predicted)", show_edge=False)
+    matrix.add_column("")
+    for n, _ in enumerate(labels, 1):
+        matrix.add_column(str(n), justify="right")
+    for n, (label, row) in enumerate(zip(labels, result["confusion"], strict=True), 1):
+        matrix.add_row(f"{n} {escape(label)}", *(str(v) for v in row))
+    render.out.print(matrix)
+    ablation = Table(title="ablation", show_edge=False)
+    for column in ("configuration", "accuracy", "macro-F1", "log-loss", "calibration error"):
+        ablation.add_column(column, justify="left" if column == "configuration" else "right")
+    for row in result["ablation"]:
+        ablation.add_row(
+            escape(row["name"]),
+            f"{row['accuracy']:.3f}",
+            f"{row['macro_f1']:.3f}",
+            f"{row.get('log_loss', float('nan')):.3f}",
+            f"{row.get('calibration_error', float('nan')):.3f}",
+        )
+    render.out.print(ablation)
 
 
 def _print_calibration(calibration: dict) -> None:

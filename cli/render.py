@@ -95,6 +95,34 @@ def table_place(hit) -> str:
     return f"{hit.sheet}, {rows}" if hit.sheet else rows
 
 
+def part_where(part) -> str:
+    place = []
+    if part.page is not None:
+        place.append(f"p. {part.page}")
+    if part.start is not None:
+        place.append(f"{clock(part.start)}–{clock(part.end)}")
+    if part.snippet:
+        place.append(part.snippet)
+    return "  ".join(place)
+
+
+def hit_place(hit) -> str:
+    return record_where(hit) if hit.record_id is not None else where(hit)
+
+
+def record_where(hit) -> str:
+    """A record hit: its label, each part's score (a user sees which part matched), then where the best
+    part matched."""
+    bits = [f"[{hit.label}]"] if hit.label else []
+    for part in hit.parts:
+        score = "failed" if part.error else "-" if part.score is None else f"{part.score:.2f}"
+        bits.append(f"{part.field} {score}")
+    scored = [part for part in hit.parts if part.score is not None]
+    if scored and (place := part_where(max(scored, key=lambda p: p.score))):
+        bits.append(place)
+    return "  ".join(bits)
+
+
 def shown_path(path: str) -> str:
     """A path as a person reads it: relative to the working folder when it lies under it, else with `~` for
     the home folder, else whole. Scripts get exact absolute paths from --json and --paths."""
@@ -177,7 +205,7 @@ def _terminal_rows(results: SearchResults, first_rank: int):
 def _place(hit) -> str:
     """Where in the file, and (collapsed duplicates) how many other files hold the same content."""
     others = f"+{len(hit.duplicates)} duplicate{'s' if len(hit.duplicates) > 1 else ''}" if hit.duplicates else ""
-    return "  ".join(p for p in (where(hit), others) if p)
+    return "  ".join(p for p in (hit_place(hit), others) if p)
 
 
 def search_json(results: SearchResults, query: str | None) -> None:
@@ -208,10 +236,11 @@ def status_json(status: IndexStatus) -> None:
     print_json({"version": JSON_VERSION, **status.to_dict()})
 
 
-def index_summary(report: IndexReport) -> None:
+def index_summary(report: IndexReport, seen: str = "files") -> None:
+    """`seen`: what was scanned, "files" (folders) or "rows" (a record manifest)."""
     state = "interrupted" if report.interrupted else "done"
     out.print(
-        f"{state} in {report.seconds:.1f}s: {report.scanned} files seen, {report.added} added, "
+        f"{state} in {report.seconds:.1f}s: {report.scanned} {seen} seen, {report.added} added, "
         f"{report.updated} updated, {report.moved} moved, {report.copied} duplicates, {report.deleted} deleted, "
         f"{report.unchanged} unchanged, {report.ignored} ignored, {report.failed} failed"
         + (f" ({report.known_failed} unchanged since they failed; --retry-failed)" if report.known_failed else "")

@@ -11,6 +11,7 @@ import typer
 
 from anyseek.cli import params, render
 from anyseek.cli.options import STATE, Device, IndexDir, Json, NoServer
+from anyseek.cli.record_options import Fusion, Join, Weights
 
 
 def _absolute(path: str | Path | None) -> str | None:
@@ -66,7 +67,7 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
                 "--modality",
                 "-t",
                 callback=params.as_parameter_error(params.modalities),
-                help="Only image, text, audio or video (repeatable).",
+                help="Only image, text, audio, video or record (repeatable).",
             ),
         ] = None,
         path: Annotated[Path | None, typer.Option("--path", help="Only files under this path.")] = None,
@@ -141,6 +142,9 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
                 help="Deprecated name of -k (until 0.3).",
             ),
         ] = None,
+        fusion: Fusion = None,
+        join: Join = None,
+        weights: Weights = None,
         device: Device = None,
         json: Json = False,
         paths_only: Annotated[
@@ -182,6 +186,9 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
             mode=mode,
             after=after,
             before=before,
+            fusion=fusion,
+            join=join,
+            weights=weights,
             sort=sort,
             collapse_duplicates=collapse_duplicates,
             **{name: value for name, value in given.items() if value is not None},

@@ -15,8 +15,15 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
-def register(app: typer.Typer) -> None:
-    """Add the `train` command to the anyseek app."""
+ALIGN_EXAMPLES = 3  # flagged pairs named in the check's warning
+_open_engine = None  # the app's index opener, for the alignment check (set by register)
+
+
+def register(app: typer.Typer, open_engine=None) -> None:
+    """Add the `train` command to the anyseek app; `open_engine` opens the index whose joint model checks
+    the pairs' alignment first."""
+    global _open_engine
+    _open_engine = open_engine
     app.command("train")(train)
 
 
@@ -55,16 +62,28 @@ def train(
     threads: Annotated[int | None, typer.Option(min=1, help="CPU threads for torch.")] = None,
     name: Annotated[str | None, typer.Option(help="Title of the model card.")] = None,
     notes: Annotated[Path | None, typer.Option(help="Markdown file appended to the model card.")] = None,
+    drop_misaligned: Annotated[
+        bool, typer.Option("--drop-misaligned", help="Leave out the pairs the alignment check flags.")
+    ] = False,
+    align_check: Annotated[
+        bool,
+        typer.Option("--align-check/--no-align-check", help="Check the pairs' alignment first (anyseek align)."),
+    ] = True,
     json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Train or fine-tune a joint image–text model on aligned pairs (symmetric InfoNCE). The output folder
-    can be used as the joint model of a new index."""
+    can be used as the joint model of a new index. The pairs' alignment is checked first with the index's
+    joint model (as `anyseek align` does): a warning names the misaligned pairs, --drop-misaligned leaves
+    them out."""
     from anyseek.engine.errors import AnyseekError, TrainingError
     from anyseek.engine.training import TrainConfig, train_contrastive
 
     try:
         if notes is not None and not notes.is_file():
             raise TrainingError(f"notes file not found: {notes}")
+        if drop_misaligned and not align_check:
+            raise TrainingError("--drop-misaligned needs the alignment check; leave out --no-align-check")
+        drop = check_alignment(pairs, drop_misaligned) if align_check else frozenset()
         settings = TrainConfig(
             pairs=pairs,
             out=out_dir,
@@ -85,6 +104,7 @@ def train(
             threads=threads,
             name=name,
             notes=notes.read_text(encoding="utf-8") if notes else None,
+            drop=drop,
         )
         settings.command = command_line(settings, notes)
         with TrainProgress(enabled=not json and err.is_terminal) as progress:
@@ -101,6 +121,37 @@ def train(
         out.print(json_module.dumps(report.to_dict(), indent=2), markup=False, soft_wrap=True)
     else:
         summary_table(report)
+
+
+def check_alignment(pairs: Path, drop: bool) -> frozenset[str]:
+    """Score the pairs' alignment with the index's joint model; warn with the count and a few examples.
+    Returns the flagged pairs' locations when they are to be dropped."""
+    from anyseek.engine.errors import IndexNotFoundError, TrainingError
+
+    try:
+        engine = _open_engine(create=False) if _open_engine else None
+    except IndexNotFoundError as exc:
+        if drop:
+            raise TrainingError(f"--drop-misaligned: the alignment check needs an index's joint model: {exc}") from None
+        err.print(f"note: alignment check skipped ({exc})", markup=False, soft_wrap=True)
+        return frozenset()
+    if engine is None:
+        return frozenset()
+    with engine:
+        report = engine.align(pairs)
+    flagged = report.flagged
+    if flagged:
+        shown = "; ".join(f"{r.id}: {r.summary}" for r in flagged[:ALIGN_EXAMPLES])
+        action = "left out (--drop-misaligned)" if drop else "kept; --drop-misaligned leaves them out"
+        err.print(
+            f"warning: {len(flagged)} of {len(report.records)} pairs look misaligned (agreement < "
+            f"{report.threshold:g}), e.g. {shown}; {action}; `anyseek align {pairs}` lists them",
+            markup=False,
+            soft_wrap=True,
+        )
+    for message in report.warnings[:ALIGN_EXAMPLES]:
+        err.print(f"warning: {message}", markup=False, soft_wrap=True)
+    return frozenset(r.id for r in flagged) if drop else frozenset()
 
 
 def command_line(settings: Any, notes: Path | None) -> str:
@@ -129,6 +180,8 @@ def command_line(settings: Any, notes: Path | None) -> str:
         words += ["--freeze", tower]
     for path in settings.eval_pairs:
         words += ["--eval", str(path)]
+    if settings.drop:
+        words.append("--drop-misaligned")
     return shlex.join(words)
 
 

@@ -15,7 +15,9 @@ if TYPE_CHECKING:  # the engine's light modules must not pay for numpy's or PIL'
     import numpy as np
     from PIL import Image
 
+    from anyseek.engine.classify.parts import RecordVectors
     from anyseek.engine.encoders.base import Fingerprint
+    from anyseek.engine.manifest import Manifest
     from anyseek.engine.records import IndexReport, Modality, Progress
     from anyseek.engine.settings import ModelSpecs
 
@@ -104,3 +106,17 @@ class Indexer(Protocol):
         prune: bool = False,
         retry_failed: bool = False,
     ) -> IndexReport: ...
+
+    def run_records(
+        self,
+        manifest: Manifest,
+        collection: str,
+        on_progress: Callable[[Progress], None] | None = None,
+        retry_failed: bool = False,
+    ) -> IndexReport: ...
+
+    def embed_records(
+        self, manifest: Manifest, on_progress: Callable[[Progress], None] | None = None
+    ) -> tuple[list[RecordVectors], IndexReport]:
+        """The manifest's records embedded as run_records would embed them, and written nowhere."""
+        ...

@@ -121,6 +121,16 @@ class JobNotFoundError(NotFoundError, JobError):
     """No index job has the given id (reported as `not_found`: NotFoundError comes first in its bases)."""
 
 
+class ManifestError(AnyseekError):
+    """A record manifest cannot be read at all (missing, not text, no header, no records). A broken row is
+    not this: it is reported, and the other rows are read."""
+
+
+class ClassifyError(AnyseekError):
+    """Classification or alignment cannot run: no labels and no labelled examples, one label only, records
+    with nothing in a space the labels are in."""
+
+
 class UnreadableQueryFileError(QueryError, ExtractionError):
     """A file given as a query (an image, a recording) cannot be decoded; the message names the file.
     Reported as `bad_query` (QueryError comes first in its bases)."""

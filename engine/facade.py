@@ -1,4 +1,5 @@
-"""Engine: the facade that apps, the CLI and the server call: open, index, remove, search, items, status.
+"""Engine: the facade that apps, the CLI and the server call: open, index, remove, search, items, status,
+and classify and align records (their methods in engine/classify/methods.py).
 
 It is handed its parts (engine/bootstrap.py wires them) and builds none of them. Other apps embed anyseek
 through this class:
@@ -23,10 +24,10 @@ from pathlib import Path
 from sqlalchemy.exc import OperationalError
 
 from anyseek.engine import bootstrap, item_files, privacy, uploads
+from anyseek.engine.classify.methods import ClassifyMethods
 from anyseek.engine.contracts import Encoders
 from anyseek.engine.dates import to_epoch
-from anyseek.engine.duplicates import DuplicateFinder, DuplicateReport, DuplicateRules, Tier
-from anyseek.engine.duplicates.pages import DuplicatePages, check_page, parse_tiers
+from anyseek.engine.duplicates.methods import DuplicateMethods
 from anyseek.engine.encoders.joint import pretrained_applies
 from anyseek.engine.errors import (
     AnyseekError,
@@ -39,6 +40,7 @@ from anyseek.engine.errors import (
 )
 from anyseek.engine.index_models import SPACE_OF_ROLE, stored_dims
 from anyseek.engine.paths import default_home
+from anyseek.engine.record_indexing import RecordIndexing
 from anyseek.engine.records import (
     FileError,
     Filters,
@@ -46,7 +48,6 @@ from anyseek.engine.records import (
     IndexStatus,
     ItemInfo,
     ItemStatus,
-    Modality,
     Progress,
     Query,
     QueryPart,
@@ -57,7 +58,6 @@ from anyseek.engine.request import (
     SearchRequest,
     check_query_file,
     missing_file_warnings,
-    parse_modalities,
     search_request,
 )
 from anyseek.engine.search import collapse, ordering
@@ -69,7 +69,7 @@ from anyseek.engine.store.upgrade import SchemaUpgrade, upgrade_index
 log = logging.getLogger(__name__)
 
 
-class Engine:
+class Engine(RecordIndexing, ClassifyMethods, DuplicateMethods):
     def __init__(self, parts: bootstrap.Parts) -> None:
         """Engines are made by Engine.open (or twin); `parts` come from engine/bootstrap.py."""
         self._parts = parts
@@ -142,13 +142,20 @@ class Engine:
         A file that failed before and has not changed since is not decoded again (it stays in the report's
         errors and in `status`), unless `retry_failed=True` or anyseek or its decoders changed since.
         No model is loaded until a file has decoded and needs one."""
+        paths = list(paths)
+        return self._write_run(
+            "index", lambda: self._parts.indexer.run(paths, on_progress, prune=prune, retry_failed=retry_failed)
+        )
+
+    def _write_run(self, command: str, run: Callable[[], IndexReport]) -> IndexReport:
+        """A writing run under the writer lock, logged in the runs table whatever its end."""
         self._check_writable()
         with WriterLock(self.home):
-            run_id = self.store.start_run("index")
+            run_id = self.store.start_run(command)
             status, report, reason = "failed", IndexReport(), None
             try:
                 self.writer.load()
-                report = self._parts.indexer.run(list(paths), on_progress, prune=prune, retry_failed=retry_failed)
+                report = run()
                 status = "interrupted" if report.interrupted else "completed"
             except KeyboardInterrupt:
                 status = "interrupted"
@@ -179,15 +186,19 @@ class Engine:
             )
 
     def remove(self, paths: Iterable[str | os.PathLike]) -> int:
-        """Forget the given files or everything under the given folders. Returns the number of items."""
+        """Forget the given files, everything under the given folders, and the records of the given
+        manifests. Returns the number of items."""
         self._check_writable()
         with WriterLock(self.home):
             self.writer.load()
-            items = self.store.items_under([normalize_root(p) for p in paths])
-            if items:
-                self.writer.delete_items([item.id for item in items.values()])
+            roots = [normalize_root(p) for p in paths]
+            ids = [item.id for item in self.store.items_under(roots).values()]
+            for root in roots:  # a manifest's path names its records
+                ids += [record.item_id for record in self.store.collection_records(os.fsdecode(root)).values()]
+            if ids:
+                self.writer.delete_items(ids)
                 self.writer.save()
-        return len(items)
+        return len(ids)
 
     # --- searching ------------------------------------------------------------------------------
     def parse(self, expression: str) -> list[QueryPart]:
@@ -203,7 +214,9 @@ class Engine:
         cosine; `spaces` limits the dense search to those spaces (to measure one route alone, see
         engine/evaluation.py); `after` (inclusive) and `before` (exclusive) keep items captured in that
         span (`"2024-05-01"`, a date, a datetime or UTC epoch seconds; items without a capture date drop
-        out); `modalities`: "image", "text", "audio", "video" or several; `path`: only files under it;
+        out); `modalities`: "image", "text", "audio", "video", "record" or several; `path`: only files under it;
+        records (docs/record-collections.md): `fusion` "early" or "late", `join` of late-fused part scores
+        "sum", "max" or "mean", `weights` per field ({"caption": 0.3} or "caption=0.3"), None: the settings';
         `sort`: "relevance" (default) or "date" (the hits above `min_score`, else the k most relevant, newest
         capture first, undated last: engine/search/ordering.py); `collapse_duplicates`: one hit per group of
         duplicate files, the best-ranked one, carrying the others (engine/search/collapse.py). A
@@ -224,14 +237,21 @@ class Engine:
         self.catalog.refresh()
         wanted = request.k + request.offset
         pool = ordering.pool_size(request.sort, wanted, request.min_score)
-
-        def query(size: int) -> SearchResults:
-            return self._searcher.search(Query(tuple(parts), size, filters, request.mode, request.spaces))
-
+        query = Query(
+            tuple(parts),
+            pool,
+            filters,
+            request.mode,
+            request.spaces,
+            request.fusion,
+            request.join,
+            tuple((request.weights or {}).items()),
+        )
         if request.collapse_duplicates:  # one hit per duplicate group: engine/search/collapse.py
-            results = collapse.collapsed(query, self._duplicates().members(), pool)
+            ask = lambda size: self._searcher.search(dataclasses.replace(query, k=size))  # noqa: E731
+            results = collapse.collapsed(ask, self._duplicates().members(), pool)
         else:
-            results = query(pool)
+            results = self._searcher.search(query)
         if request.sort is Sort.DATE:
             results = ordering.by_date(results, wanted)
         warnings = results.warnings + missing_file_warnings(parts, self.decoder.known_extensions)
@@ -308,13 +328,15 @@ class Engine:
         """An indexed item's metadata and chunks; ItemNotFoundError for an unknown id."""
         return item_files.item_info(self.store, item_id)
 
-    def open_media(self, item_id: int) -> item_files.MediaFile:
-        """The indexed file, opened and verified unchanged (MediaGoneError otherwise). Close it after use."""
-        return item_files.open_media(self.store, item_id, self.decoder)
+    def open_media(self, item_id: int, part: str | None = None) -> item_files.MediaFile:
+        """The indexed file (or a record's file `part`, by its field), opened and verified unchanged
+        (MediaGoneError otherwise). Close it after use."""
+        return item_files.open_media(self.store, item_id, self.decoder, part)
 
-    def thumbnail(self, item_id: int, size: int = 256) -> Path:
-        """A cached JPEG thumbnail of an indexed image (EXIF orientation applied), made on first request."""
-        return item_files.thumbnail(self.store, self.home, item_id, size, self.decoder)
+    def thumbnail(self, item_id: int, size: int = 256, part: str | None = None) -> Path:
+        """A cached JPEG thumbnail of an indexed image or a record's picture `part` (EXIF orientation
+        applied), made on first request."""
+        return item_files.thumbnail(self.store, self.home, item_id, size, self.decoder, part)
 
     def _learn_dims(self) -> None:
         for space, dim in stored_dims(self.store).items():
@@ -338,33 +360,6 @@ class Engine:
             return None
         prefix = normalize_root(path_prefix)
         return prefix.rstrip(b"/") + b"/" if os.path.isdir(prefix) else prefix
-
-    # --- duplicates (engine/duplicates/) --------------------------------------------------------
-    def duplicates(
-        self,
-        *,
-        similar: bool = False,
-        tiers: Iterable[Tier | str] | str | None = None,
-        modalities: Iterable[Modality | str] | str = (),
-        offset: int = 0,
-        limit: int | None = None,
-        rules: DuplicateRules | None = None,
-        on_progress: Callable[[Progress], None] | None = None,
-    ) -> DuplicateReport:
-        """Groups of duplicate files, largest savings first, each with its suggested keeper. Tiers: "exact"
-        (same bytes), "duplicate" (same picture, text or recording in another encoding, size or format) and,
-        with `similar=True` or asked for in `tiers`, "similar" (bursts). `offset`/`limit` page the groups
-        (`total` counts them all). Reads files, never changes one."""
-        check_page(offset, limit)
-        wanted = parse_tiers(tiers, similar)
-        return self._duplicates().report(wanted, parse_modalities(modalities), offset, limit, rules, on_progress)
-
-    def _duplicates(self) -> DuplicatePages:
-        if not hasattr(self, "_duplicate_pages"):
-            finder = DuplicateFinder(self.store, self.catalog, self.home, self.settings.max_image_pixels)
-            revision = lambda: [self.store.revision(), *self.store.files_signature()]  # noqa: E731
-            self._duplicate_pages = DuplicatePages(finder, revision, self.home)
-        return self._duplicate_pages
 
     # --- reporting ------------------------------------------------------------------------------
     def status(self) -> IndexStatus:

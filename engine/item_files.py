@@ -10,6 +10,7 @@ linked into an indexed folder on purpose was indexed through its link and is ser
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import stat
@@ -77,9 +78,32 @@ def indexed_item(store: Store, item_id: int) -> Item:
     return item
 
 
-def open_media(store: Store, item_id: int, decoder: Decoder) -> MediaFile:
-    """The indexed file, opened and verified; MediaGoneError when it is not the file that was indexed."""
-    item = indexed_item(store, item_id)
+def part_item(store: Store, item_id: int, field: str) -> Item:
+    """A record's file part as the item it would be if indexed alone (path, size, mtime, modality): what
+    media and thumbnails of a part are verified against. ItemNotFoundError for a text part or a failed one."""
+    record = store.records_by_item([item_id]).get(item_id)
+    part = record.part(field) if record else None
+    if part is None or part.kind != "file" or part.error or part.path is None:
+        raise ItemNotFoundError(f"item {item_id} has no indexed file part {field!r}")
+    return Item(
+        id=item_id,
+        path=part.path,
+        modality=part.modality,
+        size=part.size or 0,
+        mtime_ns=part.mtime_ns or 0,
+        content_hash=part.content_hash,
+        status="ok",
+        error=None,
+        indexed_at=0.0,
+    )
+
+
+def open_media(store: Store, item_id: int, decoder: Decoder, part: str | None = None) -> MediaFile:
+    """The indexed file (or a record's file `part`), opened and verified; MediaGoneError when it is not the
+    file that was indexed."""
+    item = indexed_item(store, item_id) if part is None else part_item(store, item_id, part)
+    if item.modality is Modality.RECORD:
+        raise MediaGoneError(f"item {item_id} is a record, which has no file of its own: ask for a part by its field")
     try:
         # O_NONBLOCK: a FIFO put in the file's place must not hang the open; O_NOCTTY for device nodes
         fd = os.open(item.path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
@@ -102,17 +126,19 @@ def open_media(store: Store, item_id: int, decoder: Decoder) -> MediaFile:
     return MediaFile(item, fd, info.st_size, CONTENT_TYPES.get(fmt, OPAQUE))
 
 
-def thumbnail(store: Store, home: Path, item_id: int, size: int, decoder: Decoder) -> Path:
+def thumbnail(store: Store, home: Path, item_id: int, size: int, decoder: Decoder, part: str | None = None) -> Path:
     """A JPEG no larger than size x size, EXIF orientation applied, cached under the index folder. The cache
     key holds the file's size and mtime, so a changed file never gets its old picture."""
     if not THUMBNAIL_SIZES[0] <= size <= THUMBNAIL_SIZES[1]:
         raise ValueError(f"thumbnail size must be {THUMBNAIL_SIZES[0]}-{THUMBNAIL_SIZES[1]}")
-    media = open_media(store, item_id, decoder)
+    media = open_media(store, item_id, decoder, part)
     try:
         if media.item.modality is not Modality.IMAGE:
-            raise ItemNotFoundError(f"item {item_id} is not an image and has no thumbnail")
+            what = f"item {item_id}" if part is None else f"the part {part!r} of item {item_id}"
+            raise ItemNotFoundError(f"{what} is not an image and has no thumbnail")
         item = media.item
-        cached = home / THUMBNAIL_DIR / f"{item_id}-{item.size}-{item.mtime_ns}-{size}.jpg"
+        tag = "" if part is None else hashlib.blake2b(part.encode(), digest_size=6).hexdigest() + "-"
+        cached = home / THUMBNAIL_DIR / f"{item_id}-{tag}{item.size}-{item.mtime_ns}-{size}.jpg"
         if not cached.exists():
             # decoded from the verified descriptor, never by opening the path again
             with io.BufferedReader(io.FileIO(media.fd, closefd=False)) as source:

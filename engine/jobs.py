@@ -64,8 +64,8 @@ class JobState(Record):
         return self.state != JobStatus.RUNNING
 
 
-# run(paths, on_progress, prune) -> IndexReport, on an Engine the job owns
-Runner = Callable[..., IndexReport]
+# run(engine, on_progress) -> IndexReport: the job's work, on an Engine the job owns
+Runner = Callable[[object, Callable[[Progress], None]], IndexReport]
 
 
 class _Job:
@@ -87,6 +87,16 @@ class JobManager:
         self._changed = threading.Condition(self._lock)
 
     def start(self, paths: list[str], prune: bool = False) -> JobState:
+        return self._launch(paths, lambda engine, progress: engine.index(paths, on_progress=progress, prune=prune))
+
+    def start_records(self, manifest: str, label_field: str = "label") -> JobState:
+        """Index a record manifest (Engine.index_records) as a job; its state's `paths` is the manifest."""
+        return self._launch(
+            [manifest],
+            lambda engine, progress: engine.index_records(manifest, on_progress=progress, label_field=label_field),
+        )
+
+    def _launch(self, paths: list[str], run: Runner) -> JobState:
         with self._lock:
             if any(not job.state.finished_state for job in self._jobs.values()):
                 raise JobError("an index job is already running; wait for it or cancel it first")
@@ -94,7 +104,7 @@ class JobManager:
             self._jobs[job.state.job_id] = job
             self._forget_old()
         job.thread = threading.Thread(
-            target=self._run, args=(job, paths, prune), name=f"anyseek-job-{job.state.job_id}", daemon=True
+            target=self._run, args=(job, run), name=f"anyseek-job-{job.state.job_id}", daemon=True
         )
         job.thread.start()
         return job.state
@@ -130,11 +140,11 @@ class JobManager:
                 job.thread.join(timeout)
 
     # --- the worker -----------------------------------------------------------------------------
-    def _run(self, job: _Job, paths: list[str], prune: bool) -> None:
+    def _run(self, job: _Job, run: Runner) -> None:
         try:
             engine = self._open_writer()
             try:
-                report = engine.index(paths, on_progress=lambda p: self._progress(job, p), prune=prune)
+                report = run(engine, lambda p: self._progress(job, p))
             finally:
                 engine.close()
             state = JobStatus.CANCELLED if report.interrupted else JobStatus.COMPLETED

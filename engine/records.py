@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-import base64
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from anyseek.engine.json_fields import (  # noqa: F401 - re-exported: the records' module is where callers look
+    ISO_TIME,
+    PART_RAW_PATH,
+    RAW_PATH,
+    SCORE,
+    _ns_back,
+    display_path,
+    epoch_of,
+    iso_time,
+    path_b64,
+)
 from anyseek.engine.wire import Record, wire
 
 if TYPE_CHECKING:  # only an annotation here: a CLI that talks to a server never imports numpy
@@ -22,6 +31,7 @@ class Modality(StrEnum):
     TEXT = "text"
     AUDIO = "audio"
     VIDEO = "video"
+    RECORD = "record"  # a row of a record manifest: several parts (engine/manifest.py), each its chunks
 
 
 class ChunkKind(StrEnum):
@@ -34,6 +44,8 @@ class ChunkKind(StrEnum):
     # text read from a picture (a photo, a kept video frame, a PDF page without a text layer): one block of
     # lines, with its box in the picture and the page or the frame's time
     OCR = "ocr"
+    # A record's early-fusion vector (one per space: the weighted mean of its parts'); no text, never shown
+    RECORD = "record"
 
 
 VISUAL_KINDS = frozenset({ChunkKind.IMAGE, ChunkKind.FRAME})  # embedded by the image tower, joint space only
@@ -67,47 +79,6 @@ class ItemStatus(StrEnum):
     ERROR = "error"  # could not be decoded; the reason is kept
     IGNORED = "ignored"  # of no supported type
     ATTACHED = "attached"  # a subtitle file whose cues are its video's (indexer/companions.py)
-
-
-def iso_time(epoch: float | None) -> str | None:
-    """UTC epoch seconds as ISO 8601 (`2024-05-01T10:30:00Z`)."""
-    if epoch is None:
-        return None
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def epoch_of(iso: str | None) -> float | None:
-    """The inverse of iso_time."""
-    return None if iso is None else datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-def display_path(raw: bytes) -> str:
-    """A printable form of a stored path; undecodable bytes become U+FFFD."""
-    return os.fsdecode(raw).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-
-
-def path_b64(raw: bytes) -> str | None:
-    """A path that is not valid UTF-8 also goes out as `path_b64`, the base64 of its exact bytes: JSON text
-    cannot hold them, and the printable `path` has replacement characters a script cannot open."""
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return base64.b64encode(raw).decode("ascii")
-    return None
-
-
-def _raw_path_back(encoded: str | None, data: dict) -> bytes:
-    return base64.b64decode(encoded) if encoded else os.fsencode(data.get("path", ""))
-
-
-def _ns_back(seconds: float | None, _data: dict) -> int | None:
-    return None if seconds is None else round(seconds * 1e9)
-
-
-# `raw_path` (the exact bytes) travels as `path_b64`, and only where `path` cannot carry it
-RAW_PATH = wire(key="path_b64", out=path_b64, back=_raw_path_back, json_type=str | None, sparse=True)
-ISO_TIME = wire(out=iso_time, back=lambda value, _data: epoch_of(value), json_type=str | None)
-SCORE = wire(digits=6)  # six digits for people (--json); exact over HTTP, so a client prints what was computed
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +116,8 @@ class Chunk(Record):
     box: Box | None = field(default=None, metadata=wire(skip=True))  # an OCR chunk: where its lines are in the picture
     # an OCR chunk: the recogniser's confidence in its lines (0-1)
     confidence: float | None = field(default=None, metadata=wire(skip=True))
+    # a record's chunk: the manifest field (part) it comes from (sent only for a record's chunks)
+    field: str | None = field(default=None, metadata=wire(sparse=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +201,10 @@ class Query:
     filters: Filters = field(default_factory=Filters)
     mode: Mode | None = None  # None: the search_mode setting
     spaces: tuple[Space, ...] | None = None  # only these dense spaces (evaluating one route alone)
+    # Records (search/record_fusion.py): early | late, sum | max | mean, {field: weight}; None: the settings'
+    fusion: str | None = None
+    join: str | None = None
+    weights: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +224,27 @@ class Duplicate(Record):
     item_id: int
     path: str  # printable (see display_path)
     raw_path: bytes = field(default=b"", metadata=RAW_PATH)
+
+
+@dataclass(frozen=True, slots=True)
+class PartHit(Record):
+    """One part of a record hit: what the query made of that field, so a user sees which part matched."""
+
+    field: str
+    kind: str  # "text" or "file"
+    # calibrated like a hit's; None when no route of this query reaches the part
+    score: float | None = field(metadata=SCORE)
+    modality: Modality | None = None  # a file part's content (image, audio, video, text); text for text
+    chunk_id: int | None = None  # the part's best chunk
+    snippet: str | None = None
+    start: float | None = None
+    end: float | None = None
+    char_start: int | None = None
+    char_end: int | None = None
+    page: int | None = None
+    path: str | None = None  # a file part's file
+    raw_path: bytes = field(default=b"", metadata=PART_RAW_PATH)
+    error: str | None = field(default=None, metadata=wire(sparse=True))  # a file part that could not be decoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +280,12 @@ class Hit(Record):
     raw_path: bytes = field(default=b"", metadata=RAW_PATH)
     # text read in a picture (route ending in "ocr"): where it is
     box: Box | None = field(default=None, metadata=wire(sparse=True))
+    # A record (modality "record"): its id in its manifest, its label, its metadata and its parts. Sent only
+    # on a record's hit (sparse), so a file's hit is as it was.
+    record_id: str | None = field(default=None, metadata=wire(sparse=True))
+    label: str | None = field(default=None, metadata=wire(sparse=True))
+    metadata: dict[str, object] | None = field(default=None, metadata=wire(sparse=True))
+    parts: tuple[PartHit, ...] = field(default=(), metadata=wire(sparse=True))
     # collapse_duplicates: the files in this hit's duplicate group (it included), and the others
     group_size: int | None = field(default=None, metadata=wire(sparse=True))
     duplicates: tuple[Duplicate, ...] = field(default=(), metadata=wire(sparse=True))

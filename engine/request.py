@@ -81,6 +81,15 @@ class SearchRequest(Record):
     # Whether a term of `query` that names a file here is read as that file (the CLI, Python) or every term
     # is text. A server sets False: its clients never name files on the server's machine.
     query_files: bool = field(default=True, metadata=LOCAL)
+    # Records (docs/record-collections.md, search/record_fusion.py); None: the settings'. The values of
+    # fusion and join are checked where the settings fill them in (search/part_vectors.py record_fusion).
+    fusion: str | None = field(default=None, metadata=wire(doc="Records: early or late (none: the setting)"))
+    join: str | None = field(
+        default=None, metadata=wire(doc="Records, late fusion: sum, max or mean (none: the setting)")
+    )
+    weights: dict[str, float] | None = field(
+        default=None, metadata=wire(doc="Records: field weights, {field: weight} (unnamed fields weigh 1)")
+    )
 
     def __post_init__(self) -> None:
         for name, value in _checked(self).items():
@@ -112,6 +121,9 @@ def _checked(request: SearchRequest) -> dict[str, object]:
         "spaces": parse_spaces(request.spaces),
         "after": _date(request.after, "after"),
         "before": _date(request.before, "before"),
+        "fusion": check_string(request.fusion, "fusion"),
+        "join": check_string(request.join, "join"),
+        "weights": None if request.weights is None else parse_weights(request.weights),
         "sort": parse_sort(request.sort),
         "collapse_duplicates": check_flag(request.collapse_duplicates, "collapse_duplicates"),
     }
@@ -265,3 +277,33 @@ def missing_file_warnings(parts: Iterable[QueryPart], extensions: set[str]) -> t
         if looks_like_file and not Path(term).expanduser().exists():
             out.append(f"{term!r} is not a file here, so it was searched as text")
     return tuple(out)
+
+
+def parse_weights(value: object, error: type[Exception] = QueryError) -> dict[str, float]:
+    """Record field weights, `caption=0.3,picture=0.7` or a mapping: finite and not negative. A field not
+    named weighs 1 (see search/part_vectors.py); 0 leaves a field out."""
+    if isinstance(value, str):
+        pairs = []
+        for item in filter(None, (piece.strip() for piece in value.split(","))):
+            name, sep, number = item.partition("=")
+            if not sep or not name.strip():
+                raise error(f"a weight is FIELD=NUMBER, like caption=0.3; got {item!r}")
+            pairs.append((name.strip(), number.strip()))
+    elif isinstance(value, dict):
+        pairs = list(value.items())
+    else:
+        raise error(f"weights are FIELD=NUMBER pairs, like caption=0.3,picture=0.7; got {value!r}")
+    out = {}
+    for name, number in pairs:
+        try:
+            weight = float(number) if not isinstance(number, bool) else math.nan
+        except (TypeError, ValueError):
+            weight = math.nan
+        if not math.isfinite(weight) or weight < 0:
+            raise error(f"the weight of {name!r} must be a number of at least 0, got {number!r}")
+        out[str(name)] = weight
+    return out
+
+
+def format_weights(weights: dict[str, float]) -> str:
+    return ",".join(f"{name}={weight:g}" for name, weight in weights.items())

@@ -31,6 +31,7 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 from anyseek.engine.errors import ConfigError
 from anyseek.engine.paths import default_home
 from anyseek.engine.records import Mode
+from anyseek.engine.request import format_weights, parse_weights
 from anyseek.engine.text_spaces import TextSpaces, normalize_text_spaces
 
 __all__ = [  # default_home, TextSpaces and normalize_text_spaces live elsewhere and are kept here for callers
@@ -162,6 +163,14 @@ class Settings(BaseSettings):
     # chunk in the hybrid mode; chosen on bench/quality.py (see README, Benchmarks).
     lexical_weight: float = 1.0
     save_interval_s: float = 30.0
+    # Records (docs/record-collections.md): how a record's parts join in search. early: one fused vector per record and
+    # space, the weighted mean of its parts' vectors; late: each part scored on its own route, and the
+    # calibrated part scores joined by record_join (sum: the probabilistic sum 1 - prod((1 - s) ** w), a
+    # record matches when any part does and better when several do; max; mean: weighted). The defaults were
+    # chosen on bench/records.py.
+    record_fusion: Literal["early", "late"] = "late"
+    record_join: Literal["sum", "max", "mean"] = "sum"
+    record_weights: str = ""  # "caption=0.3,picture=0.7": a field not named weighs 1; 0 leaves a field out
     # RAM the vector indexes of all spaces may hold, in MiB (0: a quarter of the machine's). It picks each
     # space's index kind: flat, IVF, IVF-PQ codes re-ranked from float16 rows on disk, or that with its lists
     # on disk too (engine/vectors/factory.choose_kind).
@@ -196,6 +205,12 @@ class Settings(BaseSettings):
         if value <= 0:
             raise ValueError("must be greater than 0")
         return value
+
+    @field_validator("record_weights")
+    @classmethod
+    def _record_weights(cls, value: str) -> str:
+        # canonical "caption=0.3,picture=0.7"; a bad weight is this setting's error, named by its field
+        return format_weights(parse_weights(value, ValueError)) if value else value
 
     @field_validator("ann_recall")
     @classmethod

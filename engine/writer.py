@@ -12,6 +12,7 @@ reads the store: the writer joins the two without a cycle between them.
 from __future__ import annotations
 
 from anyseek.engine.records import EmbeddedChunk, Item
+from anyseek.engine.store.record_rows import RecordWrite
 from anyseek.engine.store.store import ItemWrite, Store
 from anyseek.engine.vectors.catalog import VectorCatalog
 
@@ -32,6 +33,10 @@ class IndexWriter:
     def write_items(self, writes: list[ItemWrite]) -> None:
         """Insert or replace files with their chunks and vectors (one transaction)."""
         self.catalog.apply(self.store.write_items(writes))
+
+    def write_records(self, writes: list[RecordWrite]) -> None:
+        """Insert or replace records with their parts, chunks and vectors (one transaction)."""
+        self.catalog.apply(self.store.write_records(writes))
 
     def delete_items(self, item_ids: list[int]) -> None:
         self.catalog.apply(self.store.delete_items(item_ids))

@@ -17,13 +17,16 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from pathlib import Path
 
+from anyseek.engine.classify.parts import RecordVectors
 from anyseek.engine.encoders.ocr import reader_name
+from anyseek.engine.manifest import Manifest
 from anyseek.engine.records import FileError, IndexReport, Item, ItemStatus, Progress, display_path
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.items import normalize_root
 from anyseek.engine.store.store import ItemWrite
 from anyseek.engine.writer import IndexWriter
 from anyseek.indexer.batch import EmbedBatch
+from anyseek.indexer.collection import RecordRun
 from anyseek.indexer.companions import media_to_redo, pair_subtitles, role_changed
 from anyseek.indexer.decode_procs import ProcessDecoder, ProcessImages
 from anyseek.indexer.extract import decode_image_here
@@ -32,6 +35,7 @@ from anyseek.indexer.extract.pictures import reading_needed
 from anyseek.indexer.gpu_jpeg import DeferredJpegs
 from anyseek.indexer.lazy_models import LazyJoint, LazyOcr, LazyWindow, ModelLoads
 from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared, Preparer
+from anyseek.indexer.record_embedding import embed_records
 from anyseek.indexer.scan import FileEntry, ScanResult, check_roots, scan
 from anyseek.indexer.workers import STOP_WAIT_S, DecodePool, DecodeTimeout, plan_decoding
 from anyseek.media import file_warnings
@@ -123,6 +127,22 @@ class Indexer:
             self.writer.save()
             report.seconds = time.monotonic() - started
         return report
+
+    def run_records(
+        self,
+        manifest: Manifest,
+        collection: str,
+        on_progress: ProgressCallback | None = None,
+        retry_failed: bool = False,
+    ) -> IndexReport:
+        """Mirror a record collection (a manifest's rows) into the index: see indexer/collection.py."""
+        return RecordRun(self.writer, self.encoders, self.settings).run(manifest, collection, on_progress, retry_failed)
+
+    def embed_records(
+        self, manifest: Manifest, on_progress: ProgressCallback | None = None
+    ) -> tuple[list[RecordVectors], IndexReport]:
+        """The records embedded as run_records would, written nowhere (classify, align): record_embedding.py."""
+        return embed_records(manifest, self.store, self.encoders, self.settings, on_progress)
 
     def _plan(self, scanned: ScanResult, known: dict[bytes, Item], report: IndexReport, retry: bool, retry_ocr: bool):
         report.scanned = len(scanned.files)

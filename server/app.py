@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from anyseek.engine.jobs import JobManager
 from anyseek.engine.records import Modality
 from anyseek.engine.request import SearchRequest
-from anyseek.server import docs, errors
+from anyseek.server import classify_routes, docs, errors
 from anyseek.server.errors import ApiError
 from anyseek.server.ranges import STREAM_CHUNK, byte_range
 from anyseek.server.schemas import (
@@ -37,6 +37,7 @@ from anyseek.server.schemas import (
     ItemOut,
     JobOut,
     ModalityName,
+    RecordsJobRequest,
     SearchBody,
     SearchResponse,
     StatusOut,
@@ -52,6 +53,9 @@ log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 ItemId = Annotated[int, PathParam(ge=1, le=2**62, description="An item id from a search hit")]
+PartField = Annotated[
+    str | None, Query(min_length=1, max_length=256, description="A record's file part (its field), not the record")
+]
 JobId = Annotated[str, PathParam(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
 SSE_POLL_S = 0.25
 SSE_KEEPALIVE_S = 15.0
@@ -112,6 +116,7 @@ def create_app(engine, policy: AccessPolicy) -> FastAPI:
     errors.install(app)
     app.add_middleware(GuardMiddleware, policy=policy)
     app.include_router(_router(), prefix=API)
+    app.include_router(classify_routes.router(_service), prefix=API, responses=ERRORS)
     docs.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -151,7 +156,7 @@ def _router() -> APIRouter:
         file: Annotated[UploadFile, File(description="An image or a recording; the type is read from the content")],
         query: Annotated[str | None, Form(max_length=MAX_TEXT, description="Words, every term text")] = None,
         modalities: Annotated[
-            str | None, Form(max_length=64, description="Comma-separated: image,text,audio,video")
+            str | None, Form(max_length=64, description="Comma-separated: image,text,audio,video,record")
         ] = None,
         k: Annotated[int, Form(ge=1, le=MAX_K)] = 20,
         q: Annotated[str | None, Form(max_length=MAX_TEXT, deprecated=True, description="Old name of query")] = None,
@@ -189,8 +194,10 @@ def _router() -> APIRouter:
         response_class=Response,
         responses={200: {"content": {"image/jpeg": {}}}},
     )
-    def thumbnail(item_id: ItemId, request: Request, size: Annotated[int, Query(ge=16, le=1024)] = 256) -> Response:
-        path = _service(request).engine.thumbnail(item_id, size)
+    def thumbnail(
+        item_id: ItemId, request: Request, size: Annotated[int, Query(ge=16, le=1024)] = 256, part: PartField = None
+    ) -> Response:
+        path = _service(request).engine.thumbnail(item_id, size, part=part)
         headers = {**MEDIA_HEADERS, "Cache-Control": "private, max-age=3600"}
         return FileResponse(path, media_type="image/jpeg", headers=headers)
 
@@ -200,8 +207,8 @@ def _router() -> APIRouter:
         response_class=Response,
         responses={200: {"content": {"application/octet-stream": {}}}, 206: {"description": "Partial content"}},
     )
-    def media(item_id: ItemId, request: Request) -> Response:
-        opened = _service(request).engine.open_media(item_id)
+    def media(item_id: ItemId, request: Request, part: PartField = None) -> Response:
+        opened = _service(request).engine.open_media(item_id, part=part)
         try:
             span = byte_range(request.headers.get("range"), opened.size)
         except BaseException:
@@ -256,6 +263,18 @@ def _router() -> APIRouter:
         if "\x00" in body.path or not body.path.startswith("/"):
             raise ApiError(422, "invalid_request", "path: give an absolute folder path")
         return _service(request).jobs.start([body.path], prune=body.prune).to_dict()
+
+    @router.post(
+        "/jobs/records",
+        status_code=202,
+        response_model=JobOut,
+        response_model_exclude_unset=True,
+        dependencies=[Depends(writer)],
+    )
+    def start_records_job(body: RecordsJobRequest, request: Request) -> dict:
+        if "\x00" in body.manifest or not body.manifest.startswith("/"):
+            raise ApiError(422, "invalid_request", "manifest: give the absolute path of a JSONL or CSV file")
+        return _service(request).jobs.start_records(body.manifest, body.label_field).to_dict()
 
     @router.get("/jobs", response_model=list[JobOut], response_model_exclude_unset=True, dependencies=[Depends(reader)])
     def list_jobs(request: Request) -> list[dict]:

@@ -8,12 +8,13 @@ import dataclasses
 import logging
 import os
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from anyseek.engine.duplicates.records import DuplicateReport
 from anyseek.engine.jobs import JobState
-from anyseek.engine.records import Hit, IndexStatus, ItemInfo, Modality, SearchResults
+from anyseek.engine.records import Hit, IndexStatus, ItemInfo, Modality, PartHit, SearchResults
 from anyseek.engine.request import RENAMED, SearchRequest
 from anyseek.server.models import derive, model_of
 
@@ -80,12 +81,19 @@ SearchBody = derive(
         "offset": {"le": MAX_OFFSET},
         "after": {"max_length": 64},
         "before": {"max_length": 64},
+        "weights": {"max_length": 64},
     },
     replace={
+        # records: the values are few, so a wrong one is a 422 of the body's own (the engine checks them too)
+        "fusion": (Literal["early", "late"] | None, Field(None, description="Records: early or late fusion")),
+        "join": (
+            Literal["sum", "max", "mean"] | None,
+            Field(None, description="Records, late fusion: how part scores join (sum, max or mean)"),
+        ),
         "like": (
             Annotated[int, Field(ge=1, le=2**62)] | Annotated[str, Field(max_length=MAX_TEXT)] | None,
             Field(None, description="More like this indexed item: its id, or its path (looked up, never read)"),
-        )
+        ),
     },
     defaults={"k": 20},  # the API's default since v1: a page of results (Python and the CLI: 10)
 )
@@ -101,9 +109,12 @@ class ErrorBody(BaseModel):
 
 
 # What the HTTP API adds to an item or a hit: where a front end gets its file and its picture
-LINKS = {"name": (str, ...), "thumbnail_url": (str | None, ...), "media_url": (str, ...)}
+# (a record's hit has no media_url: its files are its parts')
+LINKS = {"name": (str, ...), "thumbnail_url": (str | None, ...), "media_url": (str | None, ...)}
 
-HitOut = derive(Hit, "Hit", tail=LINKS)
+# A record's file part: its own file and picture, served under the record's item id (?part=FIELD)
+PartOut = derive(PartHit, "PartHit", tail={"thumbnail_url": (str | None, None), "media_url": (str | None, None)})
+HitOut = derive(Hit, "Hit", tail=LINKS, replace={"parts": (list[PartOut], Field(default_factory=list))})
 SearchResponse = derive(
     SearchResults,
     "SearchResponse",
@@ -123,6 +134,15 @@ class IndexJobRequest(BaseModel):
     prune: bool = False
 
 
+class RecordsJobRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    manifest: str = Field(
+        ..., min_length=1, max_length=4096, description="The absolute path of a record manifest (JSONL or CSV)"
+    )
+    label_field: str = Field("label", min_length=1, max_length=256, description="The field of a record's class")
+
+
 class HealthOut(BaseModel):
     status: str
     version: str
@@ -134,9 +154,28 @@ def links(item_id: int, path: str, modality: Modality | str | None) -> dict[str,
     return {"name": os.path.basename(path), "thumbnail_url": thumb, "media_url": f"{API}/items/{item_id}/media"}
 
 
+def part_urls(item_id: int, field: str, modality: str | None) -> tuple[str | None, str]:
+    query = f"?part={quote(field, safe='')}"
+    thumb = f"{API}/items/{item_id}/thumbnail{query}" if modality == "image" else None
+    return thumb, f"{API}/items/{item_id}/media{query}"
+
+
 def hit_out(hit: Hit) -> dict:
     # exact scores (JSON floats round-trip), so a client prints exactly what the engine computed
-    return hit.to_dict(exact=True) | links(hit.item_id, hit.path, hit.modality)
+    out = hit.to_dict(exact=True) | links(hit.item_id, hit.path, hit.modality)
+    return _record_out(hit, out) if hit.record_id is not None else out
+
+
+def _record_out(hit: Hit, out: dict) -> dict:
+    """A record's hit: named by its id; its file parts link their own files, and its picture is its first
+    picture part's (a record has no file of its own)."""
+    out["name"] = hit.record_id
+    for part, data in zip(hit.parts, out["parts"], strict=True):
+        if part.kind == "file" and not part.error:
+            data["thumbnail_url"], data["media_url"] = part_urls(hit.item_id, part.field, data["modality"])
+    pictures = [p for p in out["parts"] if p.get("thumbnail_url")]
+    out["thumbnail_url"], out["media_url"] = (pictures[0]["thumbnail_url"] if pictures else None), None
+    return out
 
 
 def item_out(info: ItemInfo) -> dict:

@@ -121,6 +121,9 @@ class AccessPolicy:
         """A hit's thumbnail_url and media_url with the item's access code (in place)."""
         for key in ("thumbnail_url", "media_url"):
             hit[key] = self.signed(hit.get(key), hit["item_id"])
+        for part in hit.get("parts") or ():  # a record's file parts are served under the record's item id
+            for key in ("thumbnail_url", "media_url"):
+                part[key] = self.signed(part.get(key), hit["item_id"])
         return hit
 
     def body_limit(self, path: str) -> int:

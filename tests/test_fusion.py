@@ -9,7 +9,7 @@ from anyseek.engine.records import ChunkKind, Space
 from anyseek.engine.search import lexical
 from anyseek.engine.search.calibration import E_MID, evidence_score
 from anyseek.engine.search.fusion import Evidence, best_per_item, merge
-from anyseek.engine.search.routing import TEXTUAL, VISUAL, Mode, Route, plan
+from anyseek.engine.search.routing import FUSED, TEXTUAL, VISUAL, Mode, Route, plan
 
 BOTH = frozenset({Space.JOINT, Space.TEXT})
 
@@ -35,7 +35,8 @@ def test_the_lexical_mode_has_no_dense_route():
 
 
 def test_every_chunk_kind_belongs_to_exactly_one_class():
-    assert VISUAL | TEXTUAL == frozenset(ChunkKind) and not VISUAL & TEXTUAL
+    assert VISUAL | TEXTUAL | FUSED == frozenset(ChunkKind)
+    assert not VISUAL & TEXTUAL and not (VISUAL | TEXTUAL) & FUSED
     assert ChunkKind.IMAGE in VISUAL and ChunkKind.SPEECH in TEXTUAL
 
 

@@ -33,6 +33,7 @@ NEWEST = max(FIXTURES, key=lambda p: json.loads((p / "FIXTURE.json").read_text()
 PRINTER_QUERY = "the printer stopped after a paper jam"
 # What each step added, undone in reverse: the index as the release of that version left it.
 UNDO = {
+    7: ["DROP TABLE record_parts", "DROP TABLE records", "ALTER TABLE chunks DROP COLUMN field"],
     6: [
         *(f"ALTER TABLE chunks DROP COLUMN {column}" for column in ("box_x", "box_y", "box_w", "box_h")),
         *(f"ALTER TABLE chunks DROP COLUMN {column}" for column in ("picture_w", "picture_h", "confidence")),

@@ -151,7 +151,9 @@ class Calibration:
     def selector(self, route: Route) -> np.ndarray | None:
         """The route's target ids, or None when its space holds no other kind of chunk."""
         if route not in self._ids:
-            mixed = route.space is Space.JOINT and Space.JOINT in self.text_spaces
+            # records' fused vectors (ChunkKind.RECORD) share a space with its other chunks, and so do texts
+            # and pictures in the joint space when it holds texts
+            mixed = (route.space is Space.JOINT and Space.JOINT in self.text_spaces) or self.store.has_records()
             self._ids[route] = self.store.chunk_ids_of_kinds(route.space, route.kinds) if mixed else None
         return self._ids[route]
 

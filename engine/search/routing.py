@@ -20,10 +20,12 @@ from dataclasses import dataclass
 
 from anyseek.engine.records import VISUAL_KINDS, ChunkKind, Mode, Space
 
-__all__ = ["TEXTUAL", "VISUAL", "Mode", "Route", "class_of", "plan"]  # Mode is defined with the records
+__all__ = ["FUSED", "TEXTUAL", "VISUAL", "Mode", "Route", "class_of", "plan"]  # Mode is defined with the records
 
 VISUAL = VISUAL_KINDS
-TEXTUAL = frozenset(k for k in ChunkKind if k not in VISUAL)
+# A record's fused vector (ChunkKind.RECORD) is neither: it has routes of its own (search/record_fusion.py)
+FUSED = frozenset({ChunkKind.RECORD})
+TEXTUAL = frozenset(k for k in ChunkKind if k not in VISUAL | FUSED)
 
 
 @dataclass(frozen=True, slots=True)

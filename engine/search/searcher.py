@@ -20,6 +20,8 @@ from anyseek.engine.records import ChunkKind, Hit, Moment, Query, QueryPart, Sea
 from anyseek.engine.search import lexical
 from anyseek.engine.search.calibration import Calibration, Null
 from anyseek.engine.search.fusion import Evidence, best_per_item, merge, strong_chunks
+from anyseek.engine.search.part_vectors import record_fusion
+from anyseek.engine.search.record_fusion import RecordScorer
 from anyseek.engine.search.reference import References
 from anyseek.engine.search.routing import Mode, Route, plan
 from anyseek.engine.settings import Settings
@@ -62,6 +64,7 @@ class Candidates:
     found: dict[int, Evidence]
     exhausted: bool
     owners: dict[int, tuple[ChunkKind, int]] = field(default_factory=dict)  # those known already
+    nulls: dict[Route, Null] = field(default_factory=dict)  # each route's chance level for this query
 
 
 class Searcher:
@@ -73,6 +76,7 @@ class Searcher:
         self.text_spaces = settings.text_spaces
         self.calibration = Calibration(store, catalog, self.text_spaces, References(encoders))
         self.lexical = lexical.Lexical(store)
+        self.records = RecordScorer(store, catalog)
 
     def search(self, query: Query) -> SearchResults:
         mode = Mode(query.mode or self.settings.search_mode)
@@ -82,6 +86,8 @@ class Searcher:
         revision = self.store.revision()
         self.calibration.refresh(revision)
         self.lexical.refresh(revision)
+        self.records.refresh(revision)
+        fusion = record_fusion(query.fusion, query.join, dict(query.weights), self.settings)
         fetch = max(query.k * self.settings.oversample, MIN_FETCH)
         early = self._words_early(query, mode, fetch)
         encoded = self.encode(query.parts, dense=mode is not Mode.LEXICAL)
@@ -104,10 +110,11 @@ class Searcher:
         if allowed is not None and not len(allowed):
             return SearchResults((), tuple(encoded.transcripts))
         routes = plan(set(encoded.vectors), encoded.covers_all, self.text_spaces, mode)
+        routes = self.records.routes(routes, encoded.vectors, fusion)
         while True:
             found_words, early = early.result() if early else None, None
             candidates = self._candidates(routes, encoded, words, fetch, allowed, query, found_words)
-            hits, cut = self._hits(candidates, mode, query.k, exclude, filters.min_score)
+            hits, cut = self._hits(candidates, mode, query.k, exclude, filters.min_score, encoded, fusion)
             if len(hits) >= query.k or candidates.exhausted or cut:
                 return SearchResults(tuple(hits), tuple(encoded.transcripts))
             fetch *= 4  # many chunks of few items filled the list: look deeper
@@ -256,7 +263,7 @@ class Searcher:
                 found[chunk_id].bm25, found[chunk_id].lexical = score, evidence
             if routes:
                 self._score_unseen(found, unseen, found_words, routes, nulls, encoded, query.filters.min_similarity)
-        return Candidates(found, exhausted, found_words.owners if words else {})
+        return Candidates(found, exhausted, found_words.owners if words else {}, nulls)
 
     def _nulls(self, routes: list[Route], encoded: EncodedQuery) -> dict[Route, Null]:
         """Each route's chance level and spread. Routes through one space share the widest spread: the
@@ -300,12 +307,16 @@ class Searcher:
                 entry = found[chunk_id]
                 entry.z, entry.similarity, entry.route = nulls[route].evidence(cosine), cosine, route.name
 
-    def _hits(self, candidates: Candidates, mode: Mode, k: int, exclude: set[int], min_score) -> tuple[list, bool]:
+    def _hits(
+        self, candidates: Candidates, mode: Mode, k: int, exclude, min_score, encoded, fusion
+    ) -> tuple[list, bool]:
         """The hits, and whether min_score cut the list (then looking deeper finds only lower scores)."""
-        scored = merge(candidates.found, mode, self.settings.lexical_weight)
-        owners = candidates.owners | self.store.chunk_owners(
-            [entry.chunk_id for entry in scored if entry.chunk_id not in candidates.owners]
-        )
+        found = candidates.found
+        owners = candidates.owners | self.store.chunk_owners([c for c in found if c not in candidates.owners])
+        records = self.records.complete(found, owners, candidates.nulls, encoded.vectors, fusion)
+        scored = merge(found, mode, self.settings.lexical_weight)
+        if records:
+            scored = self.records.fold(scored, records, fusion)
         owner = {cid: item_id for cid, (_, item_id) in owners.items() if item_id not in exclude}
         best = best_per_item(scored, owner)[:k]
         cut = False
@@ -314,13 +325,14 @@ class Searcher:
             best, cut = kept, len(kept) < len(best)
         strong = strong_chunks(scored, owner, {owner[e.chunk_id] for e in best}, MOMENT_RATIO, MAX_MOMENTS)
         moment_ids = [entry.chunk_id for entries in strong.values() for entry in entries]
-        contexts = self.store.chunk_contexts({entry.chunk_id for entry in best} | set(moment_ids))
+        parts = records.part_chunk_ids(owner[e.chunk_id] for e in best) if records else set()
+        contexts = self.store.chunk_contexts({entry.chunk_id for entry in best} | set(moment_ids) | parts)
         hits = []
         for entry in best:
             if entry.chunk_id in contexts:
                 moments = _moments(strong.get(owner[entry.chunk_id], []), contexts)
                 hits.append(_hit(entry, contexts[entry.chunk_id], moments))
-        return hits, cut
+        return (self.records.decorate(hits, records, contexts, _snippet) if records else hits), cut
 
 
 def _in_thread(call, *args) -> Future:
@@ -346,11 +358,15 @@ def _moments(entries, contexts: dict[int, ChunkContext]) -> tuple[Moment, ...]:
     return tuple(moments)
 
 
+def _snippet(text: str | None) -> str | None:
+    if text and len(text) > SNIPPET_CHARS:
+        return text[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return text
+
+
 def _hit(entry, context: ChunkContext, moments: tuple[Moment, ...] = ()) -> Hit:
     chunk, item = context.chunk, context.item
-    snippet = chunk.text
-    if snippet and len(snippet) > SNIPPET_CHARS:
-        snippet = snippet[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    snippet = _snippet(chunk.text)
     return Hit(
         item_id=item.id,
         path=item.display_path,

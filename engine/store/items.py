@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, bindparam, func, or_, select
 
-from anyseek.engine.records import Item, ItemStatus
+from anyseek.engine.records import Item, ItemStatus, Modality
 from anyseek.engine.store.models import ChunkRow, ItemRow, VectorRow
 from anyseek.engine.store.rows import item_record
 
@@ -39,8 +39,11 @@ class ItemReads:
     engine: Engine
 
     def items_under(self, roots: list[bytes]) -> dict[bytes, Item]:
+        """Files under the roots. Records are not files (a record's path is its manifest's plus `#id`):
+        a folder run never sees them, so it cannot take them for files that vanished."""
+        not_record = ItemRow.modality.is_distinct_from(Modality.RECORD.value)
         with self.engine.connect() as conn:
-            rows = conn.execute(select(ItemRow).where(under(roots)))
+            rows = conn.execute(select(ItemRow).where(under(roots), not_record))
             return {row.path: item_record(row) for row in rows}
 
     def items_with_hash(self, content_hash: str) -> list[Item]:

@@ -165,6 +165,45 @@ def m006_ocr(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE items ADD COLUMN ocr VARCHAR"))
 
 
+_V7_RECORDS = (
+    """CREATE TABLE IF NOT EXISTS records (
+        item_id INTEGER NOT NULL,
+        collection VARCHAR NOT NULL,
+        record_id VARCHAR NOT NULL,
+        label VARCHAR,
+        metadata TEXT NOT NULL,
+        PRIMARY KEY (item_id),
+        FOREIGN KEY(item_id) REFERENCES items (id) ON DELETE CASCADE
+    )""",
+    "CREATE UNIQUE INDEX IF NOT EXISTS ix_records_key ON records (collection, record_id)",
+    "CREATE INDEX IF NOT EXISTS ix_records_label ON records (label)",
+    """CREATE TABLE IF NOT EXISTS record_parts (
+        item_id INTEGER NOT NULL,
+        field VARCHAR NOT NULL,
+        ordinal INTEGER NOT NULL,
+        kind VARCHAR NOT NULL,
+        path BLOB,
+        size INTEGER,
+        mtime_ns INTEGER,
+        content_hash VARCHAR NOT NULL,
+        modality VARCHAR,
+        error TEXT,
+        PRIMARY KEY (item_id, field),
+        FOREIGN KEY(item_id) REFERENCES items (id) ON DELETE CASCADE
+    )""",
+)
+
+
+def m007_records(conn: Connection) -> None:
+    """Records (rows of a manifest, engine/manifest.py): the records and record_parts tables, and
+    chunks.field, the part a record's chunk comes from. Idempotent: a fresh index made by m001 from the
+    current models has them already."""
+    if "field" not in _columns(conn, "chunks"):
+        conn.execute(text("ALTER TABLE chunks ADD COLUMN field VARCHAR"))
+    for statement in _V7_RECORDS:
+        conn.execute(text(statement))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [
     m001_initial,
     m002_lexical,
@@ -172,13 +211,14 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
     m004_video_frames,
     m005_slides_sheets_rows_cues,
     m006_ocr,
+    m007_records,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 # The oldest version this code reads as it is, without migrating (for readers without write access):
-# version 5 lacks m006's chunk columns (the OCR box) and items.ocr, which every read of chunks and items
-# selects (version 4 lacked m005's, version 3 only m004's marker). tests/test_migrations.py checks that every
-# version from here on holds every column the models read.
-READABLE_FROM = 6
+# version 6 lacks m007's chunks.field, which every read of chunks selects, and the records tables (version 5
+# lacked m006's OCR columns, version 4 m005's, version 3 only m004's marker). tests/test_migrations.py checks
+# that every version from here on holds every column the models read.
+READABLE_FROM = 7
 
 
 def current_version(conn: Connection) -> int:

@@ -66,6 +66,7 @@ class ChunkRow(Base):
     picture_w: Mapped[int | None] = mapped_column(Integer, nullable=True)
     picture_h: Mapped[int | None] = mapped_column(Integer, nullable=True)
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    field: Mapped[str | None] = mapped_column(String, nullable=True)  # a record's chunk: its manifest field
 
 
 class VectorRow(Base):
@@ -77,6 +78,38 @@ class VectorRow(Base):
     space: Mapped[str] = mapped_column(String, primary_key=True)
     chunk_id: Mapped[int] = mapped_column(ForeignKey("chunks.id", ondelete="CASCADE"), primary_key=True)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RecordRow(Base):
+    """An item that is a row of a record manifest: which collection (the manifest) and id, its label and
+    metadata (JSON). Its parts are record_parts; its chunks are tagged with their part's field."""
+
+    __tablename__ = "records"
+    __table_args__ = (
+        Index("ix_records_key", "collection", "record_id", unique=True),
+        Index("ix_records_label", "label"),
+    )
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    collection: Mapped[str] = mapped_column(String)
+    record_id: Mapped[str] = mapped_column(String)
+    label: Mapped[str | None] = mapped_column(String, nullable=True)
+    metadata_json: Mapped[str] = mapped_column("metadata", Text)
+
+
+class RecordPartRow(Base):
+    """One part of a record as it was indexed: what the next run compares to know what changed."""
+
+    __tablename__ = "record_parts"
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    field: Mapped[str] = mapped_column(String, primary_key=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String)  # text | file
+    path: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # a file part's file
+    size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    mtime_ns: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    content_hash: Mapped[str] = mapped_column(String)  # of the text, or of the file's bytes
+    modality: Mapped[str | None] = mapped_column(String, nullable=True)  # a file part's content
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)  # the part could not be decoded
 
 
 class RunRow(Base):

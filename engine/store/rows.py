@@ -57,6 +57,7 @@ def chunk_record(row) -> Chunk:
         row.row_end,
         box_record(row),
         row.confidence,
+        row.field,
     )
 
 

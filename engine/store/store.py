@@ -16,9 +16,11 @@ from anyseek.engine.store.chunks import ChunkContext, ChunkReads
 from anyseek.engine.store.database import open_database
 from anyseek.engine.store.duplicate_reads import DuplicateReads
 from anyseek.engine.store.items import ItemReads
+from anyseek.engine.store.labelled import LabelledReads
 from anyseek.engine.store.lexical import LexicalReads
 from anyseek.engine.store.meta import Metadata
 from anyseek.engine.store.migrations import check_readable, current_version, migrate
+from anyseek.engine.store.record_rows import RecordRows
 from anyseek.engine.store.runs import RunLog
 from anyseek.engine.store.vector_rows import VectorReads
 from anyseek.engine.store.writes import ItemWrite, ItemWrites, VectorChanges
@@ -28,10 +30,21 @@ log = logging.getLogger(__name__)
 __all__ = ["ChunkContext", "ItemWrite", "Store", "VectorChanges"]
 
 
-class Store(Metadata, RunLog, ItemReads, ChunkReads, VectorReads, LexicalReads, DuplicateReads, ItemWrites):
+class Store(
+    Metadata,
+    RunLog,
+    ItemReads,
+    ChunkReads,
+    VectorReads,
+    LexicalReads,
+    DuplicateReads,
+    ItemWrites,
+    RecordRows,
+    LabelledReads,
+):
     """One index database. Each concern's methods live in their own module (meta, runs, items, chunks,
-    vector_rows, lexical, writes); they share this one object, so callers hold one handle and one
-    connection pool, and each module stays small enough to read."""
+    vector_rows, lexical, writes, record_rows, labelled); they share this one object, so callers hold one
+    handle and one connection pool, and each module stays small enough to read."""
 
     def __init__(self, path: Path, read_only: bool = False) -> None:
         """`read_only`: a reader without write access (see database.py); it never writes, metadata included."""

@@ -18,7 +18,7 @@ from anyseek.engine import faults
 from anyseek.engine.records import ChunkKind, EmbeddedChunk, Item, ItemStatus, Modality, Space
 from anyseek.engine.store import lexical
 from anyseek.engine.store.members import inside, member_ids
-from anyseek.engine.store.models import ChunkRow, ItemRow, VectorRow
+from anyseek.engine.store.models import ChunkRow, ItemRow, RecordPartRow, RecordRow, VectorRow
 from anyseek.engine.store.rows import box_columns, chunk_record, item_record, pack_vector, roundtrip
 
 
@@ -73,43 +73,50 @@ class ItemWrites:
         """Insert or replace files with their chunks and vectors, all in one transaction. A batch costs a
         handful of statements, not a few per file: on small files those dominated the writer's time."""
         changes = VectorChanges()
-        now = time.time()
-        writes = list({write.path: write for write in writes}.values())  # a path twice: the later write wins
         with self.engine.begin() as conn:
-            paths = [write.path for write in writes]
-            replaced: list[int] = []
-            replaced_paths: list[bytes] = []
-            for start in range(0, len(paths), 500):
-                where = ItemRow.path.in_(paths[start : start + 500])
-                for row in conn.execute(select(ItemRow.id, ItemRow.path).where(where)):
-                    replaced.append(row.id)
-                    replaced_paths.append(row.path)
-            replaced += member_ids(conn, replaced_paths)  # a mailbox read again (or failing) replaces its messages
-            changes.removed += self._delete_item_ids(conn, list(dict.fromkeys(replaced)))
-            rows = [
-                {
-                    "path": write.path,
-                    "modality": write.modality.value if write.modality else None,
-                    "size": write.size,
-                    "mtime_ns": write.mtime_ns,
-                    "content_hash": write.content_hash,
-                    "status": write.status,
-                    "error": write.error,
-                    "indexed_at": now,
-                    "captured_at": write.captured_at,
-                    "ocr": write.ocr,
-                }
-                for write in writes
-            ]
-            if rows:
-                statement = insert(ItemRow).returning(ItemRow.id, sort_by_parameter_order=True)
-                item_ids = conn.execute(statement, rows).scalars().all()
-                owned = [(item_id, write.path, write.chunks) for item_id, write in zip(item_ids, writes)]
-                self._insert_chunks(conn, owned, changes)
+            self._replace_items(conn, writes, changes)
             self._bump(conn)
             faults.checkpoint("store.commit")  # rows written, transaction not yet committed
         faults.checkpoint("store.committed")
         return changes
+
+    def _replace_items(self, conn: Connection, writes: list[ItemWrite], changes: VectorChanges) -> list[int]:
+        """Inside the caller's transaction: whatever held each write's path goes, and the writes go in.
+        Returns the new item ids, in the order of `writes` (a path twice: the later write wins)."""
+        now = time.time()
+        writes = list({write.path: write for write in writes}.values())
+        paths = [write.path for write in writes]
+        replaced: list[int] = []
+        replaced_paths: list[bytes] = []
+        for start in range(0, len(paths), 500):
+            where = ItemRow.path.in_(paths[start : start + 500])
+            for row in conn.execute(select(ItemRow.id, ItemRow.path).where(where)):
+                replaced.append(row.id)
+                replaced_paths.append(row.path)
+        replaced += member_ids(conn, replaced_paths)  # a mailbox read again (or failing) replaces its messages
+        changes.removed += self._delete_item_ids(conn, list(dict.fromkeys(replaced)))
+        rows = [
+            {
+                "path": write.path,
+                "modality": write.modality.value if write.modality else None,
+                "size": write.size,
+                "mtime_ns": write.mtime_ns,
+                "content_hash": write.content_hash,
+                "status": write.status,
+                "error": write.error,
+                "indexed_at": now,
+                "captured_at": write.captured_at,
+                "ocr": write.ocr,
+            }
+            for write in writes
+        ]
+        if not rows:
+            return []
+        statement = insert(ItemRow).returning(ItemRow.id, sort_by_parameter_order=True)
+        item_ids = list(conn.execute(statement, rows).scalars().all())
+        owned = [(item_id, write.path, write.chunks) for item_id, write in zip(item_ids, writes)]
+        self._insert_chunks(conn, owned, changes)
+        return item_ids
 
     def _insert_chunks(
         self, conn: Connection, owned: list[tuple[int, bytes, list[EmbeddedChunk]]], changes: VectorChanges
@@ -135,6 +142,7 @@ class ItemWrites:
                 "row_end": c.chunk.row_end,
                 **box_columns(c.chunk.box),
                 "confidence": c.chunk.confidence,
+                "field": c.chunk.field,
             }
             for item_id, c in chunks
         ]
@@ -164,6 +172,8 @@ class ItemWrites:
             chunk_ids = select(ChunkRow.id).where(ChunkRow.item_id.in_(batch))
             conn.execute(delete(VectorRow).where(VectorRow.chunk_id.in_(chunk_ids)))
             conn.execute(delete(ChunkRow).where(ChunkRow.item_id.in_(batch)))
+            conn.execute(delete(RecordPartRow).where(RecordPartRow.item_id.in_(batch)))
+            conn.execute(delete(RecordRow).where(RecordRow.item_id.in_(batch)))
             conn.execute(delete(ItemRow).where(ItemRow.id.in_(batch)))
         return removed
 

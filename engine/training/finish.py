@@ -78,6 +78,7 @@ def metadata(ctx: RunContext, extra: dict[str, Recall]) -> dict[str, Any]:
             "pairs": str(config.pairs),
             "fingerprint": ctx.fingerprint,
             "pairs_total": len(ctx.all_pairs),
+            "dropped_misaligned": sorted(config.drop),
             "train_pairs": len(ctx.train.pairs),
             "val_pairs": len(ctx.val.pairs),
             "val_fraction": config.val_fraction,

@@ -27,6 +27,7 @@ class Pair:
     image: Path
     text: str
     group: str | None = None
+    where: str = ""  # "line 14" of a CSV or JSONL, or the caption file's name: for messages about this pair
 
     @property
     def key(self) -> str:
@@ -69,7 +70,7 @@ def _make_pair(source: Path, where: str, image: object, text: object, group: obj
         path = source.parent / path
     if not path.is_file():
         raise TrainingError(f"{source}:{where}: image not found: {path}")
-    return Pair(image=path, text=text.strip(), group=group.strip() if group else None)
+    return Pair(image=path, text=text.strip(), group=group.strip() if group else None, where=where)
 
 
 def _load_csv(source: Path) -> list[Pair]:
@@ -122,7 +123,11 @@ def _load_folder(folder: Path) -> list[Pair]:
             raise TrainingError(f"{caption_file}: not UTF-8 text ({exc})") from exc
         if not captions:
             raise TrainingError(f"{caption_file}: empty caption")
-        pairs.extend(Pair(image=image, text=caption) for caption in captions)
+        numbered = len(captions) > 1
+        pairs.extend(
+            Pair(image=image, text=caption, where=f"{caption_file.name} caption {n}" if numbered else caption_file.name)
+            for n, caption in enumerate(captions, start=1)
+        )
     return pairs
 
 

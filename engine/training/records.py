@@ -123,6 +123,8 @@ class TrainConfig:
     name: str | None = None
     notes: str | None = None
     command: str | None = None  # how the run was started, for the model card
+    # Pairs left out, by where they are ("line 14"): those `anyseek align` flagged (`train --drop-misaligned`)
+    drop: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         # Accept what Python callers naturally write: str paths, a single tower name.
@@ -130,3 +132,4 @@ class TrainConfig:
         self.config = Path(self.config) if self.config is not None else None
         self.freeze = (self.freeze,) if isinstance(self.freeze, str) else tuple(self.freeze)
         self.eval_pairs = tuple(Path(p) for p in self.eval_pairs)
+        self.drop = frozenset(self.drop)

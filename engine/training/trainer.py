@@ -81,7 +81,7 @@ def _threads(n: int | None) -> Iterator[None]:
 
 
 def _prepare(config: TrainConfig, device: torch.device) -> RunContext:
-    pairs = load_pairs(config.pairs)
+    pairs = [pair for pair in load_pairs(config.pairs) if pair.where not in config.drop]
     train_pairs, val_pairs = split_pairs(pairs, config.val_fraction, config.seed)
     start = build_start(config.model, config.pretrained, config.config)
     model = start.model.to(device)

@@ -6,11 +6,11 @@ import { setupFileInputs, setupMicrophone } from "./capture.js";
 import { openDetail, setupDetail } from "./detail.js";
 import { refreshDuplicates, setupDuplicatesView } from "./duplicatesview.js";
 import { refreshSummary, setupIndexView } from "./indexview.js";
-import { documentHit, gridKeys, hitName, imageHit, queryWords, recordingHit } from "./render.js";
+import { documentHit, gridKeys, hitName, imageHit, queryWords, recordHit, recordingHit } from "./render.js";
 
 const $ = (id) => document.getElementById(id);
-const GROUP = { image: "res-image", text: "res-text", audio: "res-audio", video: "res-audio" };
-const PER_TYPE_K = { image: 30, text: 10, audio: 10 };
+const GROUP = { image: "res-image", text: "res-text", audio: "res-audio", video: "res-audio", record: "res-record" };
+const PER_TYPE_K = { image: 30, text: 10, audio: 10, record: 10 };
 let searchId = 0;
 let inFlight = null;
 let words = [];
@@ -57,9 +57,11 @@ function showHits(hits) {
     const node =
       hit.modality === "image"
         ? imageHit(hit, open)
-        : hit.modality === "audio" || hit.modality === "video"
-          ? recordingHit(hit, words, open)
-          : documentHit(hit, words, open);
+        : hit.modality === "record"
+          ? recordHit(hit, words, open)
+          : hit.modality === "audio" || hit.modality === "video"
+            ? recordingHit(hit, words, open)
+            : documentHit(hit, words, open);
     $(id).querySelector("ul").append(node);
     $(id).hidden = false;
   }

@@ -2,7 +2,7 @@
 // file lives. A <dialog> shown modally keeps the focus inside and closes on Escape.
 
 import { api, setSource } from "./api.js";
-import { el, formatTime, highlight, hitName, seekablePlayer, textBox } from "./render.js";
+import { el, formatTime, highlight, hitName, recordPart, seekablePlayer, textBox } from "./render.js";
 
 const dialog = () => document.getElementById("detail");
 const body = () => document.getElementById("detail-body");
@@ -51,9 +51,24 @@ export async function openDetail(hit, words) {
     return;
   }
   if (current !== hit) return; // another result was opened meanwhile
-  const view = { image: imageView, text: documentView, audio: recordingView, video: recordingView }[hit.modality];
+  const views = { image: imageView, text: documentView, audio: recordingView, video: recordingView, record: recordView };
+  const view = views[hit.modality];
   body().replaceChildren(...(view || documentView)(hit, item, words));
   body().querySelector(".current")?.scrollIntoView({ block: "center" });
+}
+
+// A record: its label and metadata, then every part, each with its whole text (all of its passages).
+function recordView(hit, item, words) {
+  const texts = {};
+  for (const chunk of item.chunks || []) {
+    if (chunk.field && chunk.text) (texts[chunk.field] ||= []).push(chunk.text);
+  }
+  const about = [hit.label ? `Label: ${hit.label}` : null, ...Object.entries(hit.metadata || {}).map(([k, v]) => `${k}: ${v}`)];
+  const parts = (hit.parts || []).map((part) => {
+    const whole = part.kind === "text" && texts[part.field] ? { ...part, snippet: texts[part.field].join(" ") } : part;
+    return recordPart(whole, false, words);
+  });
+  return [el("p", { class: "muted", text: about.filter(Boolean).join(" · ") }), el("ul", { class: "parts", role: "list" }, parts)];
 }
 
 function imageView(hit, item) {

@@ -175,6 +175,55 @@ export function recordingHit(hit, words, onOpen) {
   );
 }
 
+// A record: its id and label, then each part as what it is (a screenshot's thumbnail, its text with the
+// query's words marked, a player for a recording from where it matched) with its score, the part that
+// matched best marked, so a user sees which part of the record answered.
+export function recordHit(hit, words, onOpen) {
+  const parts = hit.parts || [];
+  const best = parts.reduce((top, p) => (p.score != null && (top == null || p.score > top.score) ? p : top), null);
+  return el(
+    "li",
+    { class: "record", "data-record": hit.record_id },
+    el(
+      "div",
+      { class: "rec-head" },
+      el("button", { type: "button", class: "link title", "data-item": hit.item_id, onclick: () => onOpen(hit) }, hit.record_id),
+      hit.label ? el("span", { class: "label", text: hit.label }) : null,
+      el("span", { class: "score muted", text: `score ${hit.score.toFixed(2)}` }),
+    ),
+    el("ul", { class: "parts", role: "list" }, parts.map((part) => recordPart(part, part === best, words))),
+    el("p", { class: "path muted", text: hit.path }),
+  );
+}
+
+export function recordPart(part, isBest, words) {
+  const score = part.error ? "could not be read" : part.score == null ? "not scored" : part.score.toFixed(2);
+  const head = el(
+    "p",
+    { class: "part-head" },
+    el("span", { class: "field", text: part.field }),
+    el("span", { class: "muted", text: ` ${score}` }),
+    isBest ? el("span", { class: "best", text: " best match" }) : null,
+  );
+  const body = [];
+  if (part.error) body.push(el("p", { class: "error", text: part.error }));
+  else if (part.kind === "file" && part.modality === "image") {
+    const img = el("img", { class: "part-thumb", alt: `${part.field}: ${part.path}`, loading: "lazy" });
+    setSource(img, part.thumbnail_url || part.media_url);
+    body.push(img);
+  } else if (part.kind === "file" && (part.modality === "audio" || part.modality === "video")) {
+    const player = seekablePlayer(part.media_url, part.start, part.modality);
+    player.setAttribute("aria-label", `Play ${part.field} from ${part.start != null ? formatTime(part.start) : "the start"}`);
+    body.push(player);
+    if (part.snippet) body.push(el("p", { class: "snippet" }, highlight(part.snippet, words)));
+  } else if (part.snippet) {
+    const place = hitPlace(part);
+    if (place) body.push(el("p", { class: "where muted", text: place }));
+    body.push(el("p", { class: "snippet" }, highlight(part.snippet, words)));
+  }
+  return el("li", { class: isBest ? "part best-part" : "part", "data-field": part.field, "data-kind": part.kind }, head, body);
+}
+
 // Arrow keys move between thumbnails; the column count is read from the layout, so it follows the width.
 export function gridKeys(list) {
   list.addEventListener("keydown", (event) => {
