@@ -17,7 +17,7 @@ QUIET_INSTALL := PYTHONWARNINGS=ignore::UserWarning
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(QUIET_INSTALL) $(BIN)/python -m pip install -q -e '.[dev]'
+	$(QUIET_INSTALL) $(BIN)/python -m pip install -q -e '.[dev,ray]'
 	touch $(STAMP)
 
 demo: $(STAMP)

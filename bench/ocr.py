@@ -158,6 +158,8 @@ def search(encoders, models, corpus, shots: Path, texts: Path) -> dict:
                     reciprocal.append(1 / rank if rank else 0.0)
             results[label] |= {
                 "phrase_first": round(sum(r == 1 for r in ranks_phrase) / len(corpus), 3),
+                # the pages whose phrase did not find them first, and where they came (None: not in the top 10)
+                "phrase_missed": {name: r for (name, _, _), r in zip(corpus, ranks_phrase) if r != 1},
                 "description_mrr10": round(float(np.mean(reciprocal)), 4),
             }
         finally:

@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.run [--only NAME ...] [--quick] [--out bench-results/results.json]
 
-Names: images, decode, reindex, speech, video, query, ann, scale, txtai, quality, records. --quick uses small
-sizes (a smoke run of a few minutes; its figures mean little). Every goal is a ratio measured side by side
+Names: images, decode, reindex, speech, video, query, ann, scale, ray_index, txtai, quality, records. --quick uses
+small sizes (a smoke run of a few minutes; its figures mean little). Every goal is a ratio measured side by side
 within one run.
 """
 
@@ -28,6 +28,7 @@ MODULES = {
     "query": "bench.query",
     "ann": "bench.ann",
     "scale": "bench.scale",
+    "ray_index": "bench.ray_index",
     "txtai": "bench.txtai_compare",
     "quality": "bench.quality",
     "formats": "bench.formats",

@@ -13,6 +13,7 @@ import typer
 from anyseek.cli import params, render, usage
 from anyseek.cli.classify import register as register_classify
 from anyseek.cli.duplicates import register as register_duplicates
+from anyseek.cli.embeddings import register as register_embeddings
 from anyseek.cli.evaluate import register as register_eval
 from anyseek.cli.logs import quiet_libraries
 from anyseek.cli.options import STATE, Device, IndexDir, Json, NoServer
@@ -136,6 +137,14 @@ def index(
     retry_failed: Annotated[
         bool, typer.Option("--retry-failed", help="Decode again the files that failed before, although unchanged.")
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Decode and embed on Ray: 'local' starts a cluster on this machine, else a cluster's address.",
+        ),
+    ] = None,
     json: Json = False,
     index_dir: IndexDir = None,
 ) -> None:
@@ -163,7 +172,7 @@ def index(
                     records, on_progress=progress, label_field=label_field, retry_failed=retry_failed
                 )
             else:
-                report = engine.index(paths, on_progress=progress, prune=prune, retry_failed=retry_failed)
+                report = engine.index(paths, on_progress=progress, prune=prune, retry_failed=retry_failed, ray=ray)
     render.index_json(report) if json else render.index_summary(report, "rows" if records else "files")
     if report.interrupted:
         raise typer.Exit(130)
@@ -218,6 +227,7 @@ register_train(app, open_engine)
 register_eval(app, friendly, open_engine)
 register_classify(app, friendly, open_engine, IndexDir)
 register_duplicates(app, friendly, open_engine)
+register_embeddings(app, friendly, open_engine)
 
 
 register_serve(app, open_engine, friendly)

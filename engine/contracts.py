@@ -105,6 +105,7 @@ class Indexer(Protocol):
         on_progress: Callable[[Progress], None] | None = None,
         prune: bool = False,
         retry_failed: bool = False,
+        ray: str | None = None,
     ) -> IndexReport: ...
 
     def run_records(

@@ -69,6 +69,12 @@ class TrainingError(AnyseekError):
     """Training data or options are unusable."""
 
 
+class EmbeddingLayoutError(AnyseekError):
+    """A folder of embeddings (clip-retrieval's layout) is malformed or does not fit the index."""
+
+    code = "bad_embeddings"
+
+
 class StorageError(AnyseekError):
     """The disk refused a write (full, read-only, I/O error)."""
 

@@ -28,6 +28,7 @@ from anyseek.engine.classify.methods import ClassifyMethods
 from anyseek.engine.contracts import Encoders
 from anyseek.engine.dates import to_epoch
 from anyseek.engine.duplicates.methods import DuplicateMethods
+from anyseek.engine.embedding_methods import EmbeddingMethods
 from anyseek.engine.encoders.joint import pretrained_applies
 from anyseek.engine.errors import (
     AnyseekError,
@@ -69,7 +70,7 @@ from anyseek.engine.store.upgrade import SchemaUpgrade, upgrade_index
 log = logging.getLogger(__name__)
 
 
-class Engine(RecordIndexing, ClassifyMethods, DuplicateMethods):
+class Engine(RecordIndexing, ClassifyMethods, DuplicateMethods, EmbeddingMethods):
     def __init__(self, parts: bootstrap.Parts) -> None:
         """Engines are made by Engine.open (or twin); `parts` come from engine/bootstrap.py."""
         self._parts = parts
@@ -131,6 +132,7 @@ class Engine(RecordIndexing, ClassifyMethods, DuplicateMethods):
         *,
         prune: bool = False,
         retry_failed: bool = False,
+        ray: str | None = None,
     ) -> IndexReport:
         """Add, update, move and delete to mirror the given folders or files. Safe to re-run at any time;
         an interrupted run keeps what it committed and the next one resumes.
@@ -141,10 +143,14 @@ class Engine(RecordIndexing, ClassifyMethods, DuplicateMethods):
 
         A file that failed before and has not changed since is not decoded again (it stays in the report's
         errors and in `status`), unless `retry_failed=True` or anyseek or its decoders changed since.
-        No model is loaded until a file has decoded and needs one."""
+        No model is loaded until a file has decoded and needs one.
+
+        `ray="local"` (a cluster started on this machine) or a Ray address decodes and embeds on Ray (the
+        `ray` extra); planning and writing stay in this process, so the index is the same."""
         paths = list(paths)
+        run = self._parts.indexer.run
         return self._write_run(
-            "index", lambda: self._parts.indexer.run(paths, on_progress, prune=prune, retry_failed=retry_failed)
+            "index", lambda: run(paths, on_progress, prune=prune, retry_failed=retry_failed, ray=ray)
         )
 
     def _write_run(self, command: str, run: Callable[[], IndexReport]) -> IndexReport:
@@ -270,6 +276,8 @@ class Engine(RecordIndexing, ClassifyMethods, DuplicateMethods):
             parts.append(QueryPart(audio=Path(request.audio)))
         if request.like is not None:
             parts.append(QueryPart(item_id=self._resolve_item(request.like)))
+        if request.vector is not None:  # checked against the index's space by the searcher
+            parts.append(QueryPart(vector=request.vector, space=request.space))
         for part in parts:
             if isinstance(part.image, (str, os.PathLike)):
                 check_query_file(part.image, "image")

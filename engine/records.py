@@ -161,7 +161,7 @@ class ItemInfo(Record):
 
 @dataclass(frozen=True, slots=True)
 class QueryPart:
-    """One term of a combined query. Exactly one of text / image / audio / item_id is set."""
+    """One term of a combined query. Exactly one of text / image / audio / item_id / vector is set."""
 
     weight: float = 1.0
     text: str | None = None
@@ -169,13 +169,15 @@ class QueryPart:
     audio: Path | None = None
     item_id: int | None = None
     transcript: str | None = None  # what was heard in `audio`, once transcribed (Engine.search_upload)
+    vector: object | None = None  # an embedding (a sequence of numbers) in `space` (search by vector)
+    space: Space | None = None  # the space of `vector`
 
     def __post_init__(self) -> None:
-        given = [v is not None for v in (self.text, self.image, self.audio, self.item_id)]
+        given = [v is not None for v in (self.text, self.image, self.audio, self.item_id, self.vector)]
         if sum(given) != 1:
             from anyseek.engine.errors import QueryError
 
-            raise QueryError("a query part needs exactly one of text, image, audio or item_id")
+            raise QueryError("a query part needs exactly one of text, image, audio, item_id or vector")
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,11 @@ class SearchRequest(Record):
         default=None, metadata=wire(doc="More like this indexed item: its id, or its path (looked up, never read)")
     )
     parts: tuple[QueryPart, ...] = field(default=(), metadata=LOCAL)  # weighted terms (Engine.parse)
+    vector: tuple[float, ...] | None = field(
+        default=None,
+        metadata=wire(doc="An embedding to search with, in `space` (its dimension: that space's model's)"),
+    )
+    space: Space = field(default=Space.JOINT, metadata=wire(doc="The space of `vector`: joint (CLIP) or text"))
     k: int = field(default=10, metadata=wire(ge=1, doc="The number of results"))
     offset: int = field(default=0, metadata=wire(ge=0, doc="Skip the first `offset` hits (paging)"))
     modalities: tuple[Modality, ...] = field(default=(), metadata=wire(doc="Only these (none: all)"))
@@ -111,6 +116,8 @@ def _checked(request: SearchRequest) -> dict[str, object]:
         "text": check_string(request.text, "text"),
         "like": _like(request.like),
         "parts": tuple(request.parts),
+        "vector": parse_vector(request.vector),
+        "space": parse_space(request.space),
         "k": check_whole(request.k, "k", "k (the number of results)"),
         "offset": check_whole(request.offset, "offset", "offset (the hits to skip)"),
         "modalities": parse_modalities(request.modalities),
@@ -197,6 +204,36 @@ def parse_sort(sort: Sort | str | None) -> Sort:
         return Sort(sort)
     except ValueError:
         raise QueryError(f"sort must be one of {', '.join(Sort)}, got {sort!r}") from None
+
+
+def parse_vector(vector: object) -> tuple[float, ...] | None:
+    """Any sequence of finite numbers (a list, a numpy array of one row) as a tuple of floats; its length
+    is checked against the index's space by the searcher, which knows it."""
+    if vector is None:
+        return None
+    if isinstance(vector, str | bytes) or not hasattr(vector, "__len__"):
+        raise QueryError(f"vector must be a sequence of numbers, not {type(vector).__name__}")
+    if getattr(vector, "ndim", 1) != 1:  # a numpy array: one row only
+        shape = getattr(vector, "shape", None)
+        if shape is None or sum(n > 1 for n in shape) > 1:
+            raise QueryError(f"vector must be one row of numbers, not an array of shape {shape}")
+        vector = vector.reshape(-1)
+    try:
+        values = tuple(float(x) for x in vector)
+    except (TypeError, ValueError):
+        raise QueryError("vector must hold numbers only") from None
+    if not values:
+        raise QueryError("vector is empty")
+    if not all(math.isfinite(x) for x in values):
+        raise QueryError("vector holds a value that is not a finite number (NaN or infinity)")
+    return values
+
+
+def parse_space(space: Space | str | None) -> Space:
+    try:
+        return Space.JOINT if space is None else Space(space)
+    except ValueError:
+        raise QueryError(f"space must be one of {', '.join(Space)}, got {space!r}") from None
 
 
 def parse_spaces(spaces: Iterable[Space | str] | None) -> tuple[Space, ...] | None:

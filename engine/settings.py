@@ -151,7 +151,8 @@ class Settings(BaseSettings):
     # Text in pictures (docs/ocr.md): photos, kept video frames and PDF pages without a text layer are read
     # with PP-OCR on ONNX Runtime. auto: on when the OCR package (rapidocr) is installed, which the default
     # install does | on: an error without it | off. A picture whose reading fails or runs past ocr_timeout_s
-    # (each photo, frame or page; 0: no limit) is indexed without its text, with a warning in the run's report.
+    # (seconds of the reading's own CPU time, so a busy machine does not trip it; each photo, frame or page;
+    # 0: no limit) is indexed without its text, with a warning in the run's report.
     ocr: Literal["auto", "on", "off"] = "auto"
     ocr_timeout_s: float = 20.0
     speech_min_window_s: float = 4.0

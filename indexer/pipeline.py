@@ -96,11 +96,14 @@ class Indexer:
         on_progress: ProgressCallback | None = None,
         prune: bool = False,
         retry_failed: bool = False,
+        ray: str | None = None,
     ) -> IndexReport:
         """`prune`: a root that exists but lists no files really is empty, so what the index holds under it
         goes. Without it such a root is taken for an unmounted drive and the run refuses to change anything.
         `retry_failed`: decode again the files that failed before although they have not changed (they are
-        retried anyway when anyseek or its decoders changed since)."""
+        retried anyway when anyseek or its decoders changed since).
+        `ray`: decode and embed on a Ray cluster, "local" or its address (indexer/distributed/); the plan
+        and every write stay here, so the index is the same as a run in this process would make."""
         started = time.monotonic()
         report = IndexReport()
         progress = on_progress or (lambda _p: None)
@@ -116,7 +119,14 @@ class Indexer:
         todo, missing = self._plan(scanned, known, report, retry, retry_failed)
         claims = MoveClaims(missing)
         try:
-            self._process(todo, claims, report, progress)
+            if ray and todo:
+                # Ray is an optional extra, imported only here
+                from anyseek.indexer.distributed.driver import RayIndexing
+
+                planned = plan_by_kind(entry for entry, _, _ in todo)
+                RayIndexing(self, ray).process(todo, planned, claims, report, progress)
+            else:
+                self._process(todo, claims, report, progress)
             if not report.interrupted:
                 self._delete_missing(_unclaimed(missing, claims.claimed), report)
                 self.store.set_meta("decoders", versions)
@@ -227,7 +237,7 @@ class Indexer:
                     pool.reap_overdue()
                 for future in [f for f in in_flight if f.done()]:
                     prepared = self._outcome(future, *in_flight.pop(future))
-                    self._handle(prepared, batch, report)
+                    self.handle(prepared, batch, report)
                     done += 1
                     entry = prepared.entry
                     kind = kind_hint(entry.path)
@@ -267,7 +277,7 @@ class Indexer:
                 return Prepared(entry, Outcome.REREAD, previous, error=f"its pictures could not be read again: {error}")
             return Prepared(entry, Outcome.FAILED, previous, error=error)
 
-    def _handle(self, prepared: Prepared, batch: EmbedBatch, report: IndexReport) -> None:
+    def handle(self, prepared: Prepared, batch: EmbedBatch, report: IndexReport) -> None:
         entry, outcome = prepared.entry, prepared.outcome
         said = list(prepared.warnings) + (prepared.extracted.warnings if prepared.extracted else [])
         said += [prepared.error] if outcome is Outcome.REREAD and prepared.error else []  # it stays indexed
@@ -304,7 +314,10 @@ class Indexer:
             batch.add(prepared)
 
     def _commit(self, batch: EmbedBatch, report: IndexReport) -> None:
-        writes, replaced, rereads = batch.embed()
+        self.record(*batch.embed(), report)
+
+    def record(self, writes: list[ItemWrite], replaced: set[bytes], rereads, report: IndexReport) -> None:
+        """Commit embedded files (EmbedBatch.embed's three results) and count them in the report."""
         self.writer.write_items(writes)
         for reread in rereads:  # each its own transaction: the item and its new text together
             self.writer.replace_ocr(reread.item_id, reread.chunks, reread.ocr)

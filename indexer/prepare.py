@@ -81,6 +81,11 @@ class MoveClaims:
             if item.status == ItemStatus.OK and item.content_hash:
                 self._by_hash.setdefault(item.content_hash, []).append(item)
 
+    def hashes(self) -> frozenset[str]:
+        """The contents still to be claimed (what a Ray worker checks a file's hash against)."""
+        with self._lock:
+            return frozenset(h for h, items in self._by_hash.items() if items)
+
     def claim(self, content_hash: str) -> Item | None:
         with self._lock:
             candidates = self._by_hash.get(content_hash)

@@ -54,8 +54,8 @@ def derive(
             default = Field(default_factory=found.factory, description=found.spec.doc)
         elif default is dataclasses.MISSING:
             default = Field(..., description=found.spec.doc)
-        else:
-            default = Field(default, description=found.spec.doc)
+        else:  # a JSON value (wire.json_fields): validated, so an enum's default is the enum, as a given value is
+            default = Field(default, description=found.spec.doc, validate_default=True)
         fields[found.key] = (hint, default)
     fields.update(tail or {})
     return create_model(name, __base__=base, **fields)

@@ -24,6 +24,7 @@ API = "/api/v1"
 MAX_K = 1000
 MAX_OFFSET = 10_000
 MAX_TEXT = 4096
+MAX_VECTOR = 8192  # numbers in a query vector: the widest CLIP (ViT-bigG) has 1280 dimensions
 # The HTTP API's old names of search options (engine/request.py's RENAMED), still read in 0.2
 HTTP_RENAMED = ("q", "types", "like_path")
 _warned: set[str] = set()
@@ -82,6 +83,7 @@ SearchBody = derive(
         "after": {"max_length": 64},
         "before": {"max_length": 64},
         "weights": {"max_length": 64},
+        "vector": {"max_length": MAX_VECTOR},
     },
     replace={
         # records: the values are few, so a wrong one is a 422 of the body's own (the engine checks them too)

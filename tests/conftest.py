@@ -8,8 +8,11 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-# exported ONNX models go to a per-run cache, not the user's ~/.cache (subprocesses inherit it)
-os.environ.setdefault("ANYSEEK_CACHE", __import__("tempfile").mkdtemp(prefix="anyseek-test-cache-"))
+# exported ONNX models go to a per-run cache, not the user's ~/.cache (subprocesses inherit it); the run
+# that made it removes it at exit (~350 MB each: hundreds of runs had filled a machine's disk)
+if "ANYSEEK_CACHE" not in os.environ:
+    os.environ["ANYSEEK_CACHE"] = __import__("tempfile").mkdtemp(prefix="anyseek-test-cache-")
+    __import__("atexit").register(__import__("shutil").rmtree, os.environ["ANYSEEK_CACHE"], True)
 
 import json  # noqa: E402
 import shutil  # noqa: E402

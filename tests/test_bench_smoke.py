@@ -87,3 +87,15 @@ def test_scale_benchmark_runs_small_with_shards_and_measures_in_a_separate_proce
     assert figures["build_seconds"]["ours"] > 0 and figures["build_seconds"]["bare"] > 0
     assert figures["memory"]["warm"]["VmRSS"] > 0 and figures["latency"]["n"] == 50
     assert figures["disk_bytes_per_vector"] >= 2 * 32, "the float16 rows are on disk"
+
+
+def test_import_embeddings_benchmark_runs_small(monkeypatch, tmp_path):
+    """bench/import_embeddings.py end to end at a toy size: the import and its no-op re-import really ran
+    (the benchmark raises if the re-import writes anything). Nothing here looks at a timing."""
+    from bench import common, import_embeddings
+
+    monkeypatch.setattr(common, "CACHE", tmp_path)
+    monkeypatch.setattr(import_embeddings, "QUERIES", 5)
+    figures = import_embeddings.run(count=300).figures
+    assert figures["rows"] == 300 and figures["vectors"] == 600
+    assert figures["search_by_vector"]["n"] == 5 and set(figures["vector_indexes"]) == {"joint"}

@@ -11,6 +11,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import time
 
 import pytest
 from PIL import Image
@@ -102,7 +103,7 @@ def test_a_picture_s_lines_are_read_where_they_are(reader, name):
 
 
 def test_a_photo_without_text_costs_one_glance(model):
-    from anyseek.indexer.extract.ocr import PictureReader
+    from anyseek.indexer.extract.ocr import GLANCE_SIDE, PictureReader
 
     calls = []
 
@@ -116,7 +117,7 @@ def test_a_photo_without_text_costs_one_glance(model):
 
     text = PictureReader(Counting, "counting", 30.0).read(Image.open(OCR / "no-text.jpg").convert("RGB"))
     assert text.lines == [] and text.failure is None
-    assert len(calls) == 1 and max(calls[0][:2]) <= 448  # the detector ran once, on the shrunk picture
+    assert len(calls) == 1 and max(calls[0][:2]) <= GLANCE_SIDE  # the detector ran once, on the shrunk picture
 
 
 def test_a_failing_or_slow_reading_costs_the_text_not_the_picture(model):
@@ -131,6 +132,43 @@ def test_a_failing_or_slow_reading_costs_the_text_not_the_picture(model):
     assert failed.lines == [] and "OCR failed (RuntimeError: onnxruntime exploded)" in failed.failure
     slow = PictureReader(lambda: model, "hurried", 1e-6).read(picture)
     assert slow.lines == [] and "ocr_timeout_s" in slow.failure
+
+    # the limit counts the reading's own computing: a reading that waits (a busy machine) keeps its text
+    class Waiting:
+        def detect(self, bgr):
+            time.sleep(0.3)
+            return model.detect(bgr)
+
+    waited = PictureReader(Waiting, "waiting", 0.25).read(Image.open(OCR / "no-text.jpg").convert("RGB"))
+    assert waited.failure is None
+
+
+def test_a_line_turned_over_by_mistake_or_upside_down_is_still_read(model):
+    import copy
+
+    import cv2
+    import numpy as np
+    from PIL import ImageDraw, ImageFont
+
+    sentence = "connection refused by the database server"
+    line = Image.new("RGB", (520, 40), (250, 250, 250))
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", 22)
+    ImageDraw.Draw(line).text((10, 6), sentence, fill=(20, 20, 20), font=font)
+    upright = np.ascontiguousarray(np.asarray(line)[..., ::-1])
+
+    class TurnsEverything:  # the orientation model at its worst: every line taken for upside down
+        cls_thresh = 0.9
+
+        def __call__(self, crops):
+            turned = [cv2.rotate(crop, cv2.ROTATE_180) for crop in crops]
+            return type("Out", (), {"img_list": turned, "cls_res": [("180", 0.95)] * len(crops)})
+
+    mistaken = copy.copy(model)
+    mistaken._classifier = TurnsEverything()
+    ((text, _),) = mistaken.recognize([upright])
+    assert recall([sentence], text) >= 0.8, text
+    ((text, _),) = model.recognize([cv2.rotate(upright, cv2.ROTATE_180)])  # really upside down
+    assert recall([sentence], text) >= 0.8, text
 
 
 def test_lines_become_blocks_in_reading_order_with_their_box():

@@ -203,6 +203,11 @@ class EncoderSet:
         for fingerprint in self.loaded():
             on_load(fingerprint)
 
+    def report_loaded(self, fingerprint: Fingerprint) -> None:
+        """A model of this set loaded in another process (a Ray worker): the index records and checks it as
+        if it had loaded here, before any of its vectors are written."""
+        self._on_load(fingerprint)
+
     def loaded(self) -> list[Fingerprint]:
         models = (self._joint, self._text, self._speech, *self._query.values())
         return list(dict.fromkeys(m.fingerprint for m in models if m is not None))

@@ -21,6 +21,7 @@ from anyseek.engine.search import lexical
 from anyseek.engine.search.calibration import Calibration, Null
 from anyseek.engine.search.fusion import Evidence, best_per_item, merge, strong_chunks
 from anyseek.engine.search.part_vectors import record_fusion
+from anyseek.engine.search.query_vector import checked_vector
 from anyseek.engine.search.record_fusion import RecordScorer
 from anyseek.engine.search.reference import References
 from anyseek.engine.search.routing import Mode, Route, plan
@@ -203,7 +204,11 @@ class Searcher:
                 encoded.words.append(transcript)
             return self._encode_text(transcript) if dense else {}
         if not dense:
-            raise QueryError("the lexical mode searches words: an image or an item as a query needs a dense mode")
+            raise QueryError(
+                "the lexical mode searches words: an image, an item or a vector as a query needs a dense mode"
+            )
+        if part.vector is not None:
+            return {part.space: checked_vector(part.vector, part.space, self.catalog.dims)}
         if part.image is not None:
             source = io.BytesIO(part.image) if isinstance(part.image, bytes | bytearray) else part.image
             if not self._holds_vectors(Space.JOINT):

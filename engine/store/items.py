@@ -51,6 +51,13 @@ class ItemReads:
         with self.engine.connect() as conn:
             return [item_record(row) for row in conn.execute(_ITEMS_WITH_HASH, {"content_hash": content_hash})]
 
+    def indexed_hashes(self) -> set[str]:
+        """The content hashes of every indexed file: what a worker without the database (a Ray task, see
+        indexer/distributed/workers.py) checks a new file's hash against before decoding it."""
+        with self.engine.connect() as conn:
+            query = select(ItemRow.content_hash).where(ItemRow.status == ItemStatus.OK).distinct()
+            return set(conn.execute(query).scalars())
+
     def find_item(self, item_id: int | None = None, path: bytes | None = None) -> Item | None:
         where = ItemRow.id == item_id if item_id is not None else ItemRow.path == path
         with self.engine.connect() as conn:

@@ -1,14 +1,13 @@
 """Reading the text in a picture (a photo, a kept video frame, a PDF page without a text layer), in the
 decode workers, with the OCR models of engine/encoders/ocr.py.
 
-Cost decides the shape. Every picture gets a glance: the detector on the picture shrunk to GLANCE_SIDE
-(the size a JPEG is decoded at for the joint model anyway), which costs a fraction of the picture's
-embedding. Then:
+Cost decides the shape. Every picture is first judged, from its grey levels at PAGE_SIDE (no model):
 
 - a picture that looks like a page (most of it one flat background: a screenshot, a scan, a slide) is read
-  in full: its text is small, a glance at 448 px cannot see 13 px letters, so the detector runs again at
-  up to READ_PIXELS of the picture at full resolution;
-- any other picture in which the glance found text (a sign, a whiteboard, a label) has those lines read,
+  in full: its text is small, a glance at a few hundred pixels cannot see 13 px letters, so the detector
+  runs at up to READ_PIXELS of the picture at full resolution;
+- any other picture gets a glance: the detector on the picture shrunk to GLANCE_SIDE, a fraction of the
+  picture's embedding. Where the glance found text (a sign, a whiteboard, a label), those lines are read,
   each cut from the picture at full resolution;
 - the rest (photos without text, most photos) cost the glance alone.
 
@@ -32,7 +31,14 @@ from anyseek.engine.errors import AnyseekError
 
 log = logging.getLogger(__name__)
 
-GLANCE_SIDE = 448
+# The glance's long side. 320 px, not 448: the detector costs half as much (27 ms of one core for a photo,
+# against 55 ms), the drawn sign's lines still score 0.75-0.79 (0.79-0.81 at 448), and photos without text
+# gave no box over the threshold at 320 where one scored 0.65 at 448 and cost a recognition (bench/ocr.py,
+# docs/ocr.md). What it gives up: text under about 1/40 of a photo's long side is not seen.
+GLANCE_SIDE = 320
+# The size at which a picture is judged to be a page (its background share, below): the threshold was
+# measured at this size, where a screenshot's small print still shows as strokes apart from its background.
+PAGE_SIDE = 448
 # The share of a picture (at glance size) within a few grey levels of its commonest one, from which it is
 # read as a page. Measured (bench/ocr.py, docs/ocr.md): screenshots and scans 0.62-0.83, the photographs of
 # mate-backgrounds 0.02-0.39.
@@ -44,7 +50,8 @@ READ_PIXELS = 2_600_000
 MAX_READ_PIXELS = 8_000_000
 MIN_READ_SCALE = 0.5
 # The detector's mean text probability inside a box found at glance size, below which the box is not taken
-# for text: measured on tests/fixtures/ocr, lines of a sign 0.79-0.81, the edges of blobs in a photo 0.55.
+# for text: measured on tests/fixtures/ocr at 448 px, lines of a sign 0.79-0.81, the edges of blobs in a photo
+# 0.55; at 320 px the sign's lines score 0.75-0.79 and those photos give no box at all.
 GLANCE_MIN_SCORE = 0.65
 MIN_CONFIDENCE = 0.6  # the recogniser's mean character confidence below which a line is taken for noise
 MIN_LINE_PIXELS = 6  # a "line" thinner than this in the picture is a scratch, not text
@@ -93,11 +100,17 @@ class PictureReader:
         if min(width, height) < 8:
             return out
         model = self._model()  # outside the clock: a model loads once per run, not per picture
-        deadline = time.monotonic() + self.timeout_s if self.timeout_s else math.inf
+        # The limit counts the reading's own computing, this thread's CPU time (the OCR sessions run on the
+        # calling thread), not the wall clock: on a busy machine (2 cores, 4 decode workers, the embedding
+        # models, other jobs) a page that reads in 3 s can pass 20 s of wall time and lose its text for
+        # nothing; a picture that is itself costly still stops at the same limit.
+        deadline = time.thread_time() + self.timeout_s if self.timeout_s else math.inf
         try:
             out.lines, out.read_in_full = _read(model, picture, (width, height), full, deadline)
         except ReadingTimeout:
-            out.failure = f"OCR gave up after {self.timeout_s:g} s (setting ocr_timeout_s); indexed without its text"
+            out.failure = (
+                f"OCR gave up after {self.timeout_s:g} s of computing (setting ocr_timeout_s); indexed without its text"
+            )
         except AnyseekError:
             raise
         except Exception as exc:  # noqa: BLE001 - the picture's boundary: what fails here costs its text only
@@ -107,14 +120,16 @@ class PictureReader:
 
 
 def _read(model, picture: Image.Image, size: tuple[int, int], full, deadline: float) -> tuple[list[Line], bool]:
-    glance, scale = _shrunk(picture, GLANCE_SIDE)
-    quads, scores = model.detect(glance)
-    quads = quads[scores >= GLANCE_MIN_SCORE]  # a photo's edges and textures are not read
     faults.checkpoint("ocr.read")  # a picture's text being read: the crash tests kill the run here
-    _check(deadline)
-    page = background_share(glance) >= PAGE_BACKGROUND
-    if not page and not len(quads):
-        return [], False
+    view, scale = _shrunk(picture, PAGE_SIDE)
+    page = background_share(view) >= PAGE_BACKGROUND
+    if not page:  # a page's glance would be thrown away: it is read in full below
+        glance, scale = _shrunk(picture, GLANCE_SIDE)
+        quads, scores = model.detect(glance)
+        quads = quads[scores >= GLANCE_MIN_SCORE]  # a photo's edges and textures are not read
+        _check(deadline)
+        if not len(quads):
+            return [], False
     source = full() if full is not None and picture.size != size else picture
     bgr = _bgr(source)
     to_source = source.size[0] / picture.size[0]
@@ -162,7 +177,7 @@ def _thickness(quad: np.ndarray) -> float:
 
 
 def _check(deadline: float) -> None:
-    if time.monotonic() > deadline:
+    if time.thread_time() > deadline:
         raise ReadingTimeout
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from anyseek.engine.errors import ExtractionError
 from anyseek.engine.records import Chunk, Item, Modality
-from anyseek.indexer.extract.ocr import GLANCE_SIDE, PictureReader, PictureText
+from anyseek.indexer.extract.ocr import PAGE_SIDE, PictureReader, PictureText
 from anyseek.indexer.extract.ocr_layout import Window, text_chunks
 from anyseek.media.image import Photo, open_photo, open_raw
 
@@ -84,7 +84,7 @@ def photo_text(reader: PictureReader, path: bytes, fmt: str, max_pixels: int, ph
     glance's size; the full resolution is decoded only where there is text to read."""
     opener = open_raw if fmt == "raw" else open_photo
     if photo is None:
-        photo = opener(path, max_pixels, draft_size=GLANCE_SIDE)
+        photo = opener(path, max_pixels, draft_size=PAGE_SIDE)
     return reader.read(photo.image, photo.size, lambda: opener(path, max_pixels).image)
 
 
