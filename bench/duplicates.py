@@ -17,6 +17,7 @@ a sweep of the hash thresholds that chose the defaults in engine/duplicates/pict
 
     python -m bench.duplicates            # quality (about 900 files)
     python -m bench.duplicates --scale 10000   # throughput of `anyseek duplicates` at that many photos
+    python -m bench.duplicates --kept 10000 100000   # what --collapse-duplicates pays for its groups
 """
 
 from __future__ import annotations
@@ -266,9 +267,14 @@ def quality(workdir: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=int, help="throughput at this many photos instead of quality")
+    parser.add_argument("--kept", type=int, nargs="+", help="what collapsed searches pay at these many photos")
     args = parser.parse_args()
     workdir = cache_dir("duplicates")
-    if args.scale:
+    if args.kept:
+        from bench.duplicates_scale import kept_groups_at
+
+        figures = [kept_groups_at(count, workdir / "kept") for count in args.kept]
+    elif args.scale:
         from bench.duplicates_scale import throughput
 
         figures = throughput(workdir / f"scale-{args.scale}", args.scale, originals())

@@ -105,7 +105,104 @@ def throughput(workdir: Path, count: int, sources: list[Path]) -> dict:
             started = time.perf_counter()
             eng.duplicates(rules=rules)
             figures[label] = round(time.perf_counter() - started, 1)
+    figures["collapse"] = collapse_costs(home)
     log("hashing rate on the full-size wallpapers; grouping alone at 10x")
     figures["full_size_pictures_per_s"] = round(hashing_rate(sources), 1)
     figures["grouping_alone"] = grouping_at(count * 10)
     return figures
+
+
+COLLAPSE_QUERIES = ("a beach", "mountains at night", "a red flower", "abstract lines", "a forest", "the sea")
+
+
+def collapse_costs(home: Path, rounds: int = 3) -> dict:
+    """What --collapse-duplicates costs a search, side by side with the same search not collapsed
+    (interleaved, medians): in a new process (each CLI search), the kept groups are read from disk once;
+    in a long-lived one (the server), they are in memory. Also the reading of the kept groups alone, and
+    what each query would pay if the groups were computed per query (a cached `duplicates` run)."""
+    import json as _json
+    import statistics
+
+    from anyseek.engine import Engine
+    from anyseek.engine.duplicates.records import DuplicateReport
+
+    kept = home / "duplicates" / "groups.json"
+    started = time.perf_counter()
+    DuplicateReport.from_dict(_json.loads(kept.read_bytes())["report"])
+    read_s = time.perf_counter() - started
+    times: dict[str, list[float]] = {"plain": [], "collapsed_new_process": [], "collapsed_warm": []}
+    with Engine.open(home, joint_model=str(DEMO_MODEL), device=DEVICE) as eng:
+        eng.search("warm up the models", k=20)
+        signature_s = _timed(lambda: eng.store.files_signature())
+        for _ in range(rounds):
+            for query in COLLAPSE_QUERIES:
+                times["plain"].append(_timed(lambda q=query: eng.search(q, k=20)))
+                if hasattr(eng, "_duplicate_pages"):
+                    del eng._duplicate_pages  # as a new process meets it: the groups only on disk
+                times["collapsed_new_process"].append(
+                    _timed(lambda q=query: eng.search(q, k=20, collapse_duplicates=True))
+                )
+                times["collapsed_warm"].append(_timed(lambda q=query: eng.search(q, k=20, collapse_duplicates=True)))
+    medians = {f"{name}_ms": round(1000 * statistics.median(values), 1) for name, values in times.items()}
+    return medians | {
+        "read_kept_groups_ms": round(1000 * read_s, 1),
+        "files_signature_ms": round(1000 * signature_s, 1),
+    }
+
+
+def _timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def kept_groups_at(count: int, workdir: Path, seed: int = 5) -> dict:
+    """What a collapsed search pays at `count` photos when the groups are kept, without indexing them:
+    a real store holding `count` items (one group of two in every 20 files; the 10k run found 897 groups
+    among 10,000), the groups kept as `duplicates` keeps them, then a new DuplicatePages (a new
+    process) reading them back and mapping each file to its group, and the files signature that says
+    whether they are current. Beside them: what grouping again would cost per query, from the measured runs."""
+    from sqlalchemy import insert
+
+    from anyseek.engine.duplicates.pages import DuplicatePages
+    from anyseek.engine.duplicates.records import DuplicateGroup, DuplicateItem, DuplicateReport, Tier
+    from anyseek.engine.records import Modality
+    from anyseek.engine.store.models import ItemRow
+    from anyseek.engine.store.store import Store
+
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    store = Store(workdir / "anyseek.db")
+    store.initialize()
+    rng = random.Random(seed)
+    rows = [
+        {"id": i, "path": f"/photos/{i:07d}.jpg".encode(), "modality": "image", "size": rng.randint(10**5, 10**7),
+         "mtime_ns": rng.randint(10**18, 2 * 10**18), "content_hash": f"{i:064x}", "status": "ok",
+         "error": None, "indexed_at": 0.0, "captured_at": rng.uniform(1e9, 1.7e9)}
+        for i in range(1, count + 1)
+    ]  # fmt: skip
+    with store.engine.begin() as conn:
+        conn.execute(insert(ItemRow), rows)
+    groups = tuple(
+        DuplicateGroup(Modality.IMAGE, Tier.DUPLICATE, 0.95, (
+            DuplicateItem(i, rows[i - 1]["path"], rows[i - 1]["size"], True, 4000, 3000),
+            DuplicateItem(i + 1, rows[i]["path"], rows[i]["size"], False, 1600, 1200),
+        ))
+        for i in range(1, count, 20)
+    )  # fmt: skip
+    revision = lambda: [store.revision(), *store.files_signature()]  # noqa: E731
+    DuplicatePages(None, revision, workdir)._save(revision(), False, DuplicateReport(groups, len(groups)))
+    started = time.perf_counter()
+    members = DuplicatePages(None, revision, workdir).members()
+    members.get(rows[0]["id"]), members.get(rows[-1]["id"])  # a page's hits: a few groups decoded
+    load_s = time.perf_counter() - started
+    started = time.perf_counter()
+    DuplicatePages(None, revision, workdir)._load(revision(), False)  # every group decoded (`duplicates`)
+    decode_all_s = time.perf_counter() - started
+    signature_s = min(_timed(store.files_signature) for _ in range(3))
+    kept = workdir / "duplicates" / "groups.json"
+    figures = {"photos": count, "groups": len(groups), "grouped_files": len(members), "kept_bytes": kept.stat().st_size}
+    store.close()
+    shutil.rmtree(workdir, ignore_errors=True)
+    seconds = {"new_process_load": load_s, "decode_all": decode_all_s, "signature": signature_s}
+    return figures | {f"{name}_ms": round(1000 * value, 1) for name, value in seconds.items()}

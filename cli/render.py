@@ -180,7 +180,7 @@ def _pipe_lines(results: SearchResults, first_rank: int):
     for hit in results:
         similarity = "" if hit.similarity is None else f"{hit.similarity:.3f}"
         head = "  ".join(p for p in (f"{hit.score:.3f}", shown_path(hit.path), str(hit.modality), similarity) if p)
-        head += f"  {place}" if (place := hit_place(hit)) else ""
+        head += f"  {place}" if (place := _place(hit)) else ""
         snippet = _snippet_text(hit)
         room = PIPE_WIDTH - len(head) - 2
         yield (f"{head}  {_clip(snippet, room)}" if snippet and room >= 10 else head), None
@@ -193,7 +193,7 @@ def _terminal_rows(results: SearchResults, first_rank: int):
     for rank, hit in enumerate(results, first_rank):
         similarity = "" if hit.similarity is None else f"{hit.similarity:.3f}"
         prefix = f"{rank:>{rank_width}}  {hit.score:.3f}  {similarity:>6}  {hit.modality!s:<5}  "
-        place = hit_place(hit)
+        place = _place(hit)
         yield prefix + shown_path(hit.path) + (f"  {place}" if place else ""), None
         if snippet := _snippet_text(hit):
             indent = len(prefix) if width - len(prefix) >= 40 else 4
@@ -202,6 +202,12 @@ def _terminal_rows(results: SearchResults, first_rank: int):
                 lines = lines[: SNIPPET_LINES - 1] + [_clip(" ".join(lines[SNIPPET_LINES - 1 :]), width - indent - 1)]
             for line in lines:
                 yield " " * indent + line, "dim"
+
+
+def _place(hit) -> str:
+    """Where in the file, and (collapsed duplicates) how many other files hold the same content."""
+    others = f"+{len(hit.duplicates)} duplicate{'s' if len(hit.duplicates) > 1 else ''}" if hit.duplicates else ""
+    return "  ".join(p for p in (hit_place(hit), others) if p)
 
 
 def search_json(results: SearchResults, query: str | None) -> None:

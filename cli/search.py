@@ -119,6 +119,13 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
                 help="relevance (default) or date: the hits above --min-score (else the k best), newest first.",
             ),
         ] = None,
+        collapse_duplicates: Annotated[
+            bool,
+            typer.Option(
+                "--collapse-duplicates",
+                help="One hit per group of duplicate files (copies, re-encodes): the best-ranked, with the count.",
+            ),
+        ] = False,
         old_types: Annotated[
             list[str] | None,
             typer.Option(
@@ -183,6 +190,7 @@ def register(app: typer.Typer, friendly, open_engine) -> None:
             join=join,
             weights=weights,
             sort=sort,
+            collapse_duplicates=collapse_duplicates,
             **{name: value for name, value in given.items() if value is not None},
         )
         remote = client.connect(STATE.index, no_server or device is not None)

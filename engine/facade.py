@@ -61,7 +61,7 @@ from anyseek.engine.request import (
     missing_file_warnings,
     search_request,
 )
-from anyseek.engine.search import ordering
+from anyseek.engine.search import collapse, ordering
 from anyseek.engine.search.syntax import parse_query, split_terms
 from anyseek.engine.store.items import normalize_root
 from anyseek.engine.store.lock import WriterLock
@@ -224,7 +224,8 @@ class Engine(RecordIndexing, ClassifyMethods, DuplicateMethods, EmbeddingMethods
         records (docs/record-collections.md): `fusion` "early" or "late", `join` of late-fused part scores
         "sum", "max" or "mean", `weights` per field ({"caption": 0.3} or "caption=0.3"), None: the settings';
         `sort`: "relevance" (default) or "date" (the hits above `min_score`, else the k most relevant, newest
-        capture first, undated last: engine/search/ordering.py). A
+        capture first, undated last: engine/search/ordering.py); `collapse_duplicates`: one hit per group of
+        duplicate files, the best-ranked one, carrying the others (engine/search/collapse.py). A
         text alone may come first: `search("red bicycle", k=5)`. Bad arguments raise QueryError (a missing
         file: QueryFileNotFoundError) with the message the CLI prints."""
         request = search_request(request, **options)
@@ -252,7 +253,11 @@ class Engine(RecordIndexing, ClassifyMethods, DuplicateMethods, EmbeddingMethods
             request.join,
             tuple((request.weights or {}).items()),
         )
-        results = self._searcher.search(query)
+        if request.collapse_duplicates:  # one hit per duplicate group: engine/search/collapse.py
+            ask = lambda size: self._searcher.search(dataclasses.replace(query, k=size))  # noqa: E731
+            results = collapse.collapsed(ask, self._duplicates().members(), pool)
+        else:
+            results = self._searcher.search(query)
         if request.sort is Sort.DATE:
             results = ordering.by_date(results, wanted)
         warnings = results.warnings + missing_file_warnings(parts, self.decoder.known_extensions)

@@ -220,6 +220,15 @@ class Moment(Record):
 
 
 @dataclass(frozen=True, slots=True)
+class Duplicate(Record):
+    """Another file of a hit's duplicate group (a search that collapses duplicates: search/collapse.py)."""
+
+    item_id: int
+    path: str  # printable (see display_path)
+    raw_path: bytes = field(default=b"", metadata=RAW_PATH)
+
+
+@dataclass(frozen=True, slots=True)
 class PartHit(Record):
     """One part of a record hit: what the query made of that field, so a user sees which part matched."""
 
@@ -279,6 +288,9 @@ class Hit(Record):
     label: str | None = field(default=None, metadata=wire(sparse=True))
     metadata: dict[str, object] | None = field(default=None, metadata=wire(sparse=True))
     parts: tuple[PartHit, ...] = field(default=(), metadata=wire(sparse=True))
+    # collapse_duplicates: the files in this hit's duplicate group (it included), and the others
+    group_size: int | None = field(default=None, metadata=wire(sparse=True))
+    duplicates: tuple[Duplicate, ...] = field(default=(), metadata=wire(sparse=True))
 
     def __post_init__(self) -> None:
         # float16 storage and float32 sums can put a vector's cosine with itself a hair over 1

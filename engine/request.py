@@ -79,6 +79,10 @@ class SearchRequest(Record):
         default=Sort.RELEVANCE,
         metadata=wire(doc="relevance, or date: the hits above min_score (else the k best) newest first, undated last"),
     )
+    collapse_duplicates: bool = field(
+        default=False,
+        metadata=wire(doc="One hit per group of duplicate files (the best-ranked), with the group's other files"),
+    )
     # Whether a term of `query` that names a file here is read as that file (the CLI, Python) or every term
     # is text. A server sets False: its clients never name files on the server's machine.
     query_files: bool = field(default=True, metadata=LOCAL)
@@ -128,6 +132,7 @@ def _checked(request: SearchRequest) -> dict[str, object]:
         "join": check_string(request.join, "join"),
         "weights": None if request.weights is None else parse_weights(request.weights),
         "sort": parse_sort(request.sort),
+        "collapse_duplicates": check_flag(request.collapse_duplicates, "collapse_duplicates"),
     }
 
 
@@ -236,6 +241,12 @@ def parse_spaces(spaces: Iterable[Space | str] | None) -> tuple[Space, ...] | No
         return None if spaces is None else tuple(Space(s) for s in spaces)
     except ValueError:
         raise QueryError(f"spaces must be among {', '.join(Space)}, got {spaces!r}") from None
+
+
+def check_flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise QueryError(f"{name} is true or false, not {value!r}")
+    return value
 
 
 def check_string(value: object, name: str) -> str | None:

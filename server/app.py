@@ -42,6 +42,7 @@ from anyseek.server.schemas import (
     SearchResponse,
     StatusOut,
     TierName,
+    duplicates_out,
     item_out,
     renamed,
     search_out,
@@ -239,7 +240,11 @@ def _router() -> APIRouter:
         svc = _service(request)
         with svc.search_lock:  # it reads the vector catalog, which searches refresh
             report = svc.engine.duplicates(tiers=tier, modalities=type or (), offset=offset, limit=limit)
-        return {**report.to_dict(), "total": report.total, "offset": offset, "limit": limit}
+        out = duplicates_out(report, limit)
+        for group in out["groups"]:
+            for item in group["items"]:
+                policy_of(request).sign(item)  # the thumbnails the page shows need their access codes
+        return out
 
     # Status and jobs leave out what their records leave out (a path_b64 for a path that is UTF-8), as
     # `anyseek status --json` does; a hit keeps its fixed keys, as it always has over HTTP.

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from anyseek.engine.duplicates.records import DuplicateReport
 from anyseek.engine.jobs import JobState
 from anyseek.engine.records import Hit, IndexStatus, ItemInfo, Modality, PartHit, SearchResults
 from anyseek.engine.request import RENAMED, SearchRequest
@@ -181,6 +182,15 @@ def _record_out(hit: Hit, out: dict) -> dict:
 
 def item_out(info: ItemInfo) -> dict:
     return info.to_dict(exact=True) | links(info.item.id, info.item.display_path, info.item.modality)
+
+
+def duplicates_out(report: DuplicateReport, limit: int) -> dict:
+    """A page of duplicate groups; each file with its links, as a hit has them (a front end shows them)."""
+    data = report.to_dict()
+    for group in data["groups"]:
+        for item in group["items"]:
+            item.update(links(item["item_id"], item["path"], group["kind"]))
+    return data | {"limit": limit}
 
 
 def search_out(results: SearchResults, query: str | None, took_ms: float) -> dict:

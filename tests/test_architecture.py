@@ -43,6 +43,7 @@ LEAVES = {"anyseek.engine.errors", "anyseek.engine.json_fields", "anyseek.engine
 FRONT_END_MAY_USE = {
     "anyseek.engine.errors",
     "anyseek.engine.records",
+    "anyseek.engine.duplicates.records",  # the duplicate groups a front end shows, records like the others
     "anyseek.engine.settings",
     "anyseek.engine.request",
     "anyseek.engine.wire",

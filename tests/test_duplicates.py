@@ -120,8 +120,11 @@ def test_json_is_versioned_and_names_each_item_and_its_keeper(library):
     assert data["version"] == 1
     group = data["groups"][0]
     assert {"kind", "similarity", "items"} <= set(group)
-    assert all(set(item) == {"item_id", "path", "keep"} for item in group["items"])
+    # version 1's keys, plus keys added beside them (size, bytes_freed) that a v1 reader ignores
+    assert all({"item_id", "path", "keep", "size"} <= set(item) for item in group["items"])
     assert sum(item["keep"] for item in group["items"]) == 1
+    assert group["bytes_freed"] == sum(item["size"] for item in group["items"] if not item["keep"])
+    assert type(eng.duplicates()).from_dict(eng.duplicates().to_dict(exact=True)) == eng.duplicates()
 
 
 def test_fingerprints_are_kept_and_a_changed_picture_is_fingerprinted_again(library):
@@ -178,3 +181,92 @@ def test_http_pages_the_groups_and_filters_by_tier(library):
     bursts = client.get(f"{API}/duplicates", params=[("tier", "similar"), ("type", "image")]).json()
     assert [g["tier"] for g in bursts["groups"]] == ["similar"]
     assert client.get(f"{API}/duplicates", params={"tier": "blurry"}).status_code == 422
+
+
+# --- search with collapse_duplicates (engine/search/collapse.py) -------------------------------------
+
+
+def _groups_by_name(eng) -> dict[str, frozenset[str]]:
+    """file name -> the names of its exact or duplicate group."""
+    out = {}
+    for group in eng.duplicates().groups:
+        names = frozenset(Path(i.path).name for i in group.items)
+        out.update(dict.fromkeys(names, names))
+    return out
+
+
+def test_a_collapsed_search_shows_one_hit_per_group_the_best_ranked_with_the_others(library):
+    eng, root, expected, _ = library
+    groups = _groups_by_name(eng)
+    query = {"query": "a photo", "modalities": "image", "k": 50}  # every picture (`like` leaves itself out)
+    plain, collapsed = eng.search(**query), eng.search(**query, collapse_duplicates=True)
+    plain_names = [Path(h.path).name for h in plain]
+    assert {"p1.jpg", "p1-q55.jpg"} <= set(plain_names)  # both copies are hits without collapsing
+    shown = [Path(h.path).name for h in collapsed]
+    assert len(shown) == len(set(map(groups.get, shown)) - {None}) + sum(n not in groups for n in shown)
+    best = {}
+    for hit in plain:  # each group's best score among the plain hits: its shown hit has it (ties either way)
+        key = groups.get(Path(hit.path).name, hit.path)
+        best[key] = max(best.get(key, 0.0), hit.score)
+    for hit in collapsed:
+        name = Path(hit.path).name
+        assert hit.score == pytest.approx(best[groups.get(name, hit.path)], abs=1e-6)
+        if name in groups:
+            assert hit.group_size == len(groups[name])
+            assert {Path(d.path).name for d in hit.duplicates} == groups[name] - {name}
+        else:
+            assert hit.group_size is None and not hit.duplicates
+    # nothing but the other copies went away
+    assert set(plain_names) - set(shown) <= {n for h in collapsed for n in (Path(d.path).name for d in h.duplicates)}
+    wire = collapsed.hits[0].to_dict(exact=True)
+    assert type(collapsed.hits[0]).from_dict(wire) == collapsed.hits[0]
+
+
+def test_collapsed_pages_follow_each_other_and_sort_by_date_keeps_one_per_group(library):
+    eng, root, *_ = library
+    groups = _groups_by_name(eng)
+    query = {"query": "a photo", "modalities": "image", "collapse_duplicates": True}
+    everything = eng.search(**query, k=200)
+    first, rest = eng.search(**query, k=4), eng.search(**query, k=200, offset=4)
+    assert len(first) == 4
+    pages = [h.item_id for h in first] + [h.item_id for h in rest]
+    assert len(pages) == len(set(pages)) and set(pages) == {h.item_id for h in everything}
+    dated = eng.search(**query, k=200, sort="date")
+    names = [Path(h.path).name for h in dated]
+    assert len({groups.get(n, n) for n in names}) == len(names)
+    times = [h.captured_at for h in dated if h.captured_at is not None]
+    assert times == sorted(times, reverse=True) and times  # the burst's shots are dated
+
+
+def test_the_groups_are_kept_on_disk_so_a_new_process_collapses_without_grouping(library, monkeypatch):
+    from anyseek.engine import Engine
+    from anyseek.engine.duplicates import DuplicateFinder
+
+    eng, root, *_ = library
+    eng.duplicates()  # the current revision's groups, kept in <index>/duplicates/groups.json
+    query = {"like": str(root / "pictures" / "p2.jpg"), "modalities": "image", "k": 50, "collapse_duplicates": True}
+    expected = [h.item_id for h in eng.search(**query)]
+
+    def grouping_again(*_args, **_kwargs):
+        raise AssertionError("the groups were computed again for one query")
+
+    monkeypatch.setattr(DuplicateFinder, "find", grouping_again)
+    with Engine.open(eng.home, joint_model=str(DEMO_MODEL), device="cpu") as fresh:
+        assert [h.item_id for h in fresh.search(**query)] == expected
+
+
+def test_a_new_copy_is_collapsed_once_it_is_indexed(library):
+    import shutil
+
+    eng, root, *_ = library
+    query = {"like": str(root / "pictures" / "p3.jpg"), "modalities": "image", "k": 50, "collapse_duplicates": True}
+    extra = root / "pictures" / "p3-again.jpg"
+    shutil.copyfile(root / "pictures" / "p3.jpg", extra)
+    eng.index([root])
+    try:
+        hit = next(h for h in eng.search(**query) if Path(h.path).name.startswith("p3"))
+        assert hit.group_size == 3
+        assert "p3-again.jpg" in {Path(d.path).name for d in hit.duplicates} | {Path(hit.path).name}
+    finally:
+        extra.unlink()
+        eng.index([root])

@@ -61,3 +61,22 @@ def test_an_unknown_tier_is_one_line_of_error(photo_index):
     done = anyseek("duplicates", "--tier", "blurry", index=index)
     assert done.returncode == 2  # a usage error, as for any bad argument
     assert done.stderr.strip().splitlines()[0].startswith("error:") and "tier" in done.stderr
+
+
+def test_search_collapses_duplicates_into_one_hit_with_the_others(photo_index):
+    folder, index, expected = photo_index
+    query = ("search", "--like", str(folder / "p1.jpg"), "-t", "image", "-k", "20")
+    plain = json.loads(anyseek(*query, "--json", index=index).stdout)["hits"]
+    done = anyseek(*query, "--collapse-duplicates", "--json", index=index)
+    assert done.returncode == 0, done.stderr
+    hits = json.loads(done.stdout)["hits"]
+    group_of = {name: frozenset(group) for group in expected.values() for name in group}
+    shown = [Path(h["path"]).name for h in hits]
+    assert len({group_of.get(n, n) for n in shown}) == len(shown)  # one hit per group
+    assert {Path(h["path"]).name for h in plain} - set(shown) <= set(group_of)  # only copies went away
+    p1 = next(h for h in hits if Path(h["path"]).name in expected["p1"])
+    assert p1["group_size"] == 2
+    assert [Path(d["path"]).name for d in p1["duplicates"]] == list(expected["p1"] - {Path(p1["path"]).name})
+    assert all("duplicates" not in h for h in hits if Path(h["path"]).name not in group_of)
+    table = anyseek(*query, "--collapse-duplicates", index=index)
+    assert "+1 duplicate" in table.stdout

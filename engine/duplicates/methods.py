@@ -29,9 +29,15 @@ class DuplicateMethods:
         with `similar=True` or asked for in `tiers`, "similar" (bursts). `offset`/`limit` page the groups
         (`total` counts them all). Reads files, never changes one."""
         check_page(offset, limit)
+        wanted = parse_tiers(tiers, similar)
+        return self._duplicates().report(wanted, parse_modalities(modalities), offset, limit, rules, on_progress)
+
+    def _duplicates(self) -> DuplicatePages:
+        """The groups, kept per index revision in memory and on disk (search with collapse_duplicates reads
+        them too: engine/search/collapse.py)."""
         if not hasattr(self, "_duplicate_pages"):
             store, settings = self.store, self.settings  # type: ignore[attr-defined]
             finder = DuplicateFinder(store, self.catalog, self.home, settings.max_image_pixels)  # type: ignore[attr-defined]
-            self._duplicate_pages = DuplicatePages(finder, store.revision)
-        wanted = parse_tiers(tiers, similar)
-        return self._duplicate_pages.report(wanted, parse_modalities(modalities), offset, limit, rules, on_progress)
+            revision = lambda: [store.revision(), *store.files_signature()]  # noqa: E731
+            self._duplicate_pages = DuplicatePages(finder, revision, self.home)  # type: ignore[attr-defined]
+        return self._duplicate_pages

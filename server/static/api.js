@@ -90,6 +90,11 @@ export const api = {
   },
   item: (id, signal) => request("GET", `/items/${id}`, { signal }),
   status: (signal) => request("GET", "/status", { signal }),
+  duplicates: ({ tier = "", offset = 0, limit = 50 } = {}, signal) => {
+    const query = new URLSearchParams({ offset, limit });
+    if (tier) query.append("tier", tier);
+    return request("GET", `/duplicates?${query}`, { signal });
+  },
   startJob: (path, prune) => request("POST", "/jobs/index", { json: { path, prune } }),
   job: (id) => request("GET", `/jobs/${id}`),
   cancelJob: (id) => request("DELETE", `/jobs/${id}`),

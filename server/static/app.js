@@ -4,6 +4,7 @@
 import { api, ApiError, takeTokenFromLocation } from "./api.js";
 import { setupFileInputs, setupMicrophone } from "./capture.js";
 import { openDetail, setupDetail } from "./detail.js";
+import { refreshDuplicates, setupDuplicatesView } from "./duplicatesview.js";
 import { refreshSummary, setupIndexView } from "./indexview.js";
 import { documentHit, gridKeys, hitName, imageHit, queryWords, recordHit, recordingHit } from "./render.js";
 
@@ -34,6 +35,11 @@ function folder() {
 // "newest first": the same best matches, in capture-date order (the API's sort=date)
 function sortOrder() {
   return $("sort").value;
+}
+
+// one result per group of duplicate files, the best-ranked, with the others counted (collapse_duplicates)
+function collapsed() {
+  return $("collapse").checked;
 }
 
 function clearResults() {
@@ -100,7 +106,7 @@ async function searchByQuery({ q = "", like = null, label }) {
   let count = 0;
   let slowest = 0;
   const one = async (type) => {
-    const body = { query: q || null, like, modalities: [type], k: PER_TYPE_K[type] || 10, offset: 0, path: folder(), sort: sortOrder() };
+    const body = { query: q || null, like, modalities: [type], k: PER_TYPE_K[type] || 10, offset: 0, path: folder(), sort: sortOrder(), collapse_duplicates: collapsed() };
     const result = await api.search(body, signal);
     if (id !== searchId) return;
     count += result.hits.length;
@@ -150,12 +156,13 @@ async function searchByFile(file) {
 }
 
 function showView(name) {
-  for (const view of ["search", "index"]) {
+  for (const view of ["search", "index", "duplicates"]) {
     $(`view-${view}`).hidden = view !== name;
     if (view === name) $(`tab-${view}`).setAttribute("aria-current", "page");
     else $(`tab-${view}`).removeAttribute("aria-current");
   }
   if (name === "index") refreshSummary();
+  if (name === "duplicates") refreshDuplicates();
 }
 
 function setup() {
@@ -170,7 +177,7 @@ function setup() {
     }
     searchByQuery({ q });
   });
-  for (const box of document.querySelectorAll("input[name=types], #sort")) {
+  for (const box of document.querySelectorAll("input[name=types], #sort, #collapse")) {
     box.addEventListener("change", () => $("q").value.trim() && searchByQuery({ q: $("q").value.trim() }));
   }
   setupFileInputs(searchByFile);
@@ -184,9 +191,11 @@ function setup() {
     onError: banner,
   });
   setupIndexView();
+  setupDuplicatesView();
   gridKeys($("res-image").querySelector("ul"));
   $("tab-search").addEventListener("click", () => showView("search"));
   $("tab-index").addEventListener("click", () => showView("index"));
+  $("tab-duplicates").addEventListener("click", () => showView("duplicates"));
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape") {
       stopRecording();

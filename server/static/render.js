@@ -98,10 +98,18 @@ export function imageHit(hit, onOpen) {
     el(
       "button",
       { type: "button", class: "thumb", "data-item": hit.item_id, title: name, onclick: () => onOpen(hit) },
-      el("span", { class: "pic" }, img, hit.box ? textBox(hit.box, true) : null),
+      el("span", { class: "pic" }, img, hit.box ? textBox(hit.box, true) : null, copiesBadge(hit)),
       el("span", { class: "thumb-name", text: name }),
     ),
   );
+}
+
+// A collapsed hit (collapse_duplicates) stands for its group: how many other files hold the same content.
+export function copiesBadge(hit) {
+  const others = hit.duplicates?.length || 0;
+  if (!others) return null;
+  const title = `${others} other file${others === 1 ? "" : "s"} hold${others === 1 ? "s" : ""} the same content`;
+  return el("span", { class: "copies", title, "aria-label": title, text: `+${others}` });
 }
 
 // Where in the file the hit is, as the CLI's table says it: a page, a slide, a sheet and its rows, or the
@@ -126,7 +134,7 @@ export function documentHit(hit, words, onOpen) {
     el("button", { type: "button", class: "link title", "data-item": hit.item_id, onclick: () => onOpen(hit) }, hitName(hit)),
     place ? el("p", { class: "where muted", text: place }) : null,
     el("p", { class: "snippet" }, highlight(snippet, wordsFor(hit, words))),
-    el("p", { class: "path muted", text: hit.path }),
+    el("p", { class: "path muted", text: hit.path }, copiesBadge(hit)),
   );
 }
 
