@@ -13,11 +13,14 @@ export TRANSFORMERS_VERBOSITY := error
 # QUIET_INSTALL: setuptools prints a screen of warning on every editable install of a package-dir layout
 # (engine/ -> anyseek.engine) that a folder named like the package might shadow it; none here can.
 QUIET_INSTALL := PYTHONWARNINGS=ignore::UserWarning
+# -qq: pip's own warnings too (a machine whose pip.conf names a missing local index printed one line per
+# package, ~150); errors, a resolver conflict included, still print
+PIP_QUIET := -qq
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(QUIET_INSTALL) $(BIN)/python -m pip install -q -e '.[dev,ray]'
+	$(BIN)/python -m pip install $(PIP_QUIET) --upgrade pip
+	$(QUIET_INSTALL) $(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev,ray]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -45,7 +48,7 @@ screenshots: $(STAMP) browser
 
 # Benchmarks (not tests: nothing asserts a timing). QUICK=1 for a smoke run; ONLY="images ann" for some.
 bench: $(STAMP)
-	$(QUIET_INSTALL) $(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(QUIET_INSTALL) $(BIN)/python -m pip install $(PIP_QUIET) -e '.[dev,bench]'
 	$(BIN)/python -m bench.run $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY)) --out bench-results/results.json
 
 lint: $(STAMP)
