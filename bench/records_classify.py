@@ -49,7 +49,7 @@ def classify_demo(result: Result) -> None:
     early, 0.357 late; the note alone 0.000, below chance)."""
     from anyseek.engine import Engine
     from bench.common import DEMO_MODEL, DEVICE
-    from bench.records import world
+    from bench.records_world import world
 
     folder = cache_dir("records", f"world-v2-{CLASSIFY_PER_LABEL}")
     manifest = world(folder, CLASSIFY_PER_LABEL)
