@@ -15,10 +15,13 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from anyseek.engine.errors import ClassifyError
 from anyseek.engine.manifest import DEFAULT_LABEL_FIELD, ID_FIELD, Manifest, read_manifest
-from anyseek.engine.training.pairs import Pair, load_pairs
+
+if TYPE_CHECKING:
+    from anyseek.engine.training.pairs import Pair
 
 RecordSource = str | os.PathLike | Iterable[Mapping[str, object]] | Manifest
 PAIR_FIELDS = frozenset({"image", "text"})
@@ -38,6 +41,10 @@ def manifest_of(source: RecordSource, label_field: str = DEFAULT_LABEL_FIELD) ->
 
 def alignment_input(source: RecordSource, label_field: str = DEFAULT_LABEL_FIELD) -> AlignmentInput:
     if isinstance(source, (str, os.PathLike)) and is_pairs(Path(source).expanduser()):
+        # here, not at the top: engine.training's package imports open_clip and torch, which a search
+        # process never loads (tests/test_query_runtime.py); the facade imports this module
+        from anyseek.engine.training.pairs import load_pairs
+
         return pairs_input(load_pairs(Path(source).expanduser()), str(source))
     return AlignmentInput(manifest_of(source, label_field), None)
 
