@@ -19,7 +19,6 @@ as clip-retrieval writes); the index is deleted unless --keep.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
 import threading
@@ -161,14 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the index under .cache/bench/work")
     parser.add_argument("--out", type=Path, help="write the figures as JSON here")
     args = parser.parse_args(argv)
-    from bench.run import table
+    from bench.run import print_alone
 
     result = run(count=args.count, captions=not args.no_captions, keep=args.keep)
-    from rich.console import Console
-
-    Console(width=160).print(table([result]))
-    if args.out:
-        args.out.write_text(json.dumps(result.figures, indent=2, default=str))
+    print_alone(result, args.out)
     return 0
 
 

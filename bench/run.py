@@ -49,6 +49,15 @@ def table(results: list[Result]):
     return out
 
 
+def print_alone(result: Result, out: Path | None) -> None:
+    """One benchmark run on its own (python -m bench.NAME): its table, and its figures as JSON to `out`."""
+    from rich.console import Console
+
+    Console(width=160).print(table([result]))
+    if out:
+        out.write_text(json.dumps(result.figures, indent=2, default=str))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=sorted(MODULES), help="run just these")

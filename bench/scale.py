@@ -306,14 +306,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         serve(args.serve[0], args.serve[1:], args.serve[0] / "serve.json")
         return 0
-    from bench.run import table
+    from bench.run import print_alone
 
     result = run(count=args.count, data=args.data, shards=args.shards, keep=args.keep)
-    from rich.console import Console
-
-    Console(width=160).print(table([result]))
-    if args.out:
-        args.out.write_text(json.dumps(result.figures, indent=2, default=str))
+    print_alone(result, args.out)
     return 0
 
 
