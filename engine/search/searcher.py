@@ -26,7 +26,7 @@ from anyseek.engine.search.query_vector import checked_vector
 from anyseek.engine.search.record_fusion import RecordScorer
 from anyseek.engine.search.reference import References
 from anyseek.engine.search.routing import Mode, Route, plan
-from anyseek.engine.search.target_side import IMAGE_QUERY, TEXT_QUERY, TargetSide
+from anyseek.engine.search.target_side import IMAGE_QUERY, TEXT_QUERY, TargetSide, lifted
 from anyseek.engine.settings import Settings
 from anyseek.engine.store.store import Store
 from anyseek.engine.vectors.catalog import VectorCatalog
@@ -312,21 +312,20 @@ class Searcher:
             if not ids:
                 continue
             cosines = vectors[[row[c] for c in ids]] @ encoded.vectors[route.space]
-            evidence = self._evidence(route, nulls[route], encoded, ids, cosines)
-            for chunk_id, z, cosine in zip(ids, evidence, cosines.tolist()):
+            for chunk_id, cosine in zip(ids, cosines.tolist()):
                 if min_similarity is not None and cosine < min_similarity:
                     del found[chunk_id]
                     continue
                 entry = found[chunk_id]
-                entry.z, entry.similarity, entry.route = z, cosine, route.name
+                # the query's view alone: these lie below the dense list, whose closer targets bound any lift
+                entry.z, entry.similarity, entry.route = nulls[route].evidence(cosine), cosine, route.name
 
     def _evidence(self, route: Route, null: Null, encoded: EncodedQuery, ids, cosines) -> list[float]:
-        """Each target's evidence: the query's view (its cosine against the query's null), or on a
-        cross-modal route the target's own view where that is stronger (target_side.py)."""
-        cosines = [float(c) for c in cosines]
-        evidence = [null.evidence(c) for c in cosines]
-        other = self.target_side.evidence(route, encoded.modality, ids, cosines)
-        return evidence if other is None else [max(a, float(b)) for a, b in zip(evidence, other)]
+        """Each of a route's dense targets' evidence: the query's view (its cosine against the query's null),
+        lifted on a cross-modal route as far as the targets' own views allow (target_side.py)."""
+        evidence = [null.evidence(c) for c in cosines.tolist()]
+        own = self.target_side.evidence(route, encoded.modality, ids, cosines)
+        return evidence if own is None else lifted(np.asarray(evidence), own, cosines).tolist()
 
     def _hits(
         self, candidates: Candidates, mode: Mode, k: int, exclude, min_score, encoded, fusion

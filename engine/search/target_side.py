@@ -13,9 +13,10 @@ close to every query, stands out for none of them, and a true match stands out f
 Each target's null is measured exactly as a query's is (calibration.null_of: Fisher's z, the reference's
 own 1% bar, tail units), against the reference set of the *query's* modality: the joint model's generated
 passages for a text query, its generated pictures for a photo used as the query. A hit's evidence is the
-stronger of the two views. Under the null each view passes a bar about as often as the other, so taking
-the stronger at most doubles how often an unrelated target reaches a score (docs/scores.md: a score of
-0.5 is about 1 unrelated target in 7,500 on a cross-modal route, against 1 in 15,000 within one).
+query's view lifted by the target's (`lifted`): never above the stronger of the two views. Under the null
+each view passes a bar about as often as the other, so this at most doubles how often an unrelated target
+reaches a score (docs/scores.md: a score of 0.5 is about 1 unrelated target in 7,500 on a cross-modal
+route, against 1 in 15,000 within one).
 
 A target's null does not depend on the query, so it is computed once per target and kept until the index
 changes (a few floats per target; ~1 ms per 100 new targets).
@@ -35,6 +36,7 @@ from anyseek.engine.store.store import Store
 from anyseek.engine.vectors.catalog import VectorCatalog
 
 TEXT_QUERY, IMAGE_QUERY = "text", "image"
+MAX_KEPT = 200_000  # targets' nulls kept at once (~40 MB): a long-lived server forgets them all past it
 NO_VECTOR = -1e9  # a target whose stored vector is gone (removed since the search began) gains nothing
 
 
@@ -66,6 +68,23 @@ def rows_null(cosines: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     bar = z[:, at(1 - TAIL)]
     unit = np.maximum((bar - z[:, at(1 - SHOULDER)]) / TAIL_SPREADS, spread)
     return bar, unit, spread
+
+
+def lifted(evidence: np.ndarray, own: np.ndarray, cosines) -> np.ndarray:
+    """The query's view of a route's targets, lifted by their own: each target gains what its own view
+    adds over the query's, but never more than any target closer to the query gains.
+
+    Taking the stronger view outright would re-rank the route by the targets' views, which tell near
+    misses apart less well than the query's (measured: a relevant photo first 0.86 instead of 0.91 on the
+    mixed index, where a photo of "a blue cross" stood out for "a blue cross with an orange star" as much
+    as the right one). Bounding each lift by the closer targets' keeps the route's order (its cosines')
+    and lifts a match only as far as every target above it also stands out: a hub at the top, close to
+    every caption, lifts nothing below it."""
+    order = np.argsort(-np.asarray(cosines, np.float64), kind="stable")
+    gains = np.maximum(np.minimum.accumulate((own - evidence)[order]), 0.0)
+    lift = np.empty(len(order))
+    lift[order] = gains
+    return evidence + lift
 
 
 class TargetSide:
@@ -101,6 +120,8 @@ class TargetSide:
         missing = np.asarray([i for i in ids if (kind, i) not in self._nulls], np.int64)
         if not len(missing):
             return
+        if len(self._nulls) + len(missing) > MAX_KEPT:
+            self._nulls.clear()
         stored, vectors = self.store.vectors(space, missing, dim)
         if not len(stored):
             return
