@@ -19,7 +19,9 @@ reaches a score (docs/scores.md: a score of 0.5 is about 1 unrelated target in 7
 route, against 1 in 15,000 within one).
 
 A target's null does not depend on the query, so it is computed once per target and kept until the index
-changes (a few floats per target; ~1 ms per 100 new targets).
+changes (three floats per target). Measured on the mixed benchmark index (200 photos, 637 passages): a
+caption query takes 16.6 ms with it and 16.7 ms without once its targets are known, 28 ms when its ~50
+photos are all new (their vectors read from SQLite, 1,200 cosines and a sort each).
 """
 
 from __future__ import annotations
