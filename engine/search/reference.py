@@ -50,7 +50,10 @@ class References:
 
     def vectors(self, route: Route, dim: int) -> np.ndarray | None:
         """The route's reference vectors (unit rows, `dim` wide), or None when there can be none."""
-        kind = kind_of(route)
+        return self.vectors_of(kind_of(route), dim)
+
+    def vectors_of(self, kind: str, dim: int) -> np.ndarray | None:
+        """One kind's reference vectors (TEXT, JOINT_TEXT, JOINT_IMAGE)."""
         if kind not in self._vectors:
             with self._lock:
                 if kind not in self._vectors:
@@ -62,7 +65,7 @@ class References:
         indexing, so a later search never waits for them."""
         for kind, role in ((TEXT, "text"), (JOINT_TEXT, "joint"), (JOINT_IMAGE, "joint")):
             if role in loaded:
-                self.vectors(_route_of(kind), 0)
+                self.vectors_of(kind, 0)
 
     def _load_or_build(self, kind: str, dim: int) -> np.ndarray | None:
         path = self._path(kind)
@@ -118,11 +121,3 @@ class References:
 
         key = text_key(specs.text_model) if kind == TEXT else joint_key(specs.joint_model, specs.joint_pretrained)
         return cache_root() / "null" / f"{kind}-v{REFERENCE_VERSION}-{key}.npy"
-
-
-def _route_of(kind: str) -> Route:
-    from anyseek.engine.search.routing import TEXTUAL
-
-    if kind == TEXT:
-        return Route(Space.TEXT, TEXTUAL)
-    return Route(Space.JOINT, VISUAL if kind == JOINT_IMAGE else TEXTUAL)

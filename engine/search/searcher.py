@@ -16,22 +16,23 @@ import numpy as np
 
 from anyseek.engine.contracts import Decoder, Encoders
 from anyseek.engine.errors import NoSpeechError, QueryError
-from anyseek.engine.records import ChunkKind, Hit, Moment, Query, QueryPart, SearchResults, Space
+from anyseek.engine.records import ChunkKind, Query, QueryPart, SearchResults, Space
 from anyseek.engine.search import lexical
 from anyseek.engine.search.calibration import Calibration, Null
 from anyseek.engine.search.fusion import Evidence, best_per_item, merge, strong_chunks
+from anyseek.engine.search.hits import hit_of, moments_of, snippet
 from anyseek.engine.search.part_vectors import record_fusion
 from anyseek.engine.search.query_vector import checked_vector
 from anyseek.engine.search.record_fusion import RecordScorer
 from anyseek.engine.search.reference import References
 from anyseek.engine.search.routing import Mode, Route, plan
+from anyseek.engine.search.target_side import IMAGE_QUERY, TEXT_QUERY, TargetSide, lifted
 from anyseek.engine.settings import Settings
-from anyseek.engine.store.store import ChunkContext, Store
+from anyseek.engine.store.store import Store
 from anyseek.engine.vectors.catalog import VectorCatalog
 
 log = logging.getLogger(__name__)
 
-SNIPPET_CHARS = 240
 MIN_FETCH = 50
 # A timed hit (video, recording) lists its other strong moments: chunks within this share of its best
 # chunk's fused score, at most this many.
@@ -46,6 +47,7 @@ class EncodedQuery:
     words: list[str] = field(default_factory=list)  # text and transcripts of the positive parts
     transcripts: list[str] = field(default_factory=list)
     exclude_items: set[int] = field(default_factory=set)
+    modality: str | None = None  # TEXT_QUERY or IMAGE_QUERY when every positive part is of that kind
 
 
 @dataclass(slots=True)
@@ -75,7 +77,9 @@ class Searcher:
         self.store, self.catalog, self.encoders, self.settings = store, catalog, encoders, settings
         self.decoder = decoder
         self.text_spaces = settings.text_spaces
-        self.calibration = Calibration(store, catalog, self.text_spaces, References(encoders))
+        references = References(encoders)
+        self.calibration = Calibration(store, catalog, self.text_spaces, references)
+        self.target_side = TargetSide(store, catalog, references)
         self.lexical = lexical.Lexical(store)
         self.records = RecordScorer(store, catalog)
 
@@ -86,6 +90,7 @@ class Searcher:
             raise QueryError("--min-similarity filters cosines, which the lexical mode has none of")
         revision = self.store.revision()
         self.calibration.refresh(revision)
+        self.target_side.refresh(revision)
         self.lexical.refresh(revision)
         self.records.refresh(revision)
         fusion = record_fusion(query.fusion, query.join, dict(query.weights), self.settings)
@@ -172,6 +177,8 @@ class Searcher:
             if norm > 1e-6:
                 encoded.vectors[space] = (sums[space] / norm).astype(np.float32)
         encoded.covers_all = covers or set()
+        kinds = {_modality(part) for part in parts if part.weight > 0}
+        encoded.modality = kinds.pop() if len(kinds) == 1 else None
         return encoded
 
     def hear(self, parts: list[QueryPart]) -> list[QueryPart]:
@@ -248,9 +255,9 @@ class Searcher:
         nulls = self._nulls(routes, encoded)
         for route in routes:
             scores, ids = self._dense(route, encoded.vectors[route.space], fetch, allowed, query)
-            null = nulls[route]
-            for cosine, chunk_id in zip(scores.tolist(), ids.tolist()):
-                found[chunk_id] = Evidence(chunk_id, null.evidence(cosine), cosine, route.name)
+            evidence = self._evidence(route, nulls[route], encoded, ids, scores)
+            for chunk_id, z, cosine in zip(ids.tolist(), evidence, scores.tolist()):
+                found[chunk_id] = Evidence(chunk_id, z, cosine, route.name)
             exhausted &= len(ids) < fetch
         if words:
             if found_words is None:
@@ -310,7 +317,15 @@ class Searcher:
                     del found[chunk_id]
                     continue
                 entry = found[chunk_id]
+                # the query's view alone: these lie below the dense list, whose closer targets bound any lift
                 entry.z, entry.similarity, entry.route = nulls[route].evidence(cosine), cosine, route.name
+
+    def _evidence(self, route: Route, null: Null, encoded: EncodedQuery, ids, cosines) -> list[float]:
+        """Each of a route's dense targets' evidence: the query's view (its cosine against the query's null),
+        lifted on a cross-modal route as far as the targets' own views allow (target_side.py)."""
+        evidence = [null.evidence(c) for c in cosines.tolist()]
+        own = self.target_side.evidence(route, encoded.modality, ids, cosines)
+        return evidence if own is None else lifted(np.asarray(evidence), own, cosines).tolist()
 
     def _hits(
         self, candidates: Candidates, mode: Mode, k: int, exclude, min_score, encoded, fusion
@@ -335,9 +350,17 @@ class Searcher:
         hits = []
         for entry in best:
             if entry.chunk_id in contexts:
-                moments = _moments(strong.get(owner[entry.chunk_id], []), contexts)
-                hits.append(_hit(entry, contexts[entry.chunk_id], moments))
-        return (self.records.decorate(hits, records, contexts, _snippet) if records else hits), cut
+                moments = moments_of(strong.get(owner[entry.chunk_id], []), contexts)
+                hits.append(hit_of(entry, contexts[entry.chunk_id], moments))
+        return (self.records.decorate(hits, records, contexts, snippet) if records else hits), cut
+
+
+def _modality(part: QueryPart) -> str | None:
+    """What a query part is to the target side: words (typed or spoken), a picture, or neither (an item,
+    a vector: their modality is unknown)."""
+    if part.text is not None or part.audio is not None or part.transcript is not None:
+        return TEXT_QUERY
+    return IMAGE_QUERY if part.image is not None else None
 
 
 def _in_thread(call, *args) -> Future:
@@ -351,48 +374,3 @@ def _in_thread(call, *args) -> Future:
 
     threading.Thread(target=run, daemon=True).start()
     return future
-
-
-def _moments(entries, contexts: dict[int, ChunkContext]) -> tuple[Moment, ...]:
-    """Timed chunks only (frames, speech windows): a passage has no moment."""
-    moments = []
-    for entry in entries:
-        chunk = contexts[entry.chunk_id].chunk if entry.chunk_id in contexts else None
-        if chunk is not None and chunk.start_s is not None:
-            moments.append(Moment(chunk.start_s, chunk.end_s or chunk.start_s, entry.score, chunk.kind))
-    return tuple(moments)
-
-
-def _snippet(text: str | None) -> str | None:
-    if text and len(text) > SNIPPET_CHARS:
-        return text[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
-    return text
-
-
-def _hit(entry, context: ChunkContext, moments: tuple[Moment, ...] = ()) -> Hit:
-    chunk, item = context.chunk, context.item
-    snippet = _snippet(chunk.text)
-    return Hit(
-        item_id=item.id,
-        path=item.display_path,
-        modality=item.modality,
-        score=entry.score,
-        similarity=entry.similarity,
-        chunk_id=chunk.id,
-        snippet=snippet,
-        start=chunk.start_s,
-        end=chunk.end_s,
-        char_start=chunk.char_start,
-        char_end=chunk.char_end,
-        raw_path=item.path,
-        # text read in a picture says so: the route that found it, then "ocr"
-        route=f"{entry.route}+ocr" if chunk.kind is ChunkKind.OCR else entry.route,
-        page=chunk.page,
-        captured_at=item.captured_at,
-        moments=moments,
-        slide=chunk.slide,
-        sheet=chunk.sheet,
-        row=chunk.row,
-        row_end=chunk.row_end,
-        box=chunk.box,
-    )
