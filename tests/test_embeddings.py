@@ -110,6 +110,21 @@ def test_vector_search_with_filters(imported, rows):
     assert combined[0].path == rows.paths[3]
 
 
+def test_a_filtered_search_follows_the_index_as_it_changes(open_demo, rows):
+    """The ids a filter allows are kept between searches (search/allowed.py) until the index changes."""
+    eng = open_demo()
+    eng.import_embeddings(rows.folder)
+    cool = str(Path(rows.paths[1]).parent)
+    before = [hit.path for hit in eng.search(vector=rows.image[1], k=20, path=cool, modalities="image")]
+    assert before and before[0] == rows.paths[1]
+    assert eng.remove([rows.paths[1]]) == 1
+    after = [hit.path for hit in eng.search(vector=rows.image[1], k=20, path=cool, modalities="image")]
+    assert rows.paths[1] not in after and set(after) == set(before) - {rows.paths[1]}
+    eng.import_embeddings(rows.folder)  # the row comes back: the same filter finds it again
+    again = [hit.path for hit in eng.search(vector=rows.image[1], k=20, path=cool, modalities="image")]
+    assert again[0] == rows.paths[1]
+
+
 def test_a_wrong_vector_is_one_line(imported):
     eng, _ = imported
     cases = {

@@ -154,7 +154,8 @@ class Calibration:
             # records' fused vectors (ChunkKind.RECORD) share a space with its other chunks, and so do texts
             # and pictures in the joint space when it holds texts
             mixed = (route.space is Space.JOINT and Space.JOINT in self.text_spaces) or self.store.has_records()
-            self._ids[route] = self.store.chunk_ids_of_kinds(route.space, route.kinds) if mixed else None
+            # sorted once here, so the vector index need not sort them for every query (approximate.py)
+            self._ids[route] = np.unique(self.store.chunk_ids_of_kinds(route.space, route.kinds)) if mixed else None
         return self._ids[route]
 
     def null(self, route: Route, query: np.ndarray) -> Null:

@@ -18,6 +18,7 @@ from anyseek.engine.contracts import Decoder, Encoders
 from anyseek.engine.errors import NoSpeechError, QueryError
 from anyseek.engine.records import ChunkKind, Query, QueryPart, SearchResults, Space
 from anyseek.engine.search import lexical
+from anyseek.engine.search.allowed import AllowedIds
 from anyseek.engine.search.calibration import Calibration, Null
 from anyseek.engine.search.fusion import Evidence, best_per_item, merge, strong_chunks
 from anyseek.engine.search.hits import hit_of, moments_of, snippet
@@ -82,6 +83,7 @@ class Searcher:
         self.target_side = TargetSide(store, catalog, references)
         self.lexical = lexical.Lexical(store)
         self.records = RecordScorer(store, catalog)
+        self.allowed = AllowedIds(store)
 
     def search(self, query: Query) -> SearchResults:
         mode = Mode(query.mode or self.settings.search_mode)
@@ -93,6 +95,7 @@ class Searcher:
         self.target_side.refresh(revision)
         self.lexical.refresh(revision)
         self.records.refresh(revision)
+        self.allowed.refresh(revision)
         fusion = record_fusion(query.fusion, query.join, dict(query.weights), self.settings)
         fetch = max(query.k * self.settings.oversample, MIN_FETCH)
         early = self._words_early(query, mode, fetch)
@@ -103,13 +106,7 @@ class Searcher:
         if mode is Mode.LEXICAL and not words:
             raise QueryError("the lexical mode searches words; the query has none")
         exclude = encoded.exclude_items | set(filters.exclude_items)
-        allowed = (
-            self.store.allowed_chunk_ids(
-                filters.modalities, filters.path_prefix, filters.captured_after, filters.captured_before
-            )
-            if filters.restricts_ids
-            else None
-        )
+        allowed = self.allowed.of(filters)
         if words.required:
             required = self.store.lexical_matches(words.required)
             allowed = required if allowed is None else np.intersect1d(allowed, required)
@@ -291,7 +288,7 @@ class Searcher:
     def _dense(self, route: Route, vector, fetch: int, allowed, query: Query):
         selector = self.calibration.selector(route)
         if selector is not None and allowed is not None:
-            selector = np.intersect1d(selector, allowed, assume_unique=True)
+            selector = self.allowed.narrowed(route, selector, allowed)
         elif selector is None:
             selector = allowed
         if selector is not None and not len(selector):

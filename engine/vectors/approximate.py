@@ -55,7 +55,10 @@ class ApproximateIndex(VectorIndex):
         if not len(held) or not len(ids):
             return np.empty(0, np.int64)
         pos = np.minimum(np.searchsorted(held, ids), len(held) - 1)
-        return np.unique(ids[held[pos] == ids])
+        present = ids[held[pos] == ids]
+        # The searcher passes sorted ids (a route's kind, a filter's set); sorting them again took 170 ms
+        # of a 200 ms query at 400k ids, so only ids out of order are sorted and made unique here.
+        return present if bool(np.all(present[1:] > present[:-1])) else np.unique(present)
 
     def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> SearchResult:
         queries = as_vectors(queries, self.dim)
