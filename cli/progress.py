@@ -149,7 +149,7 @@ class IndexProgress:
             event = self._event
         elapsed = say_elapsed(time.monotonic() - self._started)
         if event is None or event.phase == "scanning":
-            return f"scanning the folders ({elapsed} so far)"
+            return f"scanning what to index ({elapsed} so far)"  # folders, or a manifest's records
         if event.phase != "indexing":
             return None
         rate = self.rate()

@@ -42,7 +42,7 @@ def anyseek_peak_rss(*args: str, index) -> tuple[subprocess.CompletedProcess, in
 def without_progress(stderr: str) -> str:
     """stderr without the progress lines a run longer than 15 s prints to a pipe (a busy test machine)."""
     return "\n".join(
-        line for line in stderr.splitlines() if not line.startswith(("scanning the folders", "indexing: "))
+        line for line in stderr.splitlines() if not line.startswith(("scanning what to index", "indexing: "))
     )
 
 
