@@ -21,7 +21,7 @@ import numpy as np
 from anyseek.engine.duplicates.embeddings import Embeddings
 from anyseek.engine.duplicates.fingerprints import PictureFingerprint, colour_distance, hamming, hash_similarity
 from anyseek.engine.duplicates.grouping import UnionFind
-from anyseek.engine.duplicates.table import PictureTable
+from anyseek.engine.duplicates.table import PictureTable, unique_pairs
 from anyseek.engine.records import Item
 
 
@@ -49,7 +49,7 @@ def link_duplicates(
     pairs = table.hash_pairs(rules.max_hamming)
     if embeddings is not None:
         pairs = np.concatenate([pairs, table.rows_of(embeddings.pairs(rules.min_cosine))])
-    pairs = np.unique(pairs, axis=0)
+    pairs = unique_pairs(pairs)
     bits = table.hamming(pairs)
     same = (
         (bits <= rules.max_hamming)

@@ -15,10 +15,20 @@ from anyseek.engine.duplicates.fingerprints import (
 SEARCH_ROWS = 4096  # hashes searched per call, so a 100k library never holds all matches at once
 
 
+def unique_pairs(pairs: np.ndarray) -> np.ndarray:
+    """The distinct rows of an (n, 2) array of non-negative ids, sorted: one int64 key per pair, since
+    np.unique(axis=0) sorts rows as opaque records, many times slower on the millions of candidate pairs
+    of a 100k-photo library."""
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if not len(pairs) or pairs.max() >= 2**31 or pairs.min() < 0:
+        return np.unique(pairs, axis=0) if len(pairs) else pairs
+    keys = np.unique((pairs[:, 0] << 32) | pairs[:, 1])
+    return np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1)
+
+
 class PictureTable:
     def __init__(self, prints: dict[int, PictureFingerprint]) -> None:
         self.ids = np.asarray(sorted(prints), dtype=np.int64)
-        self.row = {int(item_id): row for row, item_id in enumerate(self.ids)}
         ordered = [prints[int(i)] for i in self.ids]
         self.hashes = np.asarray([p.phash for p in ordered], dtype=np.uint64)
         colour = np.frombuffer(b"".join(p.colour for p in ordered), dtype=np.uint8).reshape(len(ordered), -1)
@@ -44,9 +54,13 @@ class PictureTable:
             found.append(pairs[pairs[:, 0] < pairs[:, 1]])
         return np.concatenate(found)
 
-    def rows_of(self, item_pairs) -> np.ndarray:
-        rows = [(self.row[a], self.row[b]) for a, b in item_pairs if a in self.row and b in self.row]
-        return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
+    def rows_of(self, item_pairs: np.ndarray) -> np.ndarray:
+        """The table's rows of item pairs (`self.ids` is sorted); pairs with an item not here are dropped."""
+        pairs = np.asarray(item_pairs, dtype=np.int64).reshape(-1, 2)
+        if not len(pairs) or not len(self.ids):
+            return np.empty((0, 2), np.int64)
+        rows = np.minimum(np.searchsorted(self.ids, pairs), len(self.ids) - 1)
+        return rows[(self.ids[rows] == pairs).all(axis=1)]
 
     def hamming(self, pairs: np.ndarray) -> np.ndarray:
         xor = (self.hashes[pairs[:, 0]] ^ self.hashes[pairs[:, 1]]).astype("<u8")
