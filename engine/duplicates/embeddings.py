@@ -30,6 +30,7 @@ class Embeddings:
         items = np.asarray([self.item_of_chunk[int(c)] for c in chunk_ids], np.int64)
         by_item = np.argsort(items)
         self._items, self._item_rows = items[by_item], by_item.astype(np.int64)
+        self._padded: np.ndarray | None = None  # the vectors and a zero row for items without one
 
     @classmethod
     def available(cls, catalog: VectorCatalog, chunk_of_item: dict[int, int]) -> Embeddings | None:
@@ -48,8 +49,9 @@ class Embeddings:
         """The cosine of each pair of items (0 where an item has no vector)."""
         missing = len(self.vectors)
         rows_a, rows_b = self._rows(np.asarray(a, np.int64), missing), self._rows(np.asarray(b, np.int64), missing)
-        padded = np.vstack([self.vectors, np.zeros((1, self.vectors.shape[1]), np.float32)])
-        return np.einsum("ij,ij->i", padded[rows_a], padded[rows_b])
+        if self._padded is None:  # once: the candidates are checked block by block (pictures.py)
+            self._padded = np.vstack([self.vectors, np.zeros((1, self.vectors.shape[1]), np.float32)])
+        return np.einsum("ij,ij->i", self._padded[rows_a], self._padded[rows_b])
 
     def pairs(self, min_cosine: float, k: int = NEIGHBOURS) -> np.ndarray:
         """Item pairs (a < b, each once) whose vectors are within `min_cosine`, among each item's k nearest."""

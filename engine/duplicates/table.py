@@ -3,6 +3,8 @@ of similar pictures) are checked in numpy, not one by one in Python."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from anyseek.engine.duplicates.fingerprints import (
@@ -37,22 +39,23 @@ class PictureTable:
         self.chroma = (cells / (cells.sum(axis=2, keepdims=True) + CHROMA_FLOOR)).reshape(len(ordered), -1)
         self.light = self.colour.mean(axis=1)
 
-    def hash_pairs(self, radius: int) -> np.ndarray:
-        """Row pairs (a < b) within `radius` bits, through a binary index's range search (exact, in FAISS)."""
+    def hash_pair_blocks(self, radius: int) -> Iterator[np.ndarray]:
+        """Row pairs (a < b) within `radius` bits, through a binary index's range search (exact, in FAISS),
+        one block of SEARCH_ROWS hashes at a time: a library of many look-alike pictures (night shots,
+        skies, 1,600 crops of one smooth wallpaper) has tens of millions of candidate pairs, and holding them
+        all, then their colours, took 22 GB at 100k photos before the kernel killed it."""
         import faiss
 
         if len(self.ids) < 2:
-            return np.empty((0, 2), np.int64)
+            return
         codes = as_binary_codes(self.hashes)
         index = faiss.IndexBinaryFlat(64)
         index.add(codes)
-        found = []
         for start in range(0, len(codes), SEARCH_ROWS):
             limits, _, rows = index.range_search(codes[start : start + SEARCH_ROWS], radius + 1)
             queries = start + np.repeat(np.arange(len(limits) - 1), np.diff(limits.astype(np.int64)))
             pairs = np.stack([queries, rows.astype(np.int64)], axis=1)
-            found.append(pairs[pairs[:, 0] < pairs[:, 1]])
-        return np.concatenate(found)
+            yield pairs[pairs[:, 0] < pairs[:, 1]]
 
     def rows_of(self, item_pairs: np.ndarray) -> np.ndarray:
         """The table's rows of item pairs (`self.ids` is sorted); pairs with an item not here are dropped."""
