@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from anyseek.engine.duplicates.table import unique_pairs
@@ -56,10 +58,14 @@ class Embeddings:
     def pairs(self, min_cosine: float, k: int = NEIGHBOURS) -> np.ndarray:
         """Item pairs (a < b, each once) whose vectors are within `min_cosine`, among each item's k nearest."""
         index = self.catalog.index(self.space)
-        allowed = self.chunk_ids
+        share = len(self.chunk_ids) / max(len(index), 1)
+        # Where the compared pictures are most of the space (a photo library), search it all and drop the
+        # rest (_item_of): FAISS's flat search with an ID selector leaves BLAS, 5x slower here (26 s
+        # against 5 s per 2,048 queries at 100k photos), and the selector admitted every vector anyway.
+        allowed, fetch = (None, math.ceil((k + 1) / share)) if share >= 0.5 else (self.chunk_ids, k + 1)
         found = []
         for start in range(0, len(self.chunk_ids), QUERY_ROWS):
-            results = index.search(self.vectors[start : start + QUERY_ROWS], k + 1, allowed=allowed)
+            results = index.search(self.vectors[start : start + QUERY_ROWS], fetch, allowed=allowed)
             for row, (scores, ids) in enumerate(results):
                 ids = ids[scores >= min_cosine]
                 if len(ids):
