@@ -267,6 +267,7 @@ def quality(workdir: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=int, help="throughput at this many photos instead of quality")
+    parser.add_argument("--ocr", default="auto", choices=("auto", "on", "off"), help="the index's OCR (--scale)")
     parser.add_argument("--kept", type=int, nargs="+", help="what collapsed searches pay at these many photos")
     args = parser.parse_args()
     workdir = cache_dir("duplicates")
@@ -277,7 +278,7 @@ def main() -> None:
     elif args.scale:
         from bench.duplicates_scale import throughput
 
-        figures = throughput(workdir / f"scale-{args.scale}", args.scale, originals())
+        figures = throughput(workdir / f"scale-{args.scale}", args.scale, originals(), args.ocr)
     else:
         figures = quality(workdir / "quality")
     print(json.dumps(figures, indent=1))

@@ -76,3 +76,21 @@ def test_videos_are_never_judged_by_fewer_than_three_frames():
     assert frames_agreement(mostly_black, mostly_black, rules) is None
     assert frames_agreement((black,) * 4 + (scene,) * 5, (black,) * 4 + (scene,) * 5, rules) == 1.0
     assert frames_agreement((black,) * 4 + (scene,) * 5, (black,) * 4 + (other,) * 5, rules) == 0.0
+
+
+def test_linking_a_block_of_pairs_at_once_gives_the_same_groups_and_weakest_links_as_one_by_one():
+    """union_many is how a 100k-photo library's millions of candidate pairs are linked; it must change
+    nothing but the time."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a, b, similarity = rng.integers(0, 200, 300), rng.integers(0, 200, 300), rng.uniform(0.5, 1.0, 300)
+        one_by_one, at_once = UnionFind(), UnionFind()
+        for x, y, s in zip(a.tolist(), b.tolist(), similarity.tolist()):
+            one_by_one.union(x, y, s)
+        at_once.union_many(a, b, similarity)
+        assert sorted(one_by_one.sets()) == sorted(at_once.sets())
+        for members in one_by_one.sets():
+            weakest = one_by_one.weakest[one_by_one.find(members[0])]
+            assert abs(at_once.weakest[at_once.find(members[0])] - weakest) < 1e-12

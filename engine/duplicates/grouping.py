@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from anyseek.engine.duplicates.records import DuplicateGroup, DuplicateItem, Tier
 from anyseek.engine.records import Item, Modality
 
@@ -25,6 +27,29 @@ class UnionFind:
             self._parent[x] = grand
             x, parent = parent, grand
         return x
+
+    def union_many(self, a: np.ndarray, b: np.ndarray, similarity: np.ndarray) -> None:
+        """Many links at once, as if each were `union(a[i], b[i], similarity[i])`: the block's own
+        components are found in C (scipy), then each member is joined to its component's first member
+        with the component's weakest link. One Python step per picture, not per pair: 1,600 crops of one
+        smooth wallpaper are over a million pairs, and linking them one by one took minutes."""
+        if not len(a):
+            return
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        nodes, inverse = np.unique(np.concatenate([a, b]), return_inverse=True)
+        ia, ib = inverse[: len(a)], inverse[len(a) :]
+        graph = coo_matrix((np.ones(len(a), np.int8), (ia, ib)), shape=(len(nodes), len(nodes)))
+        count, labels = connected_components(graph, directed=False)
+        weakest = np.ones(count)
+        np.minimum.at(weakest, labels[ia], np.asarray(similarity, np.float64))
+        first = np.full(count, -1, np.int64)
+        first[labels[::-1]] = np.arange(len(nodes))[::-1]  # the lowest node index of each component
+        roots = nodes[first]
+        for node, label in zip(nodes.tolist(), labels.tolist(), strict=True):
+            if node != roots[label]:
+                self.union(int(roots[label]), node, float(weakest[label]))
 
     def union(self, a: int, b: int, similarity: float = 1.0) -> None:
         ra, rb = self.find(a), self.find(b)

@@ -14,6 +14,8 @@ plus each picture's nearest neighbours in the joint vector index (engine/duplica
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +25,8 @@ from anyseek.engine.duplicates.fingerprints import PictureFingerprint, colour_di
 from anyseek.engine.duplicates.grouping import UnionFind
 from anyseek.engine.duplicates.table import PictureTable
 from anyseek.engine.records import Item
+
+CHECK_ROWS = 262_144  # candidate pairs checked at once (their gathered colours: ~100 MB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,23 +49,29 @@ def link_duplicates(
     embeddings: Embeddings | None,
     rules: PictureRules,
 ) -> None:
+    """Joins every candidate pair that passes all the rules. Candidates are checked a block at a time, so
+    memory stays bounded however many look-alikes a library holds (a pair found by both the hashes and
+    the embeddings is checked twice; joining it twice changes nothing)."""
     table = PictureTable(prints)
-    pairs = table.hash_pairs(rules.max_hamming)
+    blocks: Iterable[np.ndarray] = table.hash_pair_blocks(rules.max_hamming)
     if embeddings is not None:
-        pairs = np.concatenate([pairs, table.rows_of(embeddings.pairs(rules.min_cosine))])
-    pairs = np.unique(pairs, axis=0)
+        blocks = itertools.chain(blocks, [table.rows_of(embeddings.pairs(rules.min_cosine))])
+    for block in blocks:
+        for start in range(0, len(block), CHECK_ROWS):
+            _link_same(links, table, block[start : start + CHECK_ROWS], embeddings, rules)
+
+
+def _link_same(links: UnionFind, table: PictureTable, pairs: np.ndarray, embeddings, rules: PictureRules) -> None:
+    # the scalar signals first; the 48 colours of a pair are gathered only for the pairs still in question
     bits = table.hamming(pairs)
-    same = (
-        (bits <= rules.max_hamming)
-        & (table.colour_distance(pairs) <= rules.max_colour)
-        & (table.chroma_distance(pairs) <= rules.max_chroma)
-        & (table.brightness_change(pairs) <= rules.max_brightness_change)
-    )
+    near = (bits <= rules.max_hamming) & (table.brightness_change(pairs) <= rules.max_brightness_change)
+    pairs, bits = pairs[near], bits[near]
+    same = (table.colour_distance(pairs) <= rules.max_colour) & (table.chroma_distance(pairs) <= rules.max_chroma)
     if embeddings is not None and same.any():
         ids = table.ids[pairs[same]]
         same[same] = embeddings.cosines(ids[:, 0], ids[:, 1]) >= rules.min_cosine
-    for (a, b), distance in zip(table.ids[pairs[same]], bits[same], strict=True):
-        links.union(int(a), int(b), 1.0 - float(distance) / 64.0)
+    linked = table.ids[pairs[same]]
+    links.union_many(linked[:, 0], linked[:, 1], 1.0 - bits[same] / 64.0)
 
 
 def link_bursts(
