@@ -77,12 +77,12 @@ class ApproximateIndex(VectorIndex):
         return [self._trim(s, i) for s, i in zip(scores, ids)]
 
     # --- persistence: the FAISS bytes plus a small JSON state, in one npz -------------------------
-    def to_bytes(self) -> bytes:
+    def to_bytes(self) -> memoryview:
         state, index = self._state()
         buffer = io.BytesIO()
         faiss_bytes = _faiss().serialize_index(index) if index is not None else np.empty(0, np.uint8)
         np.savez(buffer, state=np.frombuffer(json.dumps(state).encode(), np.uint8), index=faiss_bytes)
-        return buffer.getvalue()
+        return buffer.getbuffer()  # a view, not one more copy of a payload that can be gigabytes
 
     @classmethod
     def from_bytes(cls, dim: int, payload: bytes):

@@ -174,7 +174,7 @@ class VectorCatalog:
                 header = persist.VectorFileHeader(
                     kind=index.kind, dim=index.dim, revision=revision, count=len(index), info=_info(index)
                 )
-                persist.write_atomic(self.file(space), persist.encode(header, payload))
+                persist.write_atomic(self.file(space), persist.encode_parts(header, payload))
             except OSError as exc:
                 raise StorageError(
                     f"cannot save {self.file(space)}: {exc.strerror or exc}. Nothing is lost: the previous file "

@@ -126,8 +126,8 @@ class FaissFlatIndex(VectorIndex):
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
-    def to_bytes(self) -> bytes:
-        return _faiss().serialize_index(self._index).tobytes()
+    def to_bytes(self) -> memoryview:
+        return memoryview(_faiss().serialize_index(self._index))  # no second copy of the payload
 
     @classmethod
     def from_bytes(cls, dim: int, payload: bytes) -> FaissFlatIndex:

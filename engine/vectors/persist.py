@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from anyseek.engine import faults
 from anyseek.engine.errors import SchemaError
 from anyseek.engine.privacy import open_private
 
+Buffer = bytes | bytearray | memoryview  # what an index's to_bytes gives: bytes, or a view of its buffer
 MAGIC = b"ANYSEEK-VECTORS\x00"
 FORMAT_VERSION = 1
 
@@ -39,11 +41,15 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: Buffer | Sequence[Buffer]) -> None:
+    """`data`: the bytes, or their parts in order (a large index's header and payload are written one after
+    the other, never joined into one more copy of the payload)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    parts = [data] if isinstance(data, bytes | bytearray | memoryview) else data
     try:
         with open(tmp, "wb", opener=open_private) as fh:  # owner-only from the start
-            fh.write(data)
+            for part in parts:
+                fh.write(part)
             fh.flush()
             os.fsync(fh.fileno())
         faults.checkpoint("vectors.save")  # new file complete, old one still in place
@@ -54,9 +60,14 @@ def write_atomic(path: Path, data: bytes) -> None:
     fsync_dir(path.parent)
 
 
-def encode(header: VectorFileHeader, payload: bytes) -> bytes:
+def encode(header: VectorFileHeader, payload: Buffer) -> bytes:
+    return b"".join(encode_parts(header, payload))
+
+
+def encode_parts(header: VectorFileHeader, payload: Buffer) -> list[Buffer]:
+    """The file as its two parts: the header, then the payload as it is (no copy of it)."""
     head = json.dumps(_asdict(header)).encode()
-    return MAGIC + struct.pack("<Q", len(head)) + head + payload
+    return [MAGIC + struct.pack("<Q", len(head)) + head, payload]
 
 
 def _asdict(header: VectorFileHeader) -> dict:
