@@ -23,14 +23,11 @@ class Embeddings:
         self.item_of_chunk = {chunk: item for item, chunk in chunk_of_item.items()}
         chunk_ids, vectors = catalog.store.vectors(space, np.asarray(list(self.item_of_chunk)), catalog.dims[space])
         self.chunk_ids, self.vectors = chunk_ids, vectors
-        self.row_of_item = {self.item_of_chunk[int(c)]: row for row, c in enumerate(chunk_ids)}
-        # the same maps as sorted arrays, so a million candidate pairs are mapped in numpy, not in a loop
+        # sorted arrays instead of dicts, so a million candidate pairs are mapped in numpy, not in a loop
         # (at 100k photos the loops took minutes: duplicates' first run spent most of its time in them)
-        order = np.argsort(chunk_ids)
-        self._chunks = np.asarray(chunk_ids, np.int64)[order]
-        self._chunk_items = np.asarray([self.item_of_chunk[int(c)] for c in self._chunks], np.int64)
         items = np.asarray([self.item_of_chunk[int(c)] for c in chunk_ids], np.int64)
-        by_item = np.argsort(items)
+        by_chunk, by_item = np.argsort(chunk_ids), np.argsort(items)
+        self._chunks, self._chunk_items = np.asarray(chunk_ids, np.int64)[by_chunk], items[by_chunk]
         self._items, self._item_rows = items[by_item], by_item.astype(np.int64)
         self._padded: np.ndarray | None = None  # the vectors and a zero row for items without one
 
@@ -42,10 +39,7 @@ class Embeddings:
         return found if len(found.chunk_ids) else None
 
     def cosine(self, a: int, b: int) -> float:
-        ra, rb = self.row_of_item.get(a), self.row_of_item.get(b)
-        if ra is None or rb is None:
-            return 0.0
-        return float(self.vectors[ra] @ self.vectors[rb])
+        return float(self.cosines(np.asarray([a]), np.asarray([b]))[0])
 
     def cosines(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """The cosine of each pair of items (0 where an item has no vector)."""

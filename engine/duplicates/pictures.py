@@ -93,8 +93,8 @@ def link_bursts(
             if colour_distance(pa.colour, pb.colour) > rules.similar_colour:
                 continue
             if embeddings is not None:
-                close = embeddings.cosine(a, b) >= rules.similar_cosine
                 similarity = embeddings.cosine(a, b)
+                close = similarity >= rules.similar_cosine
             else:
                 close = hamming(pa.phash, pb.phash) <= rules.similar_hamming
                 similarity = hash_similarity(pa.phash, pb.phash)
