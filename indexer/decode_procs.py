@@ -78,11 +78,16 @@ class _Child:
 
     def ask(self, job, timeout_s: float | None):
         """Send one job and wait for its reply: None when the child died, TimeoutError past the limit."""
-        write_message(self.process.stdin, job)
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
-        if not ready:
-            raise TimeoutError
-        return read_message(self.process.stdout)
+        try:
+            write_message(self.process.stdin, job)
+            ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
+            if not ready:
+                raise TimeoutError
+            return read_message(self.process.stdout)
+        except ValueError:  # close() stopped this child and closed its pipes while we were waiting on them
+            if self.process.stdout.closed or self.process.stdin.closed:
+                return None
+            raise
 
     def stop(self, kill: bool) -> int | None:
         """End the process and reap it (no zombie is left); returns its exit status. Idempotent."""
@@ -152,7 +157,12 @@ class ProcessDecoder:
                 return inline, captured_at
             # copied out before the child is handed to another thread, which would overwrite its slot
             count = int(np.prod(shape))
-            return np.frombuffer(child.slot, np.float32, count).reshape(shape).copy(), captured_at
+            try:
+                return np.frombuffer(child.slot, np.float32, count).reshape(shape).copy(), captured_at
+            except ValueError:  # close() unmapped the slot between the reply and the copy
+                if child.slot.closed:
+                    raise ExtractionError("indexing was stopped") from None
+                raise
         finally:
             self._idle.put(child)
 

@@ -19,7 +19,7 @@ from PIL import Image
 from anyseek.engine.errors import ConfigError, ExtractionError
 from anyseek.engine.records import Space
 from anyseek.engine.settings import load_settings
-from anyseek.indexer.decode_procs import ProcessDecoder
+from anyseek.indexer.decode_procs import ProcessDecoder, _Child
 from anyseek.indexer.extract import decode_image_here
 from anyseek.indexer.pixels import PixelRecipe, recipe_from_transform
 from anyseek.indexer.workers import plan_decoding
@@ -199,10 +199,18 @@ def test_close_reaps_every_process_busy_or_idle(tmp_path):
     assert not any(exists(pid) for pid in pids), "no process, not even a zombie, is left"
 
 
+def test_a_job_whose_process_was_stopped_under_it_reads_as_gone():
+    """close() may stop a child between a decode thread's select and its read (a race CI once lost):
+    the thread must see "the process is gone", which becomes the file's error, not a ValueError."""
+    child = _Child(0)
+    child.stop(kill=True)
+    assert child.ask((b"x.jpg", "jpeg", CAP, None, RECIPE), 5) is None
+
+
 PARENT = textwrap.dedent(
     """
     import os, sys, threading
-    from anyseek.indexer.decode_procs import ProcessDecoder
+    from anyseek.indexer.decode_procs import ProcessDecoder, _Child
     from anyseek.indexer.pixels import PixelRecipe
     recipe = PixelRecipe(32, "bicubic", (32, 32), (0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
     pool = ProcessDecoder(1, timeout_s=600)
