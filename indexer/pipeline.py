@@ -28,6 +28,7 @@ from anyseek.engine.writer import IndexWriter
 from anyseek.indexer.batch import EmbedBatch
 from anyseek.indexer.collection import RecordRun
 from anyseek.indexer.companions import media_to_redo, pair_subtitles, role_changed
+from anyseek.indexer.copies import RunCopies
 from anyseek.indexer.decode_procs import ProcessDecoder, ProcessImages
 from anyseek.indexer.extract import decode_image_here
 from anyseek.indexer.extract.ocr import PictureReader
@@ -220,6 +221,7 @@ class Indexer:
             ocr = LazyOcr(self.encoders, loads)
             reader = PictureReader(ocr.get, self.reader_name, self.settings.ocr_timeout_s)
         prepare = Preparer(self.store, joint, self.settings, claims, window, images, reader)
+        copies = RunCopies()
         jobs = iter(todo)
         in_flight: dict[Future, tuple[FileEntry, Item | None, str | None]] = {}
         last_save, done, loads_seen = time.monotonic(), 0, 0
@@ -237,7 +239,8 @@ class Indexer:
                     pool.reap_overdue()
                 for future in [f for f in in_flight if f.done()]:
                     prepared = self._outcome(future, *in_flight.pop(future))
-                    self.handle(prepared, batch, report)
+                    if not copies.wait_for_original(prepared):
+                        self.handle(prepared, batch, report)
                     done += 1
                     entry = prepared.entry
                     kind = kind_hint(entry.path)
@@ -255,6 +258,9 @@ class Indexer:
                     )
                 if batch.ready() or (batch and not in_flight):
                     self._commit(batch, report)
+                if not batch:  # every original is committed: its copies can reuse its vectors
+                    for prepared in copies.released(self.store):
+                        self.handle(prepared, batch, report)
                 if time.monotonic() - last_save > self.settings.save_interval_s:
                     self.writer.save()
                     last_save = time.monotonic()

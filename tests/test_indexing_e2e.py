@@ -55,6 +55,20 @@ def test_duplicate_file_reuses_vectors(open_engine, media):
     store_and_index_agree(eng)
 
 
+def test_copies_met_in_one_run_reuse_the_first_ones_vectors(open_engine, media):
+    """On a first run the copies of one file are decoded side by side; only one goes through the models."""
+    for name in ("beach-copy.jpg", "beach-copy-2.jpg"):
+        shutil.copyfile(media / "photos" / "beach.jpg", media / "photos" / name)
+    shutil.copyfile(media / "docs" / "garden.txt", media / "garden-copy.txt")
+    eng = open_engine()
+    report = eng.index([media])
+    assert (report.added, report.copied, report.failed) == (14, 3, 0)
+    hits = eng.search(image=media / "photos" / "beach.jpg", k=3, modalities=["image"])
+    assert {h.path.rsplit("/", 1)[-1] for h in hits} == {"beach.jpg", "beach-copy.jpg", "beach-copy-2.jpg"}
+    assert max(h.score for h in hits) - min(h.score for h in hits) < 1e-6  # one vector, three files
+    store_and_index_agree(eng)
+
+
 def test_deleted_file_disappears_from_store_and_vectors(open_engine, media):
     eng = open_engine()
     eng.index([media])
