@@ -19,6 +19,7 @@ import time
 import warnings
 
 HEADER = struct.Struct("<I")
+READY = ("ready",)  # the first message of a started process, before any reply
 ORPHAN_CHECK_S = 0.5
 
 
@@ -94,6 +95,14 @@ def main() -> None:
     jobs = sys.stdin.buffer
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a library's print must not corrupt the replies
+    # Imported before the first job and announced, so the parent's per-file clock (file_timeout_s) counts
+    # the file, not this process's start: on a loaded machine a cold start takes seconds.
+    from PIL import Image
+
+    import anyseek.media.image  # noqa: F401
+
+    Image.init()
+    write_message(replies, READY)
     while (job := read_message(jobs)) is not None:
         try:
             reply = decode(job, slot)

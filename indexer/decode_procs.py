@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from anyseek.engine.errors import ExtractionError
-from anyseek.indexer.decode_child import read_message, write_message
+from anyseek.indexer.decode_child import READY, read_message, write_message
 from anyseek.indexer.decoded import DecodedImage
 from anyseek.indexer.extract import decode_image_here
 from anyseek.indexer.pixels import PixelRecipe, recipe_from_transform
@@ -37,6 +37,8 @@ from anyseek.media import file_warnings
 
 log = logging.getLogger(__name__)
 
+# How long a new process may take to start (Python, PIL, NumPy) before its first file's clock starts.
+STARTUP_S = 60.0
 SLOT_BYTES = 3 * 448 * 448 * 4  # a float32 input up to 448 px; a larger one comes inline through the pipe
 
 
@@ -69,6 +71,7 @@ class _Child:
                 pass_fds=(fd,),
                 bufsize=0,
             )
+            self.started = False  # READY not read yet
         finally:
             os.close(fd)  # the mapping and the child hold it now
 
@@ -79,6 +82,12 @@ class _Child:
     def ask(self, job, timeout_s: float | None):
         """Send one job and wait for its reply: None when the child died, TimeoutError past the limit."""
         try:
+            if not self.started:
+                if not select.select([self.process.stdout], [], [], STARTUP_S)[0]:
+                    raise TimeoutError
+                if read_message(self.process.stdout) != READY:
+                    return None  # it died while starting
+                self.started = True
             write_message(self.process.stdin, job)
             ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
             if not ready:

@@ -141,14 +141,14 @@ def test_a_hung_decoder_is_killed_and_replaced(tmp_path):
     fifo = tmp_path / "hangs.jpg"
     os.mkfifo(fifo)  # opening it for reading blocks forever: a decoder that never returns
     good = write_jpeg(tmp_path / "good.jpg", halves(64, 64))
-    pool = ProcessDecoder(1, timeout_s=1.0)
+    pool = ProcessDecoder(1, timeout_s=2.0)
     try:
         pool.decode(good, "jpeg", CAP, None, RECIPE)
         (first,) = pool.pids()
         started = time.monotonic()
         with pytest.raises(ExtractionError, match="took too long.*file_timeout_s"):
             pool.decode(os.fsencode(fifo), "jpeg", CAP, None, RECIPE)
-        assert time.monotonic() - started < 60  # it gives up (at 1 s), far from forever; loaded CI is slow
+        assert time.monotonic() - started < 60  # it gives up (at 2 s), far from forever; loaded CI is slow
         assert not exists(first), "the hung process is killed and reaped"
         pool.decode(good, "jpeg", CAP, None, RECIPE)
         assert pool.pids() and pool.pids() != [first]
