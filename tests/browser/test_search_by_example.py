@@ -50,7 +50,7 @@ def test_a_question_spoken_into_the_microphone_is_heard(page):
     # Chromium's fake microphone plays the recorded question "Find a red circle." on a loop.
     page.click("#mic")
     page.wait_for_function("() => document.getElementById('mic').getAttribute('aria-pressed') === 'true'")
-    page.wait_for_timeout(3500)
+    page.wait_for_timeout(5500)  # the 2.3 s question twice over, so one whole copy is heard wherever the loop starts
     page.click("#mic")
     wait_done(page)
     assert page.locator("#banner").is_hidden(), page.locator("#banner").inner_text()
