@@ -1,6 +1,6 @@
 """Copies of one file met in the same run.
 
-A file whose content is already indexed reuses its vectors (Preparer._duplicate_of). Two copies that are
+A file whose content is already indexed reuses its vectors (prepare.copy_source). Two copies that are
 both new arrive together on a first run, though: each is decoded in parallel before either is committed,
 so without this both went through the models and the report counted no copy. Here the second one waits
 until its original's batch is committed, then reuses its vectors like any copy of an indexed file. If the
@@ -9,7 +9,7 @@ original failed, the copy is embedded after all, from what it had decoded itself
 
 from __future__ import annotations
 
-from anyseek.indexer.prepare import Outcome, Prepared
+from anyseek.indexer.prepare import Outcome, Prepared, copy_source
 
 
 class RunCopies:
@@ -33,9 +33,6 @@ class RunCopies:
         original, or still to embed when the original failed."""
         waiting, self._waiting = self._waiting, []
         for prepared in waiting:
-            previous = prepared.previous
-            for item in store.items_with_hash(prepared.content_hash):
-                if previous is None or item.id != previous.id:
-                    prepared.outcome, prepared.source, prepared.extracted = Outcome.COPIED, item, None
-                    break
+            if source := copy_source(store, prepared.content_hash, prepared.previous):
+                prepared.outcome, prepared.source, prepared.extracted = Outcome.COPIED, source, None
         return waiting

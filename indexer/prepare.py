@@ -188,7 +188,7 @@ class Preparer:
                 raise ExtractionError(result.sniffed.problem)
             result.outcome = Outcome.IGNORED
             return
-        if source := self._duplicate_of(result.content_hash, previous):
+        if source := copy_source(self.store, result.content_hash, previous):
             result.outcome, result.source = Outcome.COPIED, source
             return
         result.extracted = extract(
@@ -203,8 +203,11 @@ class Preparer:
         )
         result.outcome = Outcome.EXTRACTED
 
-    def _duplicate_of(self, content_hash: str, previous: Item | None) -> Item | None:
-        for item in self.store.items_with_hash(content_hash):
-            if previous is None or item.id != previous.id:
-                return item
-        return None
+
+def copy_source(store, content_hash: str, previous: Item | None) -> Item | None:
+    """An indexed item with this content whose chunks and vectors a file can reuse (not the file's own
+    previous version), or None."""
+    for item in store.items_with_hash(content_hash):
+        if previous is None or item.id != previous.id:
+            return item
+    return None

@@ -20,12 +20,12 @@ class Embeddings:
 
     def __init__(self, catalog: VectorCatalog, chunk_of_item: dict[int, int], space: Space = Space.JOINT) -> None:
         self.catalog, self.space = catalog, space
-        self.item_of_chunk = {chunk: item for item, chunk in chunk_of_item.items()}
-        chunk_ids, vectors = catalog.store.vectors(space, np.asarray(list(self.item_of_chunk)), catalog.dims[space])
+        item_of_chunk = {chunk: item for item, chunk in chunk_of_item.items()}
+        chunk_ids, vectors = catalog.store.vectors(space, np.asarray(list(item_of_chunk)), catalog.dims[space])
         self.chunk_ids, self.vectors = chunk_ids, vectors
         # sorted arrays instead of dicts, so a million candidate pairs are mapped in numpy, not in a loop
         # (at 100k photos the loops took minutes: duplicates' first run spent most of its time in them)
-        items = np.asarray([self.item_of_chunk[int(c)] for c in chunk_ids], np.int64)
+        items = np.asarray([item_of_chunk[int(c)] for c in chunk_ids], np.int64)
         by_chunk, by_item = np.argsort(chunk_ids), np.argsort(items)
         self._chunks, self._chunk_items = np.asarray(chunk_ids, np.int64)[by_chunk], items[by_chunk]
         self._items, self._item_rows = items[by_item], by_item.astype(np.int64)

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from anyseek.engine.errors import AnyseekError, ConfigError
 from anyseek.engine.records import IndexReport, Progress, display_path
 from anyseek.indexer.distributed.workers import KNOWN, Embedder, Shard, WorkerContext, decode_shard
-from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared
+from anyseek.indexer.prepare import MoveClaims, Outcome, Prepared, copy_source
 from anyseek.media.sniff import kind_hint
 
 log = logging.getLogger(__name__)
@@ -80,11 +80,9 @@ def resolve_known(prepared: Prepared, claims: MoveClaims, store) -> Prepared:
     if prepared.outcome is Outcome.MOVED and (moved := claims.claim(prepared.content_hash)):
         prepared.source = moved
         return prepared
-    previous = prepared.previous
-    for item in store.items_with_hash(prepared.content_hash):
-        if previous is None or item.id != previous.id:
-            prepared.outcome, prepared.source = Outcome.COPIED, item
-            return prepared
+    if source := copy_source(store, prepared.content_hash, prepared.previous):
+        prepared.outcome, prepared.source = Outcome.COPIED, source
+        return prepared
     # its twin was deleted in the meantime (not by this run, which holds the writer lock): index it again
     prepared.outcome, prepared.source, prepared.error = Outcome.FAILED, None, "its content changed while indexing"
     return prepared
